@@ -1,0 +1,87 @@
+"""Every Kafka topic of the system: its name, owner, partitions, key and cleanup policy.
+
+Topics are created from this table and from nowhere else (`yibao topics create`,
+the local stack, docker-compose's init step). Keys are the person (a pseudonymous
+key derived from the resident ID, see `shared.identity.person_key`) so that one
+person's events stay in order on one partition.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+
+@dataclass(frozen=True)
+class Topic:
+    name: str
+    owner: str
+    partitions: int
+    key: str
+    cleanup: Literal["delete", "compact"] = "delete"
+    description: str = ""
+
+    def config(self) -> dict[str, str]:
+        """Broker-side topic configuration."""
+        return {"cleanup.policy": self.cleanup}
+
+
+STATUS_CHANGED = Topic(
+    "identity.status-changed", "identity_certification", 6, "person",
+    description="A person's full current set of certified statuses, after any change.",
+)
+IDENTITY_RECORDS = Topic(
+    "identity.records-submitted", "departments", 6, "department+region",
+    description="Department systems that stream their monthly list post rows here.",
+)
+ENROLLMENT_EVENTS = Topic(
+    "enrollment.events", "enrollment", 6, "person",
+    description="enrollment.registered / paid / ended: one person's enrollment lifecycle.",
+)
+DUE_ASSESSED = Topic(
+    "subsidy.due-assessed", "subsidy", 6, "person+year", cleanup="compact",
+    description="What a person owes for a coverage year: the flag the tax side collects by.",
+)
+REFUND_ORDERED = Topic(
+    "subsidy.refund-ordered", "subsidy", 6, "person",
+    description="A refund the township or fund must pay out (先缴后补, overpaid, ended before start).",
+)
+RECEIPT_RECEIVED = Topic(
+    "payment.receipt-received", "tax_gateway", 12, "person",
+    description="Tax receipts as the payment gateways stream them.",
+)
+RECEIPT_ACCEPTED = Topic(
+    "payment.receipt-accepted", "payment_ingest", 12, "person",
+    description="A validated, de-duplicated receipt, recorded as paid.",
+)
+RECEIPT_REJECTED = Topic(
+    "payment.receipt-rejected", "payment_ingest", 6, "person",
+    description="A receipt refused, with the reason a person can act on.",
+)
+DISCREPANCY_FOUND = Topic(
+    "reconciliation.discrepancy-found", "reconciliation", 6, "person",
+    description="A mismatch between receipts, enrollments, dues and bank settlement.",
+)
+DEAD_LETTER = Topic(
+    "dead-letter", "every service", 3, "source topic",
+    description="Records that could not be parsed: raw bytes, source position and reason.",
+)
+
+ALL_TOPICS: tuple[Topic, ...] = (
+    STATUS_CHANGED,
+    IDENTITY_RECORDS,
+    ENROLLMENT_EVENTS,
+    DUE_ASSESSED,
+    REFUND_ORDERED,
+    RECEIPT_RECEIVED,
+    RECEIPT_ACCEPTED,
+    RECEIPT_REJECTED,
+    DISCREPANCY_FOUND,
+    DEAD_LETTER,
+)
+
+
+def by_name(name: str) -> Topic:
+    for topic in ALL_TOPICS:
+        if topic.name == name:
+            return topic
+    raise KeyError(f"unknown topic {name!r}; topics are declared in shared/topics.py")
