@@ -1,0 +1,722 @@
+#!/usr/bin/env python3
+"""The local stack: PostgreSQL, Redis and Apache Kafka as plain processes on loopback.
+
+For machines without a Docker engine (CI included). Standard library only, so it
+runs with the system python3 before the project's virtualenv exists.
+
+    python3 deploy/local/stack.py install        # apt packages + Kafka jars (idempotent)
+    python3 deploy/local/stack.py up             # start PG, Redis, Kafka; create topics
+    python3 deploy/local/stack.py services-up    # the five services, waited on /health
+    python3 deploy/local/stack.py status | env | services-down | down
+
+Everything lives under .local/ in the repository: data (.local/pg, .local/redis,
+.local/kafka/data), pid files (.local/run/<name>.pid) and logs
+(.local/log/<name>.log). Processes are only ever stopped by the pid in their pid
+file, and only after checking that the pid still belongs to that program.
+
+Ports (chosen away from the defaults so a system PostgreSQL/Redis/Kafka can coexist):
+PostgreSQL 15432, Redis 16379, Kafka 19092 (controller 19093), services 18001-18005.
+"""
+from __future__ import annotations
+
+import argparse
+import glob
+import hashlib
+import os
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+LOCAL = ROOT / ".local"
+RUN = LOCAL / "run"
+LOG = LOCAL / "log"
+VENV_BIN = ROOT / ".venv" / "bin"
+
+HOST = "127.0.0.1"
+PG_PORT = 15432
+REDIS_PORT = 16379
+KAFKA_PORT = 19092
+KAFKA_CONTROLLER_PORT = 19093
+
+PG_DB = "yibao"
+PG_USER = "yibao"
+
+ENV = {
+    "YIBAO_KAFKA_BOOTSTRAP": f"{HOST}:{KAFKA_PORT}",
+    "YIBAO_PG_DSN": f"postgresql://{PG_USER}@{HOST}:{PG_PORT}/{PG_DB}",
+    "YIBAO_REDIS_URL": f"redis://{HOST}:{REDIS_PORT}/0",
+}
+
+# The five services in start order, with their HTTP (health/metrics) ports.
+SERVICES = {
+    "identity_certification": 18001,
+    "enrollment": 18002,
+    "payment_ingest": 18003,
+    "subsidy": 18004,
+    "reconciliation": 18005,
+}
+
+KAFKA_POM = ROOT / "deploy" / "kafka" / "pom.xml"
+KAFKA_HOME = LOCAL / "kafka"
+KAFKA_LIBS = KAFKA_HOME / "libs"
+KAFKA_STAMP = KAFKA_HOME / "libs.pom.sha256"
+KAFKA_DATA = KAFKA_HOME / "data"
+
+PG_DATA = LOCAL / "pg"
+REDIS_DIR = LOCAL / "redis"
+
+IS_ROOT = os.geteuid() == 0
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def say(msg: str) -> None:
+    print(f"[stack] {msg}", flush=True)
+
+
+def die(msg: str, code: int = 1) -> "NoReturn":  # noqa: F821
+    print(f"[stack] ERROR: {msg}", file=sys.stderr, flush=True)
+    sys.exit(code)
+
+
+def run(cmd: list[str], *, check: bool = True, capture: bool = False, env=None, **kw):
+    """Run a command, echoing it; on failure show its output and stop."""
+    res = subprocess.run(
+        cmd,
+        check=False,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE if capture else None,
+        stderr=subprocess.STDOUT if capture else None,
+        env=env,
+        **kw,
+    )
+    if check and res.returncode != 0:
+        out = (res.stdout or "").strip()
+        die(f"command failed ({res.returncode}): {' '.join(cmd)}" + (f"\n{out}" if out else ""))
+    return res
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def port_open(port: int, host: str = HOST, timeout: float = 0.5) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def tail(path: Path, lines: int = 40) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except FileNotFoundError:
+        return f"(no log at {path})"
+
+
+def pid_file(name: str) -> Path:
+    return RUN / f"{name}.pid"
+
+
+def log_file(name: str) -> Path:
+    return LOG / f"{name}.log"
+
+
+# Each managed process is recognised by a marker in its command line, so a stale
+# pid file whose pid was reused by some other program is never acted on.
+MARKERS = {
+    "postgres": "postgres",
+    "redis": "redis-server",
+    "kafka": "kafka.Kafka",
+    **{f"service-{name}": f"services.{name}" for name in SERVICES},
+}
+
+
+def read_pid(name: str) -> int | None:
+    """The pid from the pid file if that process is alive and is the expected program."""
+    try:
+        pid = int(pid_file(name).read_text().split()[0])
+    except (FileNotFoundError, ValueError, IndexError):
+        return None
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return None
+    if stat.rsplit(")", 1)[-1].split()[0] == "Z":  # zombie: exited, not yet reaped
+        return None
+    return pid if MARKERS[name] in cmdline else None
+
+
+def spawn(name: str, cmd: list[str], *, env=None, cwd: Path = ROOT, user: str | None = None) -> int:
+    """Start a long-running process in its own session, output appended to its log."""
+    LOG.mkdir(parents=True, exist_ok=True)
+    RUN.mkdir(parents=True, exist_ok=True)
+    log = open(log_file(name), "ab")
+    log.write(f"\n===== {time.strftime('%Y-%m-%d %H:%M:%S')} start: {' '.join(cmd)}\n".encode())
+    log.flush()
+    kw = {}
+    if user:
+        # Exec directly as that user (no runuser wrapper), so the pid is the server's own.
+        kw = {"user": user, "group": user, "extra_groups": []}
+    proc = subprocess.Popen(
+        cmd,
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        close_fds=True,
+        **kw,
+    )
+    log.close()
+    pid_file(name).write_text(f"{proc.pid}\n")
+    return proc.pid
+
+
+def stop(name: str, *, sig: int = signal.SIGTERM, timeout: float = 30.0) -> bool:
+    """Stop one process by the pid in its pid file: signal, wait, SIGKILL after timeout."""
+    pid = read_pid(name)
+    if pid is None:
+        pid_file(name).unlink(missing_ok=True)  # stale or absent
+        return False
+    say(f"stopping {name} (pid {pid})")
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        pid_file(name).unlink(missing_ok=True)
+        return True
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not _alive(pid):
+            break
+        time.sleep(0.2)
+    else:
+        say(f"{name} (pid {pid}) did not stop within {timeout:.0f}s; sending SIGKILL")
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        for _ in range(50):
+            if not _alive(pid):
+                break
+            time.sleep(0.1)
+    pid_file(name).unlink(missing_ok=True)
+    return True
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.waitpid(pid, os.WNOHANG)  # reap if it is our own child
+    except ChildProcessError:
+        pass
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
+
+
+def wait_for(what: str, check, *, timeout: float, name: str | None = None, interval: float = 0.3) -> None:
+    """Poll `check()` until true; on timeout (or the process dying) show the log and stop."""
+    # Judge "died" by the pid alone: right after start the command line can be
+    # mid-rewrite (redis retitles itself), so the marker check would misfire.
+    try:
+        pid = int(pid_file(name).read_text().split()[0]) if name else None
+    except (FileNotFoundError, ValueError, IndexError):
+        pid = None
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return
+        except Exception:  # noqa: BLE001 - any failure means "not ready yet"
+            pass
+        if pid is not None and not _alive(pid):
+            die(f"{what}: the process exited during start-up. Last lines of {log_file(name)}:\n{tail(log_file(name))}")
+        time.sleep(interval)
+    extra = f" Last lines of {log_file(name)}:\n{tail(log_file(name))}" if name else ""
+    die(f"{what} not ready after {timeout:.0f}s.{extra}")
+
+
+# ---------------------------------------------------------------- install
+
+
+def pg_bin_dir() -> Path | None:
+    """The newest PostgreSQL server bin folder (Debian: /usr/lib/postgresql/<major>/bin)."""
+    found = [Path(p).parent for p in glob.glob("/usr/lib/postgresql/*/bin/postgres")]
+    if not found:
+        return None
+    return max(found, key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0)
+
+
+def java_major() -> int | None:
+    java = shutil.which("java")
+    if not java:
+        return None
+    res = subprocess.run([java, "-version"], capture_output=True, text=True)
+    out = res.stderr + res.stdout
+    # 'openjdk version "17.0.15" ...' or 'java version "1.8.0_392"'
+    for token in out.split('"')[1:2]:
+        parts = token.split(".")
+        try:
+            major = int(parts[0])
+            return int(parts[1]) if major == 1 else major
+        except (ValueError, IndexError):
+            return None
+    return None
+
+
+def missing_packages() -> list[str]:
+    """Debian packages needed by the stack that are not installed yet."""
+    need: list[str] = []
+    if pg_bin_dir() is None:
+        need.append("postgresql")
+    if not shutil.which("redis-server"):
+        need.append("redis-server")
+    major = java_major()
+    if major is None or major < 17:
+        need.append("openjdk-17-jre-headless")
+    if not shutil.which("mvn"):
+        need.append("maven")
+    if not shutil.which("make"):
+        need.append("make")
+    # Debian's python3 ships without ensurepip; `python3 -m venv` needs pythonX.Y-venv.
+    if subprocess.run([sys.executable, "-c", "import ensurepip"], capture_output=True).returncode != 0:
+        need.append(f"python{sys.version_info.major}.{sys.version_info.minor}-venv")
+    return need
+
+
+def apt_command(packages: list[str], simulate: bool = False) -> list[list[str]]:
+    prefix: list[str] = []
+    if not IS_ROOT:
+        if not shutil.which("sudo"):
+            die(f"need root (or sudo) to install: {' '.join(packages)}")
+        prefix = ["sudo", "-n", "env", "DEBIAN_FRONTEND=noninteractive"]
+    install = prefix + ["apt-get", "install", "-y", "--no-install-recommends"]
+    if simulate:
+        install.append("-s")
+    return [prefix + ["apt-get", "update"], install + packages]
+
+
+def cmd_install(args) -> None:
+    t0 = time.monotonic()
+    need = missing_packages()
+    if need:
+        if not shutil.which("apt-get"):
+            die(f"missing {', '.join(need)} and no apt-get: install them by hand")
+        update, install = apt_command(need, simulate=args.simulate)
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        say(f"apt-get install {' '.join(need)}")
+        if not args.simulate:
+            run(update, env=env)
+        run(install, env=env)
+    else:
+        say("system packages: all present")
+    if args.simulate:
+        return
+    fetch_kafka()
+    say(f"install done in {time.monotonic() - t0:.1f}s")
+
+
+def fetch_kafka() -> None:
+    """Copy the broker jars from Maven Central, only when deploy/kafka/pom.xml changed."""
+    want = sha256(KAFKA_POM)
+    have = KAFKA_STAMP.read_text().strip() if KAFKA_STAMP.exists() else ""
+    if have == want and any(KAFKA_LIBS.glob("kafka_2.13-*.jar")):
+        say(f"kafka jars: up to date ({len(list(KAFKA_LIBS.glob('*.jar')))} jars)")
+        return
+    mvn = shutil.which("mvn")
+    if not mvn:
+        die("mvn not found; run `stack.py install` as root so apt can install maven")
+    say("kafka jars: fetching from Maven Central (pom.xml changed or first run)")
+    if KAFKA_LIBS.exists():
+        shutil.rmtree(KAFKA_LIBS)  # a changed pom must not leave old jar versions behind
+    KAFKA_LIBS.mkdir(parents=True)
+    run([mvn, "-B", "-q", "-Dstyle.color=never", "-f", str(KAFKA_POM), "dependency:copy-dependencies",
+         "-DincludeScope=runtime", f"-DoutputDirectory={KAFKA_LIBS}"])
+    if not any(KAFKA_LIBS.glob("kafka_2.13-*.jar")):
+        die(f"maven finished but no kafka_2.13 jar in {KAFKA_LIBS}")
+    KAFKA_STAMP.write_text(want + "\n")
+    say(f"kafka jars: {len(list(KAFKA_LIBS.glob('*.jar')))} jars in {KAFKA_LIBS.relative_to(ROOT)}")
+
+
+# ---------------------------------------------------------------- PostgreSQL
+
+
+def _pg_user() -> str | None:
+    """Who runs PostgreSQL: `postgres` when we are root (it refuses root), else ourselves."""
+    return "postgres" if IS_ROOT else None
+
+
+def _as_pg(cmd: list[str]) -> list[str]:
+    user = _pg_user()
+    return ["runuser", "-u", user, "--"] + cmd if user else cmd
+
+
+def pg_socket_dir() -> Path:
+    # Unix socket paths are limited to 107 bytes; keep it inside .local when it fits.
+    d = RUN / "pg"
+    if len(str(d / f".s.PGSQL.{PG_PORT}")) > 100:
+        d = Path("/tmp") / f"yibao-pg-{hashlib.sha1(str(ROOT).encode()).hexdigest()[:8]}"
+    return d
+
+
+def _check_pg_reachable(bindir: Path) -> None:
+    """The postgres user must be able to walk down to .local/pg (e.g. not under a 0700 /root)."""
+    user = _pg_user()
+    if not user:
+        return
+    res = subprocess.run(["runuser", "-u", user, "--", "test", "-x", str(LOCAL)], capture_output=True)
+    if res.returncode != 0:
+        die(f"user {user} cannot reach {LOCAL} (a parent folder is not searchable by others). "
+            f"Clone the repository somewhere else or run: chmod o+x on its parent folders")
+
+
+def pg_up() -> bool:
+    if read_pid("postgres"):
+        return False
+    bindir = pg_bin_dir()
+    if bindir is None:
+        die("PostgreSQL server not installed; run `stack.py install`")
+    if port_open(PG_PORT):
+        die(f"port {PG_PORT} is taken by a process this stack did not start")
+    user = _pg_user()
+    LOCAL.mkdir(parents=True, exist_ok=True)
+    _check_pg_reachable(bindir)
+    sock = pg_socket_dir()
+    sock.mkdir(parents=True, exist_ok=True)
+    if not (PG_DATA / "PG_VERSION").exists():
+        say(f"initdb {PG_DATA.relative_to(ROOT)}")
+        if PG_DATA.exists():
+            shutil.rmtree(PG_DATA)  # a half-made cluster from an interrupted initdb
+        PG_DATA.mkdir(mode=0o700)
+        if user:
+            shutil.chown(PG_DATA, user, user)
+        run(_as_pg([str(bindir / "initdb"), "-D", str(PG_DATA), "-U", "postgres",
+                    "--auth-local=trust", "--auth-host=trust", "--encoding=UTF8", "--no-locale"]),
+            capture=True)
+    if user:
+        shutil.chown(sock, user, user)
+        # A stale postmaster.pid (e.g. after a machine crash) is handled by postgres itself.
+    spawn("postgres", [
+        str(bindir / "postgres"), "-D", str(PG_DATA),
+        "-c", f"listen_addresses={HOST}",
+        "-c", f"port={PG_PORT}",
+        "-c", f"unix_socket_directories={sock}",
+        "-c", "max_connections=200",
+        "-c", "logging_collector=off",
+    ], user=user)
+    wait_for("PostgreSQL", lambda: run([str(bindir / "pg_isready"), "-q", "-h", HOST, "-p", str(PG_PORT),
+                                               "-U", "postgres", "-d", "postgres"],
+                                        check=False, capture=True).returncode == 0,
+             timeout=60, name="postgres")
+    psql = [str(bindir / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", HOST, "-p", str(PG_PORT),
+            "-U", "postgres", "-d", "postgres"]
+    run(psql + ["-c", f"""DO $$ BEGIN
+          IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{PG_USER}') THEN
+            CREATE ROLE {PG_USER} LOGIN CREATEDB;
+          END IF; END $$;"""], capture=True)
+    exists = run(psql + ["-tA", "-c", f"SELECT 1 FROM pg_database WHERE datname = '{PG_DB}'"],
+                 capture=True).stdout.strip()
+    if exists != "1":
+        run(psql + ["-c", f"CREATE DATABASE {PG_DB} OWNER {PG_USER}"], capture=True)
+    return True
+
+
+# ---------------------------------------------------------------- Redis
+
+
+def redis_ping() -> bool:
+    with socket.create_connection((HOST, REDIS_PORT), timeout=1) as s:
+        s.sendall(b"*1\r\n$4\r\nPING\r\n")
+        return s.recv(64).startswith(b"+PONG")
+
+
+def redis_up() -> bool:
+    if read_pid("redis"):
+        return False
+    exe = shutil.which("redis-server")
+    if not exe:
+        die("redis-server not installed; run `stack.py install`")
+    if port_open(REDIS_PORT):
+        die(f"port {REDIS_PORT} is taken by a process this stack did not start")
+    REDIS_DIR.mkdir(parents=True, exist_ok=True)
+    spawn("redis", [
+        exe, "--bind", HOST, "--port", str(REDIS_PORT), "--daemonize", "no",
+        "--dir", str(REDIS_DIR),  # no --pidfile: our own pid file is the one that counts
+        "--save", "", "--appendonly", "no", "--logfile", "",
+    ])
+    wait_for("Redis", redis_ping, timeout=30, name="redis")
+    return True
+
+
+# ---------------------------------------------------------------- Kafka
+
+
+SERVER_PROPERTIES = f"""\
+# Written by deploy/local/stack.py on every `up`; edit the script, not this file.
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@{HOST}:{KAFKA_CONTROLLER_PORT}
+listeners=PLAINTEXT://{HOST}:{KAFKA_PORT},CONTROLLER://{HOST}:{KAFKA_CONTROLLER_PORT}
+advertised.listeners=PLAINTEXT://{HOST}:{KAFKA_PORT}
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+log.dirs={KAFKA_DATA}
+num.partitions=1
+default.replication.factor=1
+min.insync.replicas=1
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=10
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+transaction.state.log.num.partitions=10
+group.initial.rebalance.delay.ms=0
+auto.create.topics.enable=false
+# The cleaner allocates this buffer at start; the default 128 MiB does not fit a 512 MiB heap.
+log.cleaner.dedupe.buffer.size=33554432
+num.network.threads=2
+num.io.threads=4
+log.retention.hours=168
+"""
+
+LOG4J_PROPERTIES = f"""\
+# Written by deploy/local/stack.py. Broker logs go to .local/log/kafka-server.log.
+log4j.rootLogger=INFO, file
+log4j.appender.file=org.apache.log4j.RollingFileAppender
+log4j.appender.file.File={LOG}/kafka-server.log
+log4j.appender.file.MaxFileSize=20MB
+log4j.appender.file.MaxBackupIndex=2
+log4j.appender.file.layout=org.apache.log4j.PatternLayout
+log4j.appender.file.layout.ConversionPattern=[%d] %p %m (%c)%n
+log4j.logger.kafka=INFO
+log4j.logger.org.apache.kafka=INFO
+log4j.logger.kafka.request.logger=WARN
+log4j.logger.state.change.logger=WARN
+log4j.logger.kafka.log.LogCleaner=WARN
+"""
+
+
+def java_cmd(main: str, *args: str, heap: list[str] | None = None) -> list[str]:
+    java = shutil.which("java")
+    if not java:
+        die("java not installed; run `stack.py install`")
+    return [java, *(heap or ["-Xmx256m"]), "-XX:+UseG1GC", "-Djava.awt.headless=true",
+            "-Djava.net.preferIPv4Stack=true",
+            f"-Dlog4j.configuration=file:{KAFKA_HOME / 'log4j.properties'}",
+            f"-Dkafka.logs.dir={LOG}",
+            "-cp", f"{KAFKA_LIBS}/*", main, *args]
+
+
+def kafka_metadata_ready() -> bool:
+    """A raw Kafka Metadata v1 request: ready when a broker and a controller are listed."""
+    client = b"yibao-stack"
+    body = struct.pack(">hhih", 3, 1, 1, len(client)) + client + struct.pack(">i", -1)
+    with socket.create_connection((HOST, KAFKA_PORT), timeout=2) as s:
+        s.settimeout(5)
+        s.sendall(struct.pack(">i", len(body)) + body)
+        size = struct.unpack(">i", _recv(s, 4))[0]
+        data = _recv(s, size)
+    pos = 4  # correlation id
+    (n_brokers,) = struct.unpack_from(">i", data, pos)
+    pos += 4
+    for _ in range(n_brokers):
+        pos += 4  # node id
+        (hlen,) = struct.unpack_from(">h", data, pos)
+        pos += 2 + hlen + 4  # host, port
+        (rlen,) = struct.unpack_from(">h", data, pos)
+        pos += 2 + max(rlen, 0)  # rack (nullable)
+    (controller,) = struct.unpack_from(">i", data, pos)
+    return n_brokers > 0 and controller >= 0
+
+
+def _recv(s: socket.socket, n: int) -> bytes:
+    buf = b""
+    while len(buf) < n:
+        chunk = s.recv(n - len(buf))
+        if not chunk:
+            raise ConnectionError("closed")
+        buf += chunk
+    return buf
+
+
+def kafka_admin_ready() -> bool:
+    """Confirm with aiokafka's admin client (what the services use), when the venv exists."""
+    py = VENV_BIN / "python"
+    if not py.exists():
+        return True
+    code = (
+        "import asyncio,sys\n"
+        "from aiokafka.admin import AIOKafkaAdminClient\n"
+        "async def m():\n"
+        f"    a = AIOKafkaAdminClient(bootstrap_servers='{HOST}:{KAFKA_PORT}', request_timeout_ms=5000)\n"
+        "    await a.start()\n"
+        "    try: await a.list_topics()\n"
+        "    finally: await a.close()\n"
+        "asyncio.run(m())\n"
+    )
+    return subprocess.run([str(py), "-c", code], capture_output=True, timeout=30).returncode == 0
+
+
+def kafka_up() -> bool:
+    if read_pid("kafka"):
+        return False
+    if not any(KAFKA_LIBS.glob("kafka_2.13-*.jar")):
+        die(f"no Kafka jars in {KAFKA_LIBS}; run `stack.py install`")
+    for port in (KAFKA_PORT, KAFKA_CONTROLLER_PORT):
+        if port_open(port):
+            die(f"port {port} is taken by a process this stack did not start")
+    KAFKA_HOME.mkdir(parents=True, exist_ok=True)
+    LOG.mkdir(parents=True, exist_ok=True)
+    props = KAFKA_HOME / "server.properties"
+    props.write_text(SERVER_PROPERTIES)
+    (KAFKA_HOME / "log4j.properties").write_text(LOG4J_PROPERTIES)
+    if not (KAFKA_DATA / "meta.properties").exists():
+        id_file = KAFKA_HOME / "cluster.id"
+        if not id_file.exists():
+            cid = run(java_cmd("kafka.tools.StorageTool", "random-uuid"), capture=True).stdout.strip().splitlines()[-1]
+            id_file.write_text(cid + "\n")
+        cid = id_file.read_text().strip()
+        say(f"formatting Kafka storage (cluster {cid})")
+        run(java_cmd("kafka.tools.StorageTool", "format", "-t", cid, "-c", str(props), "--ignore-formatted"),
+            capture=True)
+    spawn("kafka", java_cmd("kafka.Kafka", str(props), heap=["-Xmx512m", "-Xms256m"]))
+    wait_for("Kafka port", lambda: port_open(KAFKA_PORT), timeout=120, name="kafka")
+    wait_for("Kafka metadata", kafka_metadata_ready, timeout=120, name="kafka")
+    wait_for("Kafka admin client", kafka_admin_ready, timeout=60, name="kafka", interval=1)
+    return True
+
+
+def create_topics() -> None:
+    yibao = VENV_BIN / "yibao"
+    if not yibao.exists():
+        say("no .venv yet: skipping topic creation (`make up` creates the venv first)")
+        return
+    run([str(yibao), "topics", "create"], env=dict(os.environ, **ENV))
+
+
+# ---------------------------------------------------------------- commands
+
+
+def cmd_up(args) -> None:
+    t0 = time.monotonic()
+    timings = []
+    for name, fn in (("postgres", pg_up), ("redis", redis_up), ("kafka", kafka_up)):
+        t = time.monotonic()
+        started = fn()
+        timings.append(f"{name} {'started' if started else 'already running'} ({time.monotonic() - t:.1f}s)")
+    if not args.no_topics:
+        create_topics()
+    say("; ".join(timings))
+    say(f"up in {time.monotonic() - t0:.1f}s: PostgreSQL {HOST}:{PG_PORT} (db {PG_DB}, user {PG_USER}), "
+        f"Redis {HOST}:{REDIS_PORT}, Kafka {HOST}:{KAFKA_PORT}; logs in {LOG.relative_to(ROOT)}/")
+
+
+def cmd_down(args) -> None:
+    cmd_services_down(args)
+    stop("kafka", timeout=60)
+    stop("redis", timeout=20)
+    # PostgreSQL's SIGTERM is "smart" shutdown (waits for every client to leave);
+    # SIGINT is its fast shutdown, which is what a stop should be.
+    stop("postgres", sig=signal.SIGINT, timeout=60)
+    say("down")
+
+
+def all_names() -> list[str]:
+    return ["postgres", "redis", "kafka"] + [f"service-{n}" for n in SERVICES]
+
+
+def cmd_status(args) -> None:
+    running = 0
+    ports = {"postgres": PG_PORT, "redis": REDIS_PORT, "kafka": KAFKA_PORT,
+             **{f"service-{n}": p for n, p in SERVICES.items()}}
+    for name in all_names():
+        pid = read_pid(name)
+        running += pid is not None
+        state = f"running (pid {pid})" if pid else "stopped"
+        print(f"{name:32} {state:24} {HOST}:{ports[name]}")
+    # exit 0: the stack (PG, Redis, Kafka) is up; 3: nothing is running; 1: partly.
+    core = sum(read_pid(n) is not None for n in ("postgres", "redis", "kafka"))
+    sys.exit(0 if core == 3 else 3 if running == 0 else 1)
+
+
+def cmd_env(args) -> None:
+    for key, value in ENV.items():
+        print(f"export {key}={value}")
+
+
+def health_ok(port: int) -> bool:
+    with urllib.request.urlopen(f"http://{HOST}:{port}/health", timeout=2) as resp:
+        return resp.status == 200
+
+
+def cmd_services_up(args) -> None:
+    t0 = time.monotonic()
+    py = VENV_BIN / "python"
+    if not py.exists():
+        die("no .venv; run `make venv` first")
+    names = args.names or list(SERVICES)
+    for name in names:
+        if name not in SERVICES:
+            die(f"unknown service {name!r}; known: {', '.join(SERVICES)}")
+    started = []
+    for name in names:
+        key = f"service-{name}"
+        if read_pid(key):
+            continue
+        port = SERVICES[name]
+        if port_open(port):
+            die(f"port {port} for {name} is taken by a process this stack did not start")
+        env = dict(os.environ, **ENV, YIBAO_HTTP_PORT=str(port), PYTHONUNBUFFERED="1")
+        spawn(key, [str(py), "-m", f"services.{name}"], env=env)
+        started.append(name)
+    for name in names:
+        port = SERVICES[name]
+        wait_for(f"service {name} (GET http://{HOST}:{port}/health)", lambda p=port: health_ok(p),
+                 timeout=60, name=f"service-{name}", interval=0.5)
+    say(f"services healthy in {time.monotonic() - t0:.1f}s: "
+        + ", ".join(f"{n} :{SERVICES[n]}" for n in names)
+        + (f" (started {', '.join(started)})" if started else " (all were running)"))
+
+
+def cmd_services_down(args) -> None:
+    for name in reversed(list(SERVICES)):
+        stop(f"service-{name}", timeout=20)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="stack.py", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("install", help="apt packages when missing, Kafka jars when the pom changed")
+    p.add_argument("--simulate", action="store_true", help="only show what apt-get would do (apt-get -s)")
+    p.set_defaults(fn=cmd_install)
+    p = sub.add_parser("up", help="start PostgreSQL, Redis and Kafka, create topics")
+    p.add_argument("--no-topics", action="store_true", help="do not run `yibao topics create`")
+    p.set_defaults(fn=cmd_up)
+    sub.add_parser("down", help="stop services and the stack").set_defaults(fn=cmd_down)
+    sub.add_parser("status", help="what is running").set_defaults(fn=cmd_status)
+    sub.add_parser("env", help="print the YIBAO_* variables as shell exports").set_defaults(fn=cmd_env)
+    p = sub.add_parser("services-up", help="start the five services and wait for /health")
+    p.add_argument("names", nargs="*", help="only these services")
+    p.set_defaults(fn=cmd_services_up)
+    sub.add_parser("services-down", help="stop the five services").set_defaults(fn=cmd_services_down)
+    args = parser.parse_args(argv)
+    args.fn(args)
+
+
+if __name__ == "__main__":
+    main()
