@@ -2,3 +2,12 @@
 import typer
 
 app = typer.Typer(no_args_is_help=True, help="城乡居民医保 enrollment and contribution campaign.")
+
+
+@app.callback()
+def main() -> None:
+    """城乡居民基本医疗保险 enrollment and contribution campaign: services, tools and the local stack."""
+
+from shared.cli.migrate import migrate_command  # noqa: E402
+
+app.command("migrate")(migrate_command)

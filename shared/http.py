@@ -1,0 +1,70 @@
+"""The HTTP face every service has: /health, /metrics, and the service's own API."""
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import JSONResponse
+from faststream.kafka import KafkaBroker
+from prometheus_client import make_asgi_app
+
+from shared.logging import get_logger
+from shared.runtime import Runtime
+
+log = get_logger(__name__)
+
+
+def health_router(runtime: Runtime, broker: KafkaBroker) -> APIRouter:
+    router = APIRouter()
+
+    @router.get("/health", include_in_schema=False)
+    async def health() -> JSONResponse:
+        checks = {"database": False, "kafka": False, "redis": False}
+        try:
+            checks["database"] = runtime.pool is not None and await runtime.pool.fetchval("SELECT 1") == 1
+        except Exception:
+            pass
+        try:
+            checks["kafka"] = await broker.ping(timeout=2.0)
+        except Exception:
+            pass
+        try:
+            checks["redis"] = runtime.redis is not None and bool(await runtime.redis.ping())
+        except Exception:
+            pass
+        ok = all(checks.values())
+        body = {"service": runtime.service, "status": "ok" if ok else "degraded", "checks": checks,
+                "outbox_relay_leader": bool(runtime.relay and runtime.relay.is_leader)}
+        return JSONResponse(body, status_code=200 if ok else 503)
+
+    return router
+
+
+def build_http_app(
+    runtime: Runtime,
+    broker: KafkaBroker,
+    *,
+    title: str,
+    api: APIRouter | None = None,
+    on_started: Callable[[], object] | None = None,
+) -> FastAPI:
+    """A FastAPI app whose lifespan opens the runtime, then starts consuming; stops in reverse."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await runtime.start()
+        await broker.start()
+        log.info("service started", port=runtime.settings.http_port)
+        try:
+            yield
+        finally:
+            await broker.stop()
+            await runtime.stop()
+
+    app = FastAPI(title=title, lifespan=lifespan, docs_url="/api/docs", openapi_url="/api/openapi.json")
+    app.include_router(health_router(runtime, broker))
+    if api is not None:
+        app.include_router(api, prefix="/api")
+    app.mount("/metrics", make_asgi_app())
+    return app

@@ -1,0 +1,104 @@
+"""Kafka plumbing shared by every service: batch decoding, at-least-once subscribers, the producer.
+
+Subscribers consume in batches and acknowledge (commit offsets) only after the
+handler returned, i.e. after the database commit; on an error the batch is
+rewound and redelivered (AckPolicy.NACK_ON_ERROR). FastStream's default,
+ack-first, would lose a batch on a crash. A record that cannot be read does not
+stop the partition: the decoder sets it aside for the handler to dead-letter.
+"""
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+from faststream import AckPolicy
+from faststream.kafka import KafkaRouter
+from pydantic import TypeAdapter, ValidationError
+
+from shared.logging import mask_ids
+from shared.settings import ServiceSettings
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """A record the decoder could not turn into the topic's model."""
+
+    topic: str
+    partition: int
+    offset: int
+    value: bytes
+    reason: str
+    is_json: bool  # valid JSON of the wrong shape, as opposed to bytes that are not JSON at all
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.value).hexdigest()
+
+    @property
+    def masked_text(self) -> str:
+        return mask_ids(self.value[:4096].decode("utf-8", "replace"))
+
+
+def describe_validation_error(err: ValidationError) -> str:
+    """A one-line reason naming each field that failed, without echoing input values."""
+    parts = []
+    for item in err.errors(include_url=False, include_input=False)[:5]:
+        where = ".".join(str(p) for p in item["loc"]) or "message"
+        parts.append(f"{where}: {mask_ids(item['msg'])}")
+    return "; ".join(parts)
+
+
+def batch_decoder(model: Any) -> Callable[[Any], Any]:
+    """A FastStream decoder: each record of a batch becomes a `model` instance or an `Unreadable`.
+
+    The valid instances are the handler's body (already validated, so FastStream's
+    own validation of `list[model]` does not repeat the work); the rest are left on
+    the message as `message.unreadable`.
+    """
+    adapter = TypeAdapter(model)
+
+    async def decode(message: Any) -> list[Any]:
+        good: list[Any] = []
+        bad: list[Unreadable] = []
+        for record in message.raw_message:
+            value = record.value or b""
+            try:
+                good.append(adapter.validate_json(value))
+            except ValidationError as err:
+                is_json = not any(e["type"] == "json_invalid" for e in err.errors())
+                reason = describe_validation_error(err) if is_json else "not valid JSON"
+                bad.append(Unreadable(record.topic, record.partition, record.offset, value, reason, is_json))
+        message.unreadable = bad
+        return good
+
+    return decode
+
+
+def batch_subscriber(router: KafkaRouter, settings: ServiceSettings, topic: str, *, group: str, model: Any, description: str):
+    """Declare an at-least-once batch subscriber on `topic` for `model`."""
+    return router.subscriber(
+        settings.topic(topic),
+        group_id=group,
+        batch=True,
+        max_records=settings.batch_max_records,
+        batch_timeout_ms=settings.batch_timeout_ms,
+        auto_offset_reset="earliest",
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+        decoder=batch_decoder(model),
+        description=description,
+    )
+
+
+def create_producer(settings: ServiceSettings) -> AIOKafkaProducer:
+    """An idempotent producer (acks=all): a retried send is not written twice by the broker."""
+    return AIOKafkaProducer(
+        bootstrap_servers=settings.kafka_bootstrap,
+        enable_idempotence=True,
+        acks="all",
+        linger_ms=5,
+        max_batch_size=512 * 1024,
+        client_id=f"yibao-outbox",
+    )

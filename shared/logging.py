@@ -1,0 +1,74 @@
+"""Structured JSON logging (structlog) with resident IDs masked in every field.
+
+Anything that looks like a resident ID — 17 digits and a digit or X — is masked
+before a line is written, whatever the caller passed: a log line is never the
+place a full ID may leak from.
+"""
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from typing import Any
+
+import structlog
+
+from shared.resident_id import mask
+
+_ID_PATTERN = re.compile(r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9])")
+
+
+def mask_ids(text: str) -> str:
+    """Replace every resident-ID-shaped run in `text` with its masked form."""
+    return _ID_PATTERN.sub(lambda m: mask(m.group(0)), text)
+
+
+def _mask_value(value: Any) -> Any:
+    if isinstance(value, str):
+        return mask_ids(value)
+    if isinstance(value, dict):
+        return {k: _mask_value(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_mask_value(v) for v in value]
+    if isinstance(value, (bytes, bytearray)):
+        return mask_ids(bytes(value).decode("utf-8", "replace"))
+    return value
+
+
+def _mask_processor(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str, Any]:
+    return {k: _mask_value(v) for k, v in event.items()}
+
+
+def configure_logging(service: str, level: str = "INFO") -> None:
+    """Route structlog and the standard library (aiokafka, uvicorn, faststream) through one masked JSON output."""
+    shared_processors = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.processors.format_exc_info,
+    ]
+    structlog.configure(
+        processors=[*shared_processors, _mask_processor, structlog.processors.JSONRenderer(ensure_ascii=False)],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
+        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        cache_logger_on_first_use=False,
+    )
+    structlog.contextvars.bind_contextvars(service=service)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                _mask_processor,
+                structlog.processors.JSONRenderer(ensure_ascii=False),
+            ],
+            foreign_pre_chain=[*shared_processors, structlog.stdlib.add_logger_name],
+        )
+    )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+
+
+def get_logger(name: str) -> structlog.typing.FilteringBoundLogger:
+    return structlog.get_logger(name)

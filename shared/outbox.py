@@ -1,0 +1,108 @@
+"""The transactional outbox: events are rows written in the transaction that caused them.
+
+`OutboxRelay` publishes them to Kafka afterwards and deletes what the broker
+acknowledged. A crash between the two publishes a row twice; consumers drop the
+second copy in their inbox. Only one relay per service publishes at a time
+(a PostgreSQL advisory lock), so rows go out in id order.
+"""
+from __future__ import annotations
+
+import asyncio
+import zlib
+from dataclasses import dataclass
+
+import asyncpg
+from aiokafka import AIOKafkaProducer
+
+from shared.logging import get_logger
+from shared.messages.envelope import Envelope
+from shared.metrics import OUTBOX_BACKLOG, OUTBOX_PUBLISHED
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """An event to publish: its topic (unprefixed name), Kafka key and message."""
+
+    topic: str
+    key: str
+    message: Envelope
+
+
+def notify_channel(schema: str) -> str:
+    return f"outbox_{schema}"
+
+
+async def add(conn: asyncpg.Connection, outgoing: list[Outgoing], *, topic_prefix: str, schema: str) -> None:
+    """Write events to the outbox inside the caller's transaction (COPY: one round trip for the batch)."""
+    if not outgoing:
+        return
+    records = [
+        (topic_prefix + item.topic, item.key.encode(), item.message.model_dump_json().encode())
+        for item in outgoing
+    ]
+    await conn.copy_records_to_table("outbox", records=records, columns=("topic", "key", "payload"))
+    await conn.execute("SELECT pg_notify($1, '')", notify_channel(schema))
+
+
+class OutboxRelay:
+    """Moves committed outbox rows to Kafka, oldest first, in batches."""
+
+    def __init__(self, pool: asyncpg.Pool, producer: AIOKafkaProducer, schema: str, batch_size: int) -> None:
+        self._pool = pool
+        self._producer = producer
+        self._schema = schema
+        self._batch_size = batch_size
+        self._wake = asyncio.Event()
+        self.is_leader = False
+
+    async def run_forever(self) -> None:
+        while True:
+            try:
+                await self._run_once_connected()
+            except asyncio.CancelledError:
+                raise
+            except Exception as err:  # the database or broker went away: retry, rows wait in the table
+                self.is_leader = False
+                log.warning("outbox relay interrupted; retrying", error=repr(err))
+                await asyncio.sleep(1.0)
+
+    async def _run_once_connected(self) -> None:
+        async with self._pool.acquire() as conn:
+            lock_id = zlib.crc32(f"outbox:{self._schema}".encode())
+            while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", lock_id):
+                await asyncio.sleep(1.0)
+            self.is_leader = True
+            channel = notify_channel(self._schema)
+            await conn.add_listener(channel, self._on_notify)
+            try:
+                while True:
+                    published = await self._publish_batch(conn)
+                    if published < self._batch_size:
+                        await self._sleep_until_woken(0.5)
+            finally:
+                await conn.remove_listener(channel, self._on_notify)
+                await conn.execute("SELECT pg_advisory_unlock($1)", lock_id)
+                self.is_leader = False
+
+    async def _publish_batch(self, conn: asyncpg.Connection) -> int:
+        rows = await conn.fetch("SELECT id, topic, key, payload FROM outbox ORDER BY id LIMIT $1", self._batch_size)
+        if not rows:
+            OUTBOX_BACKLOG.labels(self._schema).set(0)
+            return 0
+        sends = [await self._producer.send(r["topic"], value=r["payload"], key=r["key"]) for r in rows]
+        await asyncio.gather(*sends)
+        await conn.execute("DELETE FROM outbox WHERE id = ANY($1::bigint[])", [r["id"] for r in rows])
+        OUTBOX_PUBLISHED.labels(self._schema).inc(len(rows))
+        return len(rows)
+
+    def _on_notify(self, *_args: object) -> None:
+        self._wake.set()
+
+    async def _sleep_until_woken(self, timeout: float) -> None:
+        try:
+            await asyncio.wait_for(self._wake.wait(), timeout)
+        except TimeoutError:
+            pass
+        self._wake.clear()

@@ -1,0 +1,35 @@
+"""Settings every service shares, read from the environment (prefix YIBAO_).
+
+Services extend `ServiceSettings`; nothing reads the environment anywhere else.
+"""
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="YIBAO_", extra="ignore")
+
+    kafka_bootstrap: str = Field("127.0.0.1:19092", description="Kafka bootstrap servers.")
+    pg_dsn: str = Field("postgresql://yibao@127.0.0.1:15432/yibao", description="PostgreSQL DSN.")
+    redis_url: str = Field("redis://127.0.0.1:16379/0", description="Redis URL.")
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(8000, description="Port of /health, /metrics and the service's HTTP API.")
+    log_level: str = "INFO"
+    topic_prefix: str = Field("", description="Prefix on every topic name: lets tests run side by side.")
+    group_prefix: str = Field("yibao", description="Prefix of every consumer group id.")
+    batch_max_records: int = Field(2000, description="Most records one consumer batch takes.")
+    batch_timeout_ms: int = Field(50, description="How long a consumer waits to fill a batch.")
+    outbox_batch: int = Field(5000, description="Most outbox rows the relay publishes at once.")
+    retry_backoff_s: float = Field(1.0, description="Pause before a failed batch is redelivered.")
+    campaign_year: int = Field(
+        2025,
+        description="The coverage year being collected (default: the seeds' campaign, autumn 2024 for 2025).",
+    )
+
+    def topic(self, name: str) -> str:
+        return f"{self.topic_prefix}{name}"
+
+    def group(self, service: str, purpose: str) -> str:
+        return f"{self.group_prefix}.{service}.{purpose}"
