@@ -11,3 +11,7 @@ def main() -> None:
 from shared.cli.migrate import migrate_command  # noqa: E402
 
 app.command("migrate")(migrate_command)
+
+from shared.cli.topics import app as topics_app  # noqa: E402
+
+app.add_typer(topics_app, name="topics")
