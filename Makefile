@@ -1,0 +1,45 @@
+# The two commands. On a fresh Debian 12 (python3, git; root or sudo):
+#   make run    install + start the stack, migrate, start the five services, run the demo
+#   make test   install + start the stack, migrate, run the unit/integration/e2e tests
+# Everything is idempotent: a second run installs and downloads nothing.
+# Ports and files: see deploy/local/stack.py (data, logs, pid files under .local/).
+
+SHELL      := /bin/bash
+PYTHON     ?= python3
+STACK      := $(PYTHON) deploy/local/stack.py
+VENV       := .venv
+VENV_STAMP := $(VENV)/.pyproject.sha256
+WITH_ENV   := eval "$$($(STACK) env)" &&
+TEST_DIRS  := $(wildcard tests/unit tests/integration tests/e2e)
+
+.PHONY: venv install up run test stop
+
+# (Re)install the project into .venv only when pyproject.toml changed since the last install.
+venv:
+	@want=$$(sha256sum pyproject.toml | cut -d' ' -f1); \
+	if [ ! -x $(VENV)/bin/python ]; then echo "venv: creating $(VENV)"; $(PYTHON) -m venv $(VENV) || exit 1; fi; \
+	if [ "$$(cat $(VENV_STAMP) 2>/dev/null)" = "$$want" ]; then echo "venv: up to date"; \
+	else echo "venv: pip install -e '.[dev]'"; \
+	  $(VENV)/bin/pip install --disable-pip-version-check -q -e '.[dev]' && echo "$$want" > $(VENV_STAMP); fi
+
+# System packages (PostgreSQL, Redis, Java 17, Maven) when missing, Kafka jars when the pom changed, the venv.
+install:
+	$(STACK) install
+	@$(MAKE) --no-print-directory venv
+
+# PostgreSQL, Redis and Kafka running on loopback, topics created, schemas migrated.
+up: install
+	$(STACK) up
+	$(WITH_ENV) $(VENV)/bin/yibao migrate
+
+run: up
+	$(STACK) services-up
+	$(WITH_ENV) $(VENV)/bin/yibao demo
+
+test: up
+	$(WITH_ENV) $(VENV)/bin/pytest $(TEST_DIRS)
+
+# Services first, then Kafka, Redis, PostgreSQL; each by the pid in .local/run/.
+stop:
+	$(STACK) services-down
+	$(STACK) down
