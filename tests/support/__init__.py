@@ -1,0 +1,1 @@
+"""Test support code: where the servers come from (see `servers.py`)."""
