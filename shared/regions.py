@@ -1,0 +1,75 @@
+"""County-level region codes (GB/T 2260) from the table python-stdnum ships (`stdnum/cn/loc.dat`).
+
+A code that existed at any time is a real place: people keep IDs issued under
+codes that were later renamed or merged, so we keep every name a code ever had,
+with the years it was valid. The table is read on first use, never at import.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+_NAME = re.compile(r"^(?:\[(\d*)-(\d*)\])?(.+)$")
+
+
+@dataclass(frozen=True)
+class RegionName:
+    name: str
+    valid_from: int | None
+    valid_to: int | None
+
+
+@dataclass(frozen=True)
+class Region:
+    code: str
+    province: str
+    names: tuple[RegionName, ...]
+
+    @property
+    def name(self) -> str:
+        """The most recent name."""
+        return self.names[-1].name
+
+
+def _names(raw: str) -> tuple[RegionName, ...]:
+    out = []
+    for part in raw.split(","):
+        m = _NAME.match(part.strip())
+        start, end, name = m.group(1), m.group(2), m.group(3)
+        out.append(RegionName(name, int(start) if start else None, int(end) if end else None))
+    return tuple(out)
+
+
+@cache
+def _table() -> dict[str, Region]:
+    text = resources.files("stdnum.cn").joinpath("loc.dat").read_text(encoding="utf-8")
+    table: dict[str, Region] = {}
+    province_code, province = "", ""
+    for line in text.splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        code, _, attr = line.strip().partition(" ")
+        value = attr.split("=", 1)[1].strip('"')
+        if not line.startswith(" "):  # a province line: two digits
+            province_code, province = code, value
+            continue
+        full = province_code + code
+        table[full] = Region(full, province, _names(value))
+    return table
+
+
+def lookup(code: str) -> Region | None:
+    """The region with this 6-digit code, or None if the code never existed."""
+    return _table().get(code)
+
+
+def is_known(code: str) -> bool:
+    return code in _table()
+
+
+def name_of(code: str) -> str:
+    """The latest name of `code`, or the code itself when unknown (never raises: for display)."""
+    region = lookup(code)
+    return region.name if region else code
