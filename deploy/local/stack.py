@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import argparse
 import glob
+import grp
 import hashlib
 import os
+import pwd
 import shutil
 import signal
 import socket
@@ -366,23 +368,47 @@ def _as_pg(cmd: list[str]) -> list[str]:
     return ["runuser", "-u", user, "--"] + cmd if user else cmd
 
 
-def pg_socket_dir() -> Path:
-    # Unix socket paths are limited to 107 bytes; keep it inside .local when it fits.
-    d = RUN / "pg"
-    if len(str(d / f".s.PGSQL.{PG_PORT}")) > 100:
-        d = Path("/tmp") / f"yibao-pg-{hashlib.sha1(str(ROOT).encode()).hexdigest()[:8]}"
-    return d
-
-
-def _check_pg_reachable(bindir: Path) -> None:
-    """The postgres user must be able to walk down to .local/pg (e.g. not under a 0700 /root)."""
+def _pg_can_reach(path: Path) -> bool:
+    """Whether the PostgreSQL user may search every folder from / down to `path`."""
     user = _pg_user()
     if not user:
-        return
-    res = subprocess.run(["runuser", "-u", user, "--", "test", "-x", str(LOCAL)], capture_output=True)
-    if res.returncode != 0:
-        die(f"user {user} cannot reach {LOCAL} (a parent folder is not searchable by others). "
-            f"Clone the repository somewhere else or run: chmod o+x on its parent folders")
+        return True
+    try:
+        pw = pwd.getpwnam(user)
+    except KeyError:
+        die(f"no `{user}` user: is the PostgreSQL server installed? run `stack.py install`")
+    gids = {pw.pw_gid} | {g.gr_gid for g in grp.getgrall() if user in g.gr_mem}
+    for folder in [path, *path.parents]:
+        st = folder.stat()
+        if st.st_uid == pw.pw_uid:
+            ok = st.st_mode & 0o100
+        elif st.st_gid in gids:
+            ok = st.st_mode & 0o010
+        else:
+            ok = st.st_mode & 0o001
+        if not ok:
+            return False
+    return True
+
+
+def pg_dirs() -> tuple[Path, Path]:
+    """(data folder, unix socket folder) for PostgreSQL.
+
+    Normally .local/pg and .local/run/pg. When the `postgres` user cannot walk down to
+    .local (a clone under root's 0700 home, say), both go to /var/tmp/yibao-<hash of
+    the repository path> instead. Socket paths are limited to 107 bytes, so a very
+    deep checkout also moves the socket folder.
+    """
+    tag = hashlib.sha1(str(ROOT).encode()).hexdigest()[:8]
+    LOCAL.mkdir(parents=True, exist_ok=True)
+    if _pg_can_reach(LOCAL):
+        data, sock = PG_DATA, RUN / "pg"
+    else:
+        outside = Path("/var/tmp") / f"yibao-{tag}"
+        data, sock = outside / "pg", outside / "run"
+    if len(str(sock / f".s.PGSQL.{PG_PORT}")) > 100:
+        sock = Path("/tmp") / f"yibao-pg-{tag}"
+    return data, sock
 
 
 def pg_up() -> bool:
@@ -394,25 +420,26 @@ def pg_up() -> bool:
     if port_open(PG_PORT):
         die(f"port {PG_PORT} is taken by a process this stack did not start")
     user = _pg_user()
-    LOCAL.mkdir(parents=True, exist_ok=True)
-    _check_pg_reachable(bindir)
-    sock = pg_socket_dir()
-    sock.mkdir(parents=True, exist_ok=True)
-    if not (PG_DATA / "PG_VERSION").exists():
-        say(f"initdb {PG_DATA.relative_to(ROOT)}")
-        if PG_DATA.exists():
-            shutil.rmtree(PG_DATA)  # a half-made cluster from an interrupted initdb
-        PG_DATA.mkdir(mode=0o700)
+    data, sock = pg_dirs()
+    if data != PG_DATA:
+        say(f"user {user} cannot search {LOCAL}: PostgreSQL data lives in {data}")
+    for d in (data.parent, sock):
+        d.mkdir(parents=True, exist_ok=True)
+    if not (data / "PG_VERSION").exists():
+        say(f"initdb {data}")
+        if data.exists():
+            shutil.rmtree(data)  # a half-made cluster from an interrupted initdb
+        data.mkdir(mode=0o700)
         if user:
-            shutil.chown(PG_DATA, user, user)
-        run(_as_pg([str(bindir / "initdb"), "-D", str(PG_DATA), "-U", "postgres",
+            shutil.chown(data, user, user)
+        run(_as_pg([str(bindir / "initdb"), "-D", str(data), "-U", "postgres",
                     "--auth-local=trust", "--auth-host=trust", "--encoding=UTF8", "--no-locale"]),
             capture=True)
     if user:
         shutil.chown(sock, user, user)
         # A stale postmaster.pid (e.g. after a machine crash) is handled by postgres itself.
     spawn("postgres", [
-        str(bindir / "postgres"), "-D", str(PG_DATA),
+        str(bindir / "postgres"), "-D", str(data),
         "-c", f"listen_addresses={HOST}",
         "-c", f"port={PG_PORT}",
         "-c", f"unix_socket_directories={sock}",
