@@ -348,7 +348,7 @@ def fetch_kafka() -> None:
         shutil.rmtree(KAFKA_LIBS)  # a changed pom must not leave old jar versions behind
     KAFKA_LIBS.mkdir(parents=True)
     run([mvn, "-B", "-q", "-Dstyle.color=never", "-f", str(KAFKA_POM), "dependency:copy-dependencies",
-         "-DincludeScope=runtime", f"-DoutputDirectory={KAFKA_LIBS}"])
+         "-DincludeScope=runtime", f"-DoutputDirectory={KAFKA_LIBS}"], capture=True)  # output shown only on failure
     if not any(KAFKA_LIBS.glob("kafka_2.13-*.jar")):
         die(f"maven finished but no kafka_2.13 jar in {KAFKA_LIBS}")
     KAFKA_STAMP.write_text(want + "\n")
