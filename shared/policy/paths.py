@@ -1,0 +1,83 @@
+"""Which enrollment path a payment falls on, and from which day its cover is counted.
+
+A pack lists its paths in order (the more specific first); the first whose kinds,
+payment window and requirements all hold is the one that applies.
+"""
+from __future__ import annotations
+
+from datetime import date
+
+from shared.codes import EnrollmentKind
+from shared.policy.dates import add_days, add_months, first_of_next_month
+from shared.policy.errors import PolicyError
+from shared.policy.pack import Pack, Path, Window
+from shared.policy.scenario import Scenario
+
+
+def choose_path(pack: Pack, s: Scenario, has_status: bool) -> Path | None:
+    for path in pack.paths:
+        if path.serves(s.kind) and _in_window(pack, path, s) and _requirements_hold(pack, path, s, has_status):
+            return path
+    return None
+
+
+def has_own_path(pack: Pack, kind: EnrollmentKind) -> bool:
+    """Does the pack name this kind in any path (as opposed to treating it as everybody)?"""
+    return any(p.kinds != "all" and kind in p.kinds for p in pack.paths)
+
+
+def _event(path: Path, s: Scenario, which: str) -> date:
+    if which == "birth":
+        return s.person.birth_date
+    if s.event_date is None:
+        raise PolicyError(f"路径「{path.title}」需要事件日期（断保、退役、释放、入院等）", field="event_date")
+    return s.event_date
+
+
+def _in_window(pack: Pack, path: Path, s: Scenario) -> bool:
+    w: Window = path.window
+    paid = s.payment_date
+    year_end = pack.benefit_period.end
+    if w.type == "collection":
+        return pack.collection_period.contains(paid)
+    if w.type == "dates":
+        return w.start <= paid <= w.end
+    if w.type == "in_year":
+        return pack.collection_period.start <= paid <= year_end
+    if w.type == "after_event":
+        start = _event(path, s, w.event)
+        return start <= paid <= add_days(start, w.days)
+    # before_age: under `years` old on the day of payment, and the year not yet over
+    return paid < add_months(s.person.birth_date, 12 * w.years) and paid <= year_end
+
+
+def _requirements_hold(pack: Pack, path: Path, s: Scenario, has_status: bool) -> bool:
+    r = path.requires
+    born = s.person.birth_date
+    if r.birth_in_year is not None and (born.year == pack.year) != r.birth_in_year:
+        return False
+    if r.born_within_days_before_year is not None:
+        start = pack.benefit_period.start
+        if not (born.year == pack.year - 1 and (start - born).days <= r.born_within_days_before_year):
+            return False
+    if r.has_subsidy_status is not None and has_status != r.has_subsidy_status:
+        return False
+    if r.event_on_or_after is not None and _event(path, s, "event") < r.event_on_or_after:
+        return False
+    return True
+
+
+def base_start(pack: Pack, path: Path, s: Scenario) -> date:
+    """The first day of cover before any waiting period, never before the year unless the path allows."""
+    paid = s.payment_date
+    start = {
+        "period_start": lambda: pack.benefit_period.start,
+        "birth": lambda: s.person.birth_date,
+        "event": lambda: _event(path, s, "event"),
+        "payment": lambda: paid,
+        "day_after_payment": lambda: add_days(paid, 1),
+        "month_after_payment": lambda: first_of_next_month(paid),
+        "month_of_payment": lambda: paid.replace(day=1),
+        "fixed": lambda: path.benefit_start_date,
+    }[path.benefit_start]()
+    return start if path.may_start_before_year else max(start, pack.benefit_period.start)
