@@ -32,9 +32,9 @@ import struct
 import subprocess
 import sys
 import time
-import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import NoReturn
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCAL = ROOT / ".local"
@@ -85,7 +85,7 @@ def say(msg: str) -> None:
     print(f"[stack] {msg}", flush=True)
 
 
-def die(msg: str, code: int = 1) -> "NoReturn":  # noqa: F821
+def die(msg: str, code: int = 1) -> NoReturn:
     print(f"[stack] ERROR: {msg}", file=sys.stderr, flush=True)
     sys.exit(code)
 
