@@ -68,6 +68,10 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # FastStream gives its logger a plain-text handler of its own: route it through ours instead.
+    framework = logging.getLogger("faststream")
+    framework.handlers.clear()
+    framework.propagate = True
 
 
 def get_logger(name: str) -> structlog.typing.FilteringBoundLogger:

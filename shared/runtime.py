@@ -79,15 +79,19 @@ class Runtime:
         events: Sequence[E],
         handle: Handle[E],
         dead_letters: Sequence[Unreadable] = (),
+        always_handle: bool = False,
     ) -> None:
-        """Apply `handle` to the batch's new events in one transaction with inbox, dead letters and outbox."""
+        """Apply `handle` to the batch's new events in one transaction with inbox, dead letters and outbox.
+
+        `always_handle` calls `handle` even when every event was seen before, for handlers
+        that also work on records without a message id (de-duplicated their own way)."""
         assert self.pool is not None, "runtime not started"
         started = time.perf_counter()
         now = utcnow()
         try:
             async with self.pool.acquire() as conn, conn.transaction():
                 fresh = await inbox.fresh_only(conn, consumer, events)
-                outgoing = await handle(conn, fresh, now) if fresh else []
+                outgoing = await handle(conn, fresh, now) if fresh or always_handle else []
                 outgoing += await self._keep_dead_letters(conn, dead_letters, now)
                 await outbox.add(conn, outgoing, topic_prefix=self.settings.topic_prefix, schema=self.schema)
         except Exception as err:

@@ -1,0 +1,96 @@
+"""Validate the rows of a department submission: good rows go through, bad rows get a reason.
+
+Pure: the date a submission was received is passed in, never read from a clock.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from shared.codes import CERTIFIED_BY, LABEL, Category, Department
+from shared.resident_id import InvalidResidentId, mask, parse_resident_id
+
+
+_CODES = frozenset(c.value for c in Category)
+_DEPARTMENT_NAMES = {d.value: LABEL[d] for d in Department}
+
+
+@dataclass(frozen=True)
+class SubmittedRow:
+    """One row as the department sent it (line numbers count from the file's first line)."""
+
+    line_no: int
+    person_id: str
+    category: str
+    certified_on: date | None
+    ended_on: date | None = None
+    township: str | None = None
+    village: str | None = None
+
+
+@dataclass(frozen=True)
+class RowVerdict:
+    line_no: int
+    row: SubmittedRow
+    person_id: str | None  # the normalised ID, when it is valid
+    reason_code: str | None = None
+    reason: str | None = None
+
+    @property
+    def accepted(self) -> bool:
+        return self.reason_code is None
+
+    @property
+    def person_masked(self) -> str:
+        return mask(self.person_id or self.row.person_id)
+
+
+class SubmissionRefused(Exception):
+    """The whole submission is refused (e.g. a category the department may not certify)."""
+
+    def __init__(self, code: str, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+def check_authority(department: str, rows: list[SubmittedRow]) -> None:
+    """A department certifies only its own categories: one foreign category refuses the submission."""
+    foreign = sorted({r.category for r in rows if r.category in _CODES and CERTIFIED_BY[Category(r.category)] != department})
+    if foreign:
+        owners = "、".join(f"{LABEL[Category(c)]}({c})由{LABEL[CERTIFIED_BY[Category(c)]]}认定" for c in foreign)
+        name = _DEPARTMENT_NAMES.get(department, department)
+        raise SubmissionRefused("category_not_owned", f"{name}无权认定以下人员类别，整批退回：{owners}")
+
+
+def validate_rows(rows: list[SubmittedRow], *, received_on: date) -> list[RowVerdict]:
+    """One verdict per row, in line order. Duplicates inside the submission keep the first line."""
+    seen: dict[tuple[str, str, date], int] = {}
+    verdicts = []
+    for row in rows:
+        verdicts.append(_validate_row(row, received_on, seen))
+    return verdicts
+
+
+def _validate_row(row: SubmittedRow, received_on: date, seen: dict[tuple[str, str, date], int]) -> RowVerdict:
+    try:
+        person = parse_resident_id(row.person_id, today=received_on).value
+    except InvalidResidentId as err:
+        return RowVerdict(row.line_no, row, None, err.code, err.reason)
+
+    def refuse(code: str, reason: str) -> RowVerdict:
+        return RowVerdict(row.line_no, row, person, code, reason)
+
+    if row.category not in _CODES:
+        return refuse("unknown_category", f"人员类别“{row.category}”不是规定的类别代码")
+    if row.certified_on is None:
+        return refuse("missing_certified_on", "缺少认定时间")
+    if row.certified_on > received_on:
+        return refuse("certified_in_future", f"认定时间{row.certified_on}晚于报送日期{received_on}")
+    if row.ended_on is not None and row.ended_on < row.certified_on:
+        return refuse("ended_before_certified", f"退出时间{row.ended_on}早于认定时间{row.certified_on}")
+    key = (person, row.category, row.certified_on)
+    if key in seen:
+        return refuse("duplicate_row", f"与第{seen[key]}行重复（同一人、同一类别、同一认定时间）")
+    seen[key] = row.line_no
+    return RowVerdict(row.line_no, row, person)

@@ -1,0 +1,1 @@
+"""payment_ingest: tax receipts validated, de-duplicated (receipt number + payload hash) and recorded."""

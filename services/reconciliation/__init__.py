@@ -1,0 +1,1 @@
+"""reconciliation: receipts against enrollments, dues and bank settlement; progress per village."""
