@@ -31,7 +31,7 @@ def assess(s: Scenario) -> Assessment:
     if refusal:
         return _refused(pack, s, why, path=None)
     candidates = subsidies.counted_statuses(pack, s, why)
-    path = paths.choose_path(pack, s, has_status=bool(candidates))
+    path = paths.choose_path(pack, s, has_status=_holds_status(pack, s))
     if path is None:
         why.add("no_path", pack.no_path.text, setting="no_path", source=pack.no_path.source)
         return _refused(pack, s, why, path=None)
@@ -57,6 +57,15 @@ def assess(s: Scenario) -> Assessment:
         benefit_start=start, benefit_end=end, waiting_months=wait.months, waiting_days=wait.days,
         critical_illness_cap_adjustment_fen=continuity.cap_adjustment_fen(pack, s, why),
         refund=_refund(pack, s, start, due, why), reasons=tuple(why.items),
+    )
+
+
+def _holds_status(pack: Pack, s: Scenario) -> bool:
+    """Holds, on the payment date, a status this region subsidises — whether or not it counts this year."""
+    return any(
+        pack.subsidy_rule(st.category) is not None and st.certified_on <= s.payment_date
+        and (st.ended_on is None or st.ended_on > s.payment_date)
+        for st in s.statuses
     )
 
 

@@ -45,7 +45,10 @@ def pooling_region_of(code: str, year: int) -> str:
     city = code[:4] + "00"
     if code != city and _exists(city, year) and _load_file(city, year).covers(code):
         return city
-    raise PolicyError(f"没有{code}在{year}年度的政策包（no policy pack for region {code}, year {year}）", field="region")
+    years = sorted({y for r, y in available() if r in (code, city)})
+    if years:  # the place is known, the year is not
+        raise PolicyError(f"{code}没有{year}年度的政策包，现有年度：{years}", field="year")
+    raise PolicyError(f"没有{code}的政策包（no policy pack for region {code}）", field="region")
 
 
 @cache

@@ -62,7 +62,7 @@ def _requirements_hold(pack: Pack, path: Path, s: Scenario, has_status: bool) ->
             return False
     if r.has_subsidy_status is not None and has_status != r.has_subsidy_status:
         return False
-    if r.event_on_or_after is not None and _event(path, s, "event") < r.event_on_or_after:
+    if r.event_on_or_after is not None and (s.event_date is None or s.event_date < r.event_on_or_after):
         return False
     return True
 
