@@ -15,3 +15,7 @@ app.command("migrate")(migrate_command)
 from shared.cli.topics import app as topics_app  # noqa: E402
 
 app.add_typer(topics_app, name="topics")
+
+from shared.cli.quote import quote_command  # noqa: E402
+
+app.command("quote")(quote_command)
