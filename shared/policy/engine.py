@@ -12,7 +12,7 @@ from datetime import date
 
 from shared.codes import LABEL, Mode
 from shared.policy import continuity, paths, subsidies
-from shared.policy.assessment import Assessment, RefundDecision, SubsidyLine
+from shared.policy.assessment import Assessment, RefundDecision
 from shared.policy.dates import add_days, add_months
 from shared.policy.errors import PolicyError
 from shared.policy.loader import load_pack
@@ -23,14 +23,10 @@ from shared.policy.scenario import Scenario
 
 def assess(s: Scenario) -> Assessment:
     pack = load_pack(s.region, s.year)
-    if pack.scope_kinds is not None and s.kind not in pack.scope_kinds:
-        allowed = "、".join(LABEL[k] for k in pack.scope_kinds)
-        raise PolicyError(f"{pack.name}{pack.year}年度政策包只覆盖{allowed}，不覆盖{LABEL[s.kind]}", field="kind")
+    _check_scope(pack, s)
     why = Reasons(pack)
-    refusal = _refusal(pack, s, why)
-    if refusal:
+    if _refusal(pack, s, why):
         return _refused(pack, s, why, path=None)
-    candidates = subsidies.counted_statuses(pack, s, why)
     path = paths.choose_path(pack, s, has_status=_holds_status(pack, s))
     if path is None:
         why.add("no_path", pack.no_path.text, setting="no_path", source=pack.no_path.source)
@@ -38,23 +34,33 @@ def assess(s: Scenario) -> Assessment:
     _explain_path(pack, path, s, why)
     wait = continuity.waiting(pack, path, s, why)
     start = add_days(add_months(paths.base_start(pack, path, s), wait.months), wait.days)
-    end = pack.benefit_period.end
-    if start > end:
-        why.add("no_benefit_left", f"等待期结束（{start}）已过本年度待遇期末（{end}），本次缴费不能带来本年度待遇", setting="waiting", source=pack.waiting.source if pack.waiting else None)
+    if start > pack.benefit_period.end:
+        why.add("no_benefit_left", f"等待期结束（{start}）已过本年度待遇期末（{pack.benefit_period.end}），本次缴费不能带来本年度待遇",
+                setting="waiting", source=pack.waiting.source if pack.waiting else None)
         return _refused(pack, s, why, path=path)
-    lines = subsidies.subsidy_lines(pack, path, s, candidates, why)
+    return _enrolled(pack, path, s, start, wait, why)
+
+
+def _check_scope(pack: Pack, s: Scenario) -> None:
+    if pack.scope_kinds is not None and s.kind not in pack.scope_kinds:
+        allowed = "、".join(LABEL[k] for k in pack.scope_kinds)
+        raise PolicyError(f"{pack.name}{pack.year}年度政策包只覆盖{allowed}，不覆盖{LABEL[s.kind]}", field="kind")
+
+
+def _enrolled(pack: Pack, path: Path, s: Scenario, start: date, wait: continuity.Wait, why: Reasons) -> Assessment:
+    """The assessment of a payment that buys cover: subsidy line, money, cap, refund."""
+    lines = subsidies.subsidy_lines(pack, path, s, subsidies.counted_statuses(pack, s, why), why)
     standard = pack.money.individual_contribution
     surcharge = _surcharge(pack, path, why)
-    net = sum(x.amount_fen for x in lines if x.mode == Mode.NET)
-    due = max(0, standard + surcharge - net)
+    due = max(0, standard + surcharge - sum(x.amount_fen for x in lines if x.mode == Mode.NET))
     refund_after = sum(x.amount_fen for x in lines if x.mode == Mode.REFUND_AFTER)
     why.add("due", _due_text(standard, surcharge, due, refund_after), setting="money.individual_contribution", source=pack.money.source)
-    why.add("benefit_period", f"待遇享受期：{start} 至 {end}", setting=f"paths.{path.id}.benefit_start", source=path.source)
+    why.add("benefit_period", f"待遇享受期：{start} 至 {pack.benefit_period.end}", setting=f"paths.{path.id}.benefit_start", source=path.source)
     return Assessment(
         **_identity(pack, s), path=path.id, allowed=True,
         standard_fen=standard, surcharge_fen=surcharge, subsidy_total_fen=sum(x.amount_fen for x in lines),
         due_fen=due, refund_after_fen=refund_after, subsidies=tuple(lines),
-        benefit_start=start, benefit_end=end, waiting_months=wait.months, waiting_days=wait.days,
+        benefit_start=start, benefit_end=pack.benefit_period.end, waiting_months=wait.months, waiting_days=wait.days,
         critical_illness_cap_adjustment_fen=continuity.cap_adjustment_fen(pack, s, why),
         refund=_refund(pack, s, start, due, why), reasons=tuple(why.items),
     )
