@@ -19,3 +19,7 @@ app.add_typer(topics_app, name="topics")
 from shared.cli.quote import quote_command  # noqa: E402
 
 app.command("quote")(quote_command)
+
+from shared.cli.demo import demo_command  # noqa: E402
+
+app.command("demo")(demo_command)
