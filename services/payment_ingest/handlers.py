@@ -1,8 +1,14 @@
-"""Kafka handlers of payment ingest: receipts from the tax gateway, dues from subsidy."""
+"""Kafka handlers of payment ingest: receipts from the tax gateway, dues from subsidy.
+
+One consumed batch of receipts = one decide() call and one transaction (inbox,
+receipts by COPY, intake ledger row, dead letters, outbox by COPY); the console
+counters get the batch's pre-aggregated increments after the commit.
+"""
 from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
 from datetime import datetime
 from uuid import uuid4
 
@@ -10,14 +16,15 @@ import asyncpg
 from faststream.kafka import KafkaRouter
 from faststream.kafka.annotations import KafkaMessage
 
-from services.payment_ingest import store
+from services.payment_ingest import counters, store
 from services.payment_ingest.domain.receipts import Decision, decide
+from services.payment_ingest.domain.tally import Group, Intake, groups_of
+from services.payment_ingest.domain.windows import PolicyWindows
 from shared.kafka import Unreadable, batch_subscriber
 from shared.logging import get_logger
 from shared.messages import DueAssessed, ReceiptAccepted, ReceiptReceived, ReceiptRejected
 from shared.metrics import MESSAGES
 from shared.outbox import Outgoing
-from shared.policy import PolicyError, standard_fen
 from shared.resident_id import person_key
 from shared.runtime import Runtime
 from shared.topics import DUE_ASSESSED, RECEIPT_ACCEPTED, RECEIPT_RECEIVED, RECEIPT_REJECTED
@@ -26,17 +33,11 @@ log = get_logger(__name__)
 SERVICE = "payment_ingest"
 
 
-def standard_fen_or_none(region: str, year: int) -> int | None:
-    """The region-year's individual contribution, or None when no policy pack covers it."""
-    try:
-        return standard_fen(region, year)
-    except PolicyError:
-        return None
-
-
 def accepted_event(d: Decision, now: datetime) -> Outgoing:
     r = d.receipt
-    event = ReceiptAccepted(
+    # model_construct: every field was validated when the receipt was decoded; validating the
+    # resident ID again per event would cost as much as the decision itself.
+    event = ReceiptAccepted.model_construct(
         message_id=uuid4(), occurred_at=now, receipt_no=r.receipt_no, person_id=r.person_id, region=r.region,
         year=r.year, amount_fen=r.amount_fen, channel=r.channel, agent_id=r.agent_id, paid_at=r.paid_at,
         original_receipt_no=r.original_receipt_no,
@@ -47,67 +48,85 @@ def accepted_event(d: Decision, now: datetime) -> Outgoing:
 def rejected_event(d: Decision, now: datetime) -> Outgoing:
     r = d.receipt
     key = person_key(r.person_id)
-    event = ReceiptRejected(
+    event = ReceiptRejected.model_construct(
         message_id=uuid4(), occurred_at=now, receipt_no=r.receipt_no, person_key=key, region=r.region,
         year=r.year, amount_fen=r.amount_fen, reason_code=d.reason_code or "", reason=d.reason or "",
     )
     return Outgoing(RECEIPT_REJECTED.name, key, event)
 
 
-def schema_rejection(record: Unreadable, now: datetime) -> tuple[tuple[str, str | None, str, str], Outgoing]:
+def schema_rejection(record: Unreadable, now: datetime) -> tuple[tuple[str, str | None, str, str, str], Outgoing]:
     """A receipt that is JSON but not a valid receipt: rejected with the fields that failed."""
     data = json.loads(record.value)
     receipt_no = data.get("receipt_no") if isinstance(data, dict) and isinstance(data.get("receipt_no"), str) else None
     sha = hashlib.sha256(record.value).hexdigest()
-    reason = f"税票不合规：{record.reason}"
-    event = ReceiptRejected(message_id=uuid4(), occurred_at=now, receipt_no=receipt_no,
-                            reason_code="schema", reason=reason)
-    return (sha, receipt_no, reason, record.value.decode("utf-8", "replace")), Outgoing(
+    code = "invalid_resident_id" if record.reason.startswith("person_id") else "schema"
+    reason = "税票不合规：" + record.reason.replace("Value error, ", "")
+    event = ReceiptRejected(message_id=uuid4(), occurred_at=now, receipt_no=receipt_no, reason_code=code, reason=reason)
+    return (sha, receipt_no, code, reason, record.value.decode("utf-8", "replace")), Outgoing(
         RECEIPT_REJECTED.name, receipt_no or sha, event)
 
 
-async def ingest_receipts(
-    conn: asyncpg.Connection, receipts: list[ReceiptReceived], schema_invalid: list[Unreadable], now: datetime
-) -> list[Outgoing]:
-    known = await store.load_known(conn, receipts)
-    decisions = decide(receipts, known, standard_fen_or_none)
-    await store.save_decisions(conn, decisions, now)
-    outgoing = [
-        accepted_event(d, now) if d.verdict == "accepted" else rejected_event(d, now)
-        for d in decisions if d.verdict != "duplicate"
-    ]
-    rows_and_events = [schema_rejection(r, now) for r in schema_invalid]
-    new = await store.save_schema_rejections(conn, [row for row, _ in rows_and_events], now)
-    outgoing += [event for row, event in rows_and_events if row[0] in new]
-    counts: dict[str, int] = {}
-    for d in decisions:
-        counts[d.verdict] = counts.get(d.verdict, 0) + 1
-    counts["rejected"] = counts.get("rejected", 0) + len(new)
-    counts["duplicate"] = counts.get("duplicate", 0) + len(schema_invalid) - len(new)
-    for verdict, n in counts.items():
-        MESSAGES.labels(SERVICE, RECEIPT_RECEIVED.name, f"receipt_{verdict}").inc(n)
-    return outgoing
+class ReceiptBatch:
+    """One consumed batch: decided and saved inside the transaction, tallied for the counters after it."""
+
+    def __init__(self, windows: PolicyWindows, received: list[ReceiptReceived], unreadable: list[Unreadable]) -> None:
+        self.windows = windows
+        self.received = received
+        self.schema_invalid = [u for u in unreadable if u.is_json]
+        self.not_json = [u for u in unreadable if not u.is_json]
+        self.groups: Counter = Counter()
+        self.intake: Intake | None = None
+
+    async def handle(self, conn: asyncpg.Connection, fresh: list[ReceiptReceived], now: datetime) -> list[Outgoing]:
+        decisions = decide(fresh, await store.load_known(conn, fresh), self.windows)
+        await store.save_decisions(conn, decisions, now)
+        outgoing = [accepted_event(d, now) if d.verdict == "accepted" else rejected_event(d, now)
+                    for d in decisions if d.verdict != "duplicate"]
+        rows_and_events = [schema_rejection(r, now) for r in self.schema_invalid]
+        new = await store.save_schema_rejections(conn, [row for row, _ in rows_and_events], now)
+        outgoing += [event for row, event in rows_and_events if row[0] in new]
+        kept_before = await store.dead_letters_already_kept(conn, self.not_json)
+        verdicts = Counter(d.verdict for d in decisions)
+        self.intake = Intake(
+            received=len(self.received) + len(self.schema_invalid) + len(self.not_json),
+            accepted=verdicts["accepted"],
+            rejected=verdicts["rejected"] + len(new),
+            dead_lettered=len(self.not_json) - kept_before,
+            duplicate=(len(self.received) - len(fresh)) + verdicts["duplicate"]
+            + (len(self.schema_invalid) - len(new)) + kept_before,
+        )
+        await store.record_intake(conn, self.intake, now)
+        self.groups = groups_of(decisions)
+        for row, _ in rows_and_events:
+            if row[0] in new:
+                self.groups[(Group(None, None, "rejected", row[2], None, None, False), "count")] += 1
+        return outgoing
 
 
 def register_handlers(router: KafkaRouter, runtime: Runtime) -> None:
     settings = runtime.settings
+    windows = PolicyWindows()
 
     @batch_subscriber(router, settings, RECEIPT_RECEIVED.name, group=settings.group(SERVICE, "receipts"),
                       model=ReceiptReceived, description="Receipts from the tax gateway, in batches.")
     async def on_receipts(receipts: list[ReceiptReceived], message: KafkaMessage) -> None:
-        schema_invalid = [u for u in message.unreadable if u.is_json]
-        not_json = [u for u in message.unreadable if not u.is_json]
-        invalid_ids = {(u.partition, u.offset) for u in schema_invalid}
-
-        async def handle(conn: asyncpg.Connection, fresh: list[ReceiptReceived], now: datetime) -> list[Outgoing]:
-            return await ingest_receipts(conn, fresh, schema_invalid, now)
-
-        # Schema-invalid receipts have no trustworthy message id: they are de-duplicated by payload hash,
-        # so they are handled even when every valid receipt of the batch was seen before.
+        batch = ReceiptBatch(windows, receipts, message.unreadable)
+        # always_handle: schema-invalid receipts have no trustworthy message id (de-duplicated by payload
+        # hash), and every batch writes its intake row, even one made only of replays.
         await runtime.process_batch(
-            consumer="receipts", topic=RECEIPT_RECEIVED.name, events=receipts, handle=handle,
-            dead_letters=not_json, always_handle=bool(invalid_ids),
+            consumer="receipts", topic=RECEIPT_RECEIVED.name, events=receipts, handle=batch.handle,
+            dead_letters=batch.not_json, always_handle=True,
         )
+        if batch.intake is None:
+            return
+        for outcome, n in batch.intake.as_fields().items():
+            MESSAGES.labels(SERVICE, RECEIPT_RECEIVED.name, f"receipt_{outcome}").inc(n)
+        try:
+            await counters.apply(runtime.redis, settings.topic_prefix, batch.groups, batch.intake)
+        except Exception as err:  # committed already: the counters lag until `yibao payments rebuild-counters`
+            MESSAGES.labels(SERVICE, RECEIPT_RECEIVED.name, "counters_not_updated").inc(batch.intake.received)
+            log.error("live counters not updated; rebuild them from PostgreSQL", error=repr(err))
 
     @batch_subscriber(router, settings, DUE_ASSESSED.name, group=settings.group(SERVICE, "dues"),
                       model=DueAssessed, description="Assessed dues: what each receipt must amount to.")

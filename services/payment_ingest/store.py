@@ -1,4 +1,7 @@
-"""SQL of payment ingest: receipts (every one ever seen) and assessed dues. One statement per batch."""
+"""SQL of payment ingest: receipts (every one ever seen), assessed dues, the intake ledger.
+
+One statement per batch and purpose; no round trip per receipt.
+"""
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -7,29 +10,41 @@ from datetime import datetime
 import asyncpg
 
 from services.payment_ingest.domain.receipts import Decision, Known
+from services.payment_ingest.domain.tally import Intake
+from shared.kafka import Unreadable
 from shared.messages import DueAssessed, ReceiptReceived
+
+_RECEIPT_COLUMNS = ("receipt_no", "payload_sha256", "verdict", "reason_code", "reason", "person_id", "region",
+                    "year", "amount_fen", "channel", "agent_id", "paid_at", "original_receipt_no", "received_at")
 
 
 async def load_known(conn: asyncpg.Connection, receipts: Sequence[ReceiptReceived]) -> Known:
-    numbers = sorted({r.receipt_no for r in receipts} | {r.original_receipt_no for r in receipts if r.original_receipt_no})
-    rows = await conn.fetch(
+    """Earlier receipts under the batch's numbers (and reversed originals), and the people's dues."""
+    known = Known()
+    if not receipts:
+        return known
+    originals = sorted({r.original_receipt_no for r in receipts if r.original_receipt_no})
+    numbers = sorted({r.receipt_no for r in receipts} | set(originals))
+    for row in await conn.fetch(
         "SELECT receipt_no, payload_sha256, verdict, amount_fen FROM receipt WHERE receipt_no = ANY($1::text[])",
         numbers,
-    )
-    hashes: dict[str, set[str]] = {}
-    accepted: dict[str, str] = {}
-    amounts: dict[str, int] = {}
-    for row in rows:
-        hashes.setdefault(row["receipt_no"], set()).add(row["payload_sha256"])
+    ):
+        known.hashes.setdefault(row["receipt_no"], set()).add(row["payload_sha256"])
         if row["verdict"] == "accepted":
-            accepted[row["receipt_no"]] = row["payload_sha256"]
-            amounts[row["receipt_no"]] = row["amount_fen"]
-    people = sorted({r.person_id for r in receipts})
-    due_rows = await conn.fetch(
-        "SELECT person_id, year, due_fen FROM due WHERE person_id = ANY($1::text[])", people
-    )
-    dues = {(r["person_id"], r["year"]): r["due_fen"] for r in due_rows}
-    return Known(hashes, accepted, amounts, dues)
+            known.accepted_amount[row["receipt_no"]] = row["amount_fen"]
+    if originals:
+        for row in await conn.fetch(
+            "SELECT original_receipt_no, -sum(amount_fen) AS fen FROM receipt "
+            "WHERE verdict = 'accepted' AND original_receipt_no = ANY($1::text[]) GROUP BY 1",
+            originals,
+        ):
+            known.reversed_fen[row["original_receipt_no"]] = row["fen"]
+    for row in await conn.fetch(
+        "SELECT person_id, year, due_fen FROM due WHERE person_id = ANY($1::text[])",
+        sorted({r.person_id for r in receipts}),
+    ):
+        known.dues[(row["person_id"], row["year"])] = row["due_fen"]
+    return known
 
 
 async def save_decisions(conn: asyncpg.Connection, decisions: Sequence[Decision], now: datetime) -> None:
@@ -40,35 +55,63 @@ async def save_decisions(conn: asyncpg.Connection, decisions: Sequence[Decision]
          d.receipt.paid_at, d.receipt.original_receipt_no, now)
         for d in decisions if d.verdict != "duplicate"
     ]
-    await _copy(conn, records)
+    if records:
+        await conn.copy_records_to_table("receipt", records=records, columns=_RECEIPT_COLUMNS)
 
 
 async def save_schema_rejections(
-    conn: asyncpg.Connection, items: Sequence[tuple[str, str | None, str, str]], now: datetime
+    conn: asyncpg.Connection, items: Sequence[tuple[str, str | None, str, str, str]], now: datetime
 ) -> set[str]:
-    """Keep receipts that failed the schema: (payload hash, receipt no, reason, raw JSON text).
+    """Keep receipts that failed the schema: (payload hash, receipt no, reason code, reason, raw JSON text).
 
     Returns the hashes that were new (a redelivered one is kept once)."""
     if not items:
         return set()
     rows = await conn.fetch(
-        "INSERT INTO receipt (payload_sha256, receipt_no, reason, raw, verdict, reason_code, received_at) "
-        "SELECT h, n, r, w::jsonb, 'rejected', 'schema', $5 "
-        "FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS u(h, n, r, w) "
+        "INSERT INTO receipt (payload_sha256, receipt_no, reason_code, reason, raw, verdict, received_at) "
+        "SELECT h, n, c, r, w::jsonb, 'rejected', $6 "
+        "FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) AS u(h, n, c, r, w) "
         "ON CONFLICT DO NOTHING RETURNING payload_sha256",
-        [i[0] for i in items], [i[1] for i in items], [i[2] for i in items], [i[3] for i in items], now,
+        *[[i[k] for i in items] for k in range(5)], now,
     )
     return {r["payload_sha256"] for r in rows}
 
 
-async def _copy(conn: asyncpg.Connection, records: list[tuple]) -> None:
-    if records:
-        await conn.copy_records_to_table(
-            "receipt",
-            records=records,
-            columns=("receipt_no", "payload_sha256", "verdict", "reason_code", "reason", "person_id", "region",
-                     "year", "amount_fen", "channel", "agent_id", "paid_at", "original_receipt_no", "received_at"),
-        )
+async def dead_letters_already_kept(conn: asyncpg.Connection, records: Sequence[Unreadable]) -> int:
+    """How many of these unreadable records are kept already (a redelivered batch)."""
+    if not records:
+        return 0
+    return await conn.fetchval(
+        "SELECT count(*) FROM dead_letter d JOIN unnest($1::text[], $2::int[], $3::bigint[]) AS u(t, p, o) "
+        "ON d.source_topic = u.t AND d.partition = u.p AND d.record_offset = u.o",
+        [r.topic for r in records], [r.partition for r in records], [r.offset for r in records],
+    )
+
+
+async def record_intake(conn: asyncpg.Connection, intake: Intake, now: datetime) -> None:
+    await conn.execute(
+        "INSERT INTO receipt_intake (received, accepted, rejected, dead_lettered, duplicate, recorded_at) "
+        "VALUES ($1, $2, $3, $4, $5, $6)",
+        intake.received, intake.accepted, intake.rejected, intake.dead_lettered, intake.duplicate, now,
+    )
+
+
+async def intake_totals(conn: asyncpg.Connection) -> Intake:
+    row = await conn.fetchrow(
+        "SELECT coalesce(sum(received), 0) AS received, coalesce(sum(accepted), 0) AS accepted, "
+        "coalesce(sum(rejected), 0) AS rejected, coalesce(sum(dead_lettered), 0) AS dead_lettered, "
+        "coalesce(sum(duplicate), 0) AS duplicate FROM receipt_intake"
+    )
+    return Intake(**{k: int(v) for k, v in dict(row).items()})
+
+
+async def receipt_groups(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+    """Every stored receipt grouped as the live counters group them (for the rebuild)."""
+    return await conn.fetch(
+        "SELECT region, year, verdict, reason_code, channel, agent_id, amount_fen < 0 AS reversal, "
+        "count(*) AS n, coalesce(sum(amount_fen), 0) AS fen "
+        "FROM receipt GROUP BY region, year, verdict, reason_code, channel, agent_id, amount_fen < 0"
+    )
 
 
 async def upsert_dues(conn: asyncpg.Connection, dues: Sequence[DueAssessed]) -> None:

@@ -23,3 +23,11 @@ app.command("quote")(quote_command)
 from shared.cli.demo import demo_command  # noqa: E402
 
 app.command("demo")(demo_command)
+
+from shared.cli.simulate import app as simulate_app  # noqa: E402
+
+app.add_typer(simulate_app, name="simulate")
+
+from services.payment_ingest.cli import app as payments_app  # noqa: E402
+
+app.add_typer(payments_app, name="payments")

@@ -1,20 +1,38 @@
 """Decide each receipt of a batch: accepted, rejected with a reason, or a duplicate to ignore.
 
-Pure: everything known about earlier receipts and dues is passed in, and the
-decisions come back in the batch's order. Receipts of one batch see each other
-(a replay inside the batch is a duplicate too).
+Pure: everything known about earlier receipts and dues is passed in, with the
+policy windows, and the decisions come back in the batch's order. Receipts of one
+batch see each other (a replay inside the batch is a duplicate too, a reversal may
+reverse a receipt accepted earlier in the same batch).
+
+The rules, in the order they are checked (the first that fails is the reason):
+ 1. same receipt number and same payload as one seen before → duplicate, ignored and counted;
+ 2. a known receipt number with a different payload → conflict, rejected, never overwrites;
+ 3. the region and year have a policy pack;
+ 4. a village agent's cash receipt names its agent;
+ 5. the amount: zero refused; negative only as a reversal of an accepted receipt, never more
+    than what is left of it; positive never points at an original;
+ 6. the local paid date lies in a period the pack allows (reversals exempt: refunds come later);
+ 7. the amount equals the assessed due (when the day's path applies subsidies and a due is
+    known), else what the pack asks of a person with no subsidy on that day.
+Schema and resident-ID checks happen before (the decoder), see handlers.py.
 """
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal, Protocol
 
+from services.payment_ingest.domain.windows import Window
 from shared.messages import ReceiptReceived
 
 Verdict = Literal["accepted", "rejected", "duplicate"]
 _ENVELOPE = {"message_id", "occurred_at", "schema_version"}
+
+
+class Windows(Protocol):
+    def window(self, region: str, year: int, paid_at: datetime) -> Window: ...
 
 
 def payload_hash(receipt: ReceiptReceived) -> str:
@@ -31,70 +49,78 @@ class Decision:
     reason: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass
 class Known:
-    """What the store holds for the receipt numbers of a batch."""
+    """What the store holds for the receipt numbers and people of a batch."""
 
-    hashes: dict[str, set[str]]          # receipt_no -> payload hashes seen (accepted or rejected)
-    accepted: dict[str, str]              # receipt_no -> payload hash of its accepted receipt
-    accepted_amount: dict[str, int]       # receipt_no -> amount of the accepted receipt
-    dues: dict[tuple[str, int], int]      # (person_id, year) -> assessed due in fen
+    hashes: dict[str, set[str]] = field(default_factory=dict)      # receipt_no -> payload hashes seen
+    accepted_amount: dict[str, int] = field(default_factory=dict)  # receipt_no -> amount of its accepted receipt
+    reversed_fen: dict[str, int] = field(default_factory=dict)     # original receipt_no -> fen reversed so far
+    dues: dict[tuple[str, int], int] = field(default_factory=dict)  # (person_id, year) -> assessed due in fen
 
 
 def _yuan(fen: int) -> str:
     return f"{fen / 100:.2f}"
 
 
-def decide(
-    receipts: list[ReceiptReceived], known: Known, standard_fen: Callable[[str, int], int | None]
-) -> list[Decision]:
-    hashes = {no: set(h) for no, h in known.hashes.items()}
-    accepted = dict(known.accepted)
-    accepted_amount = dict(known.accepted_amount)
+def decide(receipts: list[ReceiptReceived], known: Known, windows: Windows) -> list[Decision]:
+    seen = Known({no: set(h) for no, h in known.hashes.items()}, dict(known.accepted_amount),
+                 dict(known.reversed_fen), known.dues)
     decisions = []
     for receipt in receipts:
         sha = payload_hash(receipt)
-        decision = _decide_one(receipt, sha, hashes, accepted, accepted_amount, known.dues, standard_fen)
+        decision = _decide_one(receipt, sha, seen, windows)
         decisions.append(decision)
         if decision.verdict != "duplicate":
-            hashes.setdefault(receipt.receipt_no, set()).add(sha)
+            seen.hashes.setdefault(receipt.receipt_no, set()).add(sha)
         if decision.verdict == "accepted":
-            accepted[receipt.receipt_no] = sha
-            accepted_amount[receipt.receipt_no] = receipt.amount_fen
+            seen.accepted_amount[receipt.receipt_no] = receipt.amount_fen
+            if receipt.original_receipt_no is not None:
+                original = receipt.original_receipt_no
+                seen.reversed_fen[original] = seen.reversed_fen.get(original, 0) - receipt.amount_fen
     return decisions
 
 
-def _decide_one(receipt, sha, hashes, accepted, accepted_amount, dues, standard_fen) -> Decision:
+def _decide_one(receipt: ReceiptReceived, sha: str, seen: Known, windows: Windows) -> Decision:
     def reject(code: str, reason: str) -> Decision:
         return Decision(receipt, sha, "rejected", code, reason)
 
-    if sha in hashes.get(receipt.receipt_no, ()):
+    no = receipt.receipt_no
+    if sha in seen.hashes.get(no, ()):
         return Decision(receipt, sha, "duplicate")
-    if receipt.receipt_no in accepted:
-        return reject("receipt_conflict", f"税票号{receipt.receipt_no}已有一张内容不同的已入账税票：不覆盖，请核查")
-    standard = standard_fen(receipt.region, receipt.year)
-    if standard is None:
-        return reject("no_policy", f"统筹区{receipt.region}没有{receipt.year}年度的缴费政策")
+    if no in seen.hashes:
+        return reject("receipt_conflict", f"税票号{no}已收到过内容不同的税票：不覆盖原记录，请与税务部门核查")
+    window = windows.window(receipt.region, receipt.year, receipt.paid_at)
+    if window.reason_code in ("region_unknown", "year_not_covered"):
+        return reject(window.reason_code, window.reason or "")
+    if receipt.channel == "village_agent" and not receipt.agent_id:
+        return reject("agent_missing", "村居代收的税票须注明代收员（agent_id），请代收员补录后重新上传")
     if receipt.amount_fen == 0:
         return reject("zero_amount", "金额为0")
     if receipt.amount_fen < 0:
-        return _decide_reversal(receipt, sha, accepted_amount, reject)
+        return _decide_reversal(receipt, seen, reject) or Decision(receipt, sha, "accepted")
     if receipt.original_receipt_no is not None:
-        return reject("positive_reversal", "冲正税票金额应为负数")
-    due = dues.get((receipt.person_id, receipt.year), standard)
-    if receipt.amount_fen != due:
+        return reject("positive_reversal", f"指向原税票{receipt.original_receipt_no}的冲正税票金额应为负数")
+    if not window.open:
+        return reject(window.reason_code or "paid_outside_periods", window.reason or "")
+    due = seen.dues.get((receipt.person_id, receipt.year)) if window.subsidised else None
+    expected = due if due is not None else window.general_due_fen
+    if receipt.amount_fen != expected:
+        basis = "核定应缴" if due is not None else "政策标准"
         return reject("amount_differs_from_due",
-                      f"金额{_yuan(receipt.amount_fen)}元与核定应缴{_yuan(due)}元不符")
+                      f"金额{_yuan(receipt.amount_fen)}元与{basis}{_yuan(expected or 0)}元不符")
     return Decision(receipt, sha, "accepted")
 
 
-def _decide_reversal(receipt, sha, accepted_amount, reject) -> Decision:
+def _decide_reversal(receipt: ReceiptReceived, seen: Known, reject) -> Decision | None:
+    """None when the reversal is good; else the rejection."""
     original = receipt.original_receipt_no
     if original is None:
-        return reject("negative_without_original", "负数金额但未指明被冲正的原税票号")
-    if original not in accepted_amount:
+        return reject("negative_without_original", "负数金额但未指明被冲正的原税票号（original_receipt_no）")
+    if original not in seen.accepted_amount or seen.accepted_amount[original] <= 0:
         return reject("original_unknown", f"被冲正的原税票{original}不存在或未入账")
-    if -receipt.amount_fen > accepted_amount[original]:
+    left = seen.accepted_amount[original] - seen.reversed_fen.get(original, 0)
+    if -receipt.amount_fen > left:
         return reject("reversal_exceeds_original",
-                      f"冲正金额{_yuan(-receipt.amount_fen)}元超过原税票{_yuan(accepted_amount[original])}元")
-    return Decision(receipt, sha, "accepted")
+                      f"冲正金额{_yuan(-receipt.amount_fen)}元超过原税票{original}尚可冲正的{_yuan(left)}元")
+    return None

@@ -1,0 +1,75 @@
+"""When a receipt may be paid, and what it should amount to, as the region's policy pack says.
+
+A receipt does not say which enrollment path the person is on, so a payment is
+judged as a general enrollment (`EnrollmentKind.GENERAL`) paid on the receipt's
+local date. The policy engine answers that once per (region, year, date) and the
+answer is cached: a season has a few hundred distinct dates, a batch has thousands
+of receipts, so the engine runs a few hundred times per process, not per receipt.
+
+Pure: the engine is pure and the cache only remembers its answers.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone, tzinfo
+
+from shared.codes import EnrollmentKind
+from shared.policy import Person, PolicyError, Scenario, assess, load_pack
+from shared.resident_id import check_character
+
+# China has one civil time (UTC+8): a receipt paid at 2025-01-01 00:30 Beijing time is a 2025 payment
+# even though it is still 2024-12-31 in UTC.
+CHINA_TIME = timezone(timedelta(hours=8), "Asia/Shanghai")
+_MAX_CACHED = 100_000  # (region, year, day) answers: a season has a few hundred days per region
+
+
+@dataclass(frozen=True)
+class Window:
+    """What the pack says about paying for `year` in `region` on one day."""
+
+    open: bool                       # a general enrollment may pay on that day
+    reason_code: str | None = None   # why not, when not open
+    reason: str | None = None
+    subsidised: bool = False         # the day's path applies status subsidies (so the assessed due holds)
+    general_due_fen: int | None = None  # what a person with no subsidy pays on that day (standard + surcharge)
+
+
+def _probe_person(region: str) -> Person:
+    """Any valid person: the general path does not depend on who pays (no hukou given, place unchecked)."""
+    first17 = f"{region}19700101001"
+    return Person(id=first17 + check_character(first17))
+
+
+class PolicyWindows:
+    """Answers `window(region, year, paid_at)` from the policy packs, one engine call per distinct day."""
+
+    def __init__(self, tz: tzinfo = CHINA_TIME) -> None:
+        self._tz = tz
+        self._cache: dict[tuple[str, int, date], Window] = {}
+
+    def local_date(self, paid_at: datetime) -> date:
+        return paid_at.astimezone(self._tz).date() if paid_at.tzinfo else paid_at.date()
+
+    def window(self, region: str, year: int, paid_at: datetime) -> Window:
+        key = (region, year, self.local_date(paid_at))
+        found = self._cache.get(key)
+        if found is None:
+            if len(self._cache) >= _MAX_CACHED:  # odd dates from bad receipts must not grow it without end
+                self._cache.clear()
+            found = self._cache[key] = self._assess(*key)
+        return found
+
+    def _assess(self, region: str, year: int, paid_on: date) -> Window:
+        try:
+            pack = load_pack(region, year)
+            a = assess(Scenario(region=region, year=year, person=_probe_person(region),
+                                kind=EnrollmentKind.GENERAL, payment_date=paid_on))
+        except PolicyError as err:
+            code = "year_not_covered" if err.field == "year" else "region_unknown"
+            return Window(open=False, reason_code=code, reason=err.message)
+        if not a.allowed:
+            why = a.reasons[-1].text if a.reasons else "本次缴费不能参保"
+            return Window(open=False, reason_code="paid_outside_periods",
+                          reason=f"缴费日期{paid_on}不在{pack.name}{year}年度允许的缴费期内：{why}")
+        path = next(p for p in pack.paths if p.id == a.path)
+        return Window(open=True, subsidised=path.subsidy == "apply", general_due_fen=a.due_fen)

@@ -1,0 +1,187 @@
+"""Payment ingest on the real stack: each receipt rule, nothing dropped, counters rebuilt from PostgreSQL.
+
+Only the payment ingest process runs (its own topics, groups and database): what it
+gets is what these tests produce.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from collections import Counter
+from datetime import datetime, timedelta, timezone
+
+import asyncpg
+import pytest
+import redis.asyncio as aioredis
+
+from services.payment_ingest import counters
+from shared.cli.simulate import season, season_totals
+from shared.resident_id import person_key
+from tests.e2e.conftest import ARTIFACTS
+from tests.support.kafka import produce, read_all, wait_consumed
+from tests.support.people import encode, receipt, resident_id
+from tests.support.system import System, create_system, drop_system
+
+HY, YEAR = "340321", 2025
+BEIJING = timezone(timedelta(hours=8))
+RECEIPTS = "payment.receipt-received"
+
+
+@pytest.fixture(scope="module")
+async def ingest(servers):
+    system = await create_system(servers, ARTIFACTS)
+    try:
+        system.start("payment_ingest")
+        await system.wait_healthy(("payment_ingest",))
+        yield system
+    finally:
+        await drop_system(system)
+
+
+async def fetch(system: System, sql: str, *args):
+    conn = await asyncpg.connect(system.pg_dsn, server_settings={"search_path": "payment"})
+    try:
+        return await conn.fetch(sql, *args)
+    finally:
+        await conn.close()
+
+
+async def send(system: System, messages: list[dict | bytes]) -> None:
+    records = [(b"k", m) if isinstance(m, bytes) else (person_key(m["person_id"]).encode(), encode(m)) for m in messages]
+    await produce(system.servers.kafka_bootstrap, system.topic(RECEIPTS), records)
+    await wait_consumed(system.servers.kafka_bootstrap, f"{system.tag}.payment_ingest.receipts", system.topic(RECEIPTS))
+
+
+def wrong_check_character(person: str) -> str:
+    return person[:17] + ("1" if person[17] != "1" else "2")
+
+
+def no(n: int) -> str:
+    return f"3{HY}25{uuid.uuid4().int % 10**6:06d}{n:04d}"
+
+
+@pytest.fixture(scope="module")
+async def ruled(ingest: System) -> dict:
+    """One receipt per rule; returns receipt numbers by what they should become."""
+    low_income = resident_id(HY)
+    due = {"message_id": str(uuid.uuid4()), "occurred_at": datetime.now(timezone.utc).isoformat(),
+           "person_id": low_income, "region": HY, "year": YEAR, "standard_fen": 40000, "subsidy_fen": 34000,
+           "due_fen": 6000, "revision": 1}
+    await produce(ingest.servers.kafka_bootstrap, ingest.topic("subsidy.due-assessed"),
+                  [(person_key(low_income).encode(), encode(due))])
+    await wait_consumed(ingest.servers.kafka_bootstrap, f"{ingest.tag}.payment_ingest.dues",
+                        ingest.topic("subsidy.due-assessed"))
+    ok = receipt(resident_id(HY), 40000, receipt_no=no(1))
+    n = {"ok": ok["receipt_no"]}
+    messages = [
+        ok,
+        receipt(low_income, 6000, receipt_no=(n.setdefault("due_ok", no(2)))),
+        receipt(low_income, 40000, receipt_no=(n.setdefault("due_wrong", no(3)))),
+        receipt(resident_id(HY), 38000, receipt_no=(n.setdefault("amount", no(4)))),
+        receipt(resident_id(HY), 40000, receipt_no=(n.setdefault("early", no(5))),
+                paid_at=datetime(2024, 8, 20, 10, tzinfo=BEIJING)),
+        receipt(resident_id("110101"), 40000, region="110101", receipt_no=(n.setdefault("region", no(6)))),
+        receipt(resident_id(HY), 40000, year=2031, receipt_no=(n.setdefault("year", no(7)))),
+        receipt(resident_id(HY), 40000, channel="village_agent", receipt_no=(n.setdefault("agent", no(8)))),
+        receipt(resident_id(HY), 40000, channel="village_agent", agent_id="A-古城-07",
+                receipt_no=(n.setdefault("agent_ok", no(9)))),
+        ok,                                                     # replay, same message id: the inbox drops it
+        {**ok, "message_id": str(uuid.uuid4())},                # replay under a new id: number + hash drop it
+        {**ok, "message_id": str(uuid.uuid4()), "channel": "alipay"},  # conflict
+        receipt(ok["person_id"], -30000, receipt_no=(n.setdefault("reversal", no(10))), original_receipt_no=ok["receipt_no"]),
+        receipt(ok["person_id"], -20000, receipt_no=(n.setdefault("too_much", no(11))), original_receipt_no=ok["receipt_no"]),
+        receipt(resident_id(HY), -40000, receipt_no=(n.setdefault("no_original", no(12)))),
+        receipt(wrong_check_character(resident_id(HY)), 40000, receipt_no=(n.setdefault("bad_id", no(13)))),
+        b'{"amount_fen": 40000}', b"\xff\xfe not json",
+    ]
+    await send(ingest, messages)
+    return n
+
+
+async def test_each_rule_gives_its_verdict_and_reason(ingest, ruled):
+    rows = await fetch(ingest, "SELECT receipt_no, verdict, reason_code, reason FROM receipt")
+    got = Counter((r["receipt_no"], r["verdict"], r["reason_code"]) for r in rows)
+    n = ruled
+    assert got == Counter({
+        (n["ok"], "accepted", None): 1, (n["ok"], "rejected", "receipt_conflict"): 1,
+        (n["due_ok"], "accepted", None): 1, (n["due_wrong"], "rejected", "amount_differs_from_due"): 1,
+        (n["amount"], "rejected", "amount_differs_from_due"): 1, (n["early"], "rejected", "paid_outside_periods"): 1,
+        (n["region"], "rejected", "region_unknown"): 1, (n["year"], "rejected", "year_not_covered"): 1,
+        (n["agent"], "rejected", "agent_missing"): 1, (n["agent_ok"], "accepted", None): 1,
+        (n["reversal"], "accepted", None): 1, (n["too_much"], "rejected", "reversal_exceeds_original"): 1,
+        (n["no_original"], "rejected", "negative_without_original"): 1,
+        (n["bad_id"], "rejected", "invalid_resident_id"): 1,
+        (None, "rejected", "schema"): 1,  # JSON, but not a receipt
+    })
+    reasons = {r["reason_code"]: r["reason"] for r in rows}
+    assert "核定应缴60.00元" in reasons["amount_differs_from_due"] or "政策标准400.00元" in reasons["amount_differs_from_due"]
+    assert reasons["invalid_resident_id"] == "税票不合规：person_id: 身份证号校验位错误：请核对号码是否抄错"
+
+
+async def test_events_follow_the_verdicts_and_bad_bytes_are_dead_lettered(ingest, ruled):
+    bootstrap = ingest.servers.kafka_bootstrap
+    await asyncio.sleep(1.0)  # the outbox relay publishes after the commit
+
+    accepted = [json.loads(r.value) for r in await read_all(bootstrap, ingest.topic("payment.receipt-accepted"))]
+    rejected = [json.loads(r.value) for r in await read_all(bootstrap, ingest.topic("payment.receipt-rejected"))]
+    dead = [json.loads(r.value) for r in await read_all(bootstrap, ingest.topic("dead-letter"))]
+    assert sorted(a["receipt_no"] for a in accepted) == sorted(
+        [ruled["ok"], ruled["due_ok"], ruled["agent_ok"], ruled["reversal"]])
+    assert len(rejected) == 11
+    assert all(r["reason"] for r in rejected)
+    assert [d["reason"] for d in dead] == ["not valid JSON"]
+    kept = await fetch(ingest, "SELECT raw, reason, record_offset FROM dead_letter")
+    assert [(bytes(k["raw"]), k["reason"]) for k in kept] == [(b"\xff\xfe not json", "not valid JSON")]
+    assert dead[0]["offset"] == kept[0]["record_offset"]
+
+
+async def test_count_in_equals_accepted_rejected_dead_lettered_and_duplicates(ingest, ruled):
+    [row] = await fetch(ingest, "SELECT sum(received) r, sum(accepted) a, sum(rejected) j, sum(dead_lettered) d, "
+                                "sum(duplicate) u FROM receipt_intake")
+    assert (row["r"], row["a"], row["j"], row["d"], row["u"]) == (18, 4, 11, 1, 2)
+
+
+async def test_a_simulated_season_comes_out_as_its_ground_truth(ingest, ruled):
+    before = (await fetch(ingest, "SELECT coalesce(sum(received), 0) n FROM receipt_intake"))[0]["n"]
+    records = list(season(HY, 3000, seed=11))
+    want = season_totals(records)
+    await produce(ingest.servers.kafka_bootstrap, ingest.topic(RECEIPTS), [(r.key, r.value) for r in records])
+    await wait_consumed(ingest.servers.kafka_bootstrap, f"{ingest.tag}.payment_ingest.receipts", ingest.topic(RECEIPTS))
+    ours = [r.receipt_no for r in records if r.receipt_no]
+    rows = await fetch(ingest, "SELECT verdict, reason_code, amount_fen FROM receipt WHERE receipt_no = ANY($1)", ours)
+    assert sum(1 for r in rows if r["verdict"] == "accepted") == want["accepted"]
+    assert sum(r["amount_fen"] for r in rows if r["verdict"] == "accepted") == want["accepted_fen"]
+    assert Counter(r["reason_code"] for r in rows if r["verdict"] == "rejected") == Counter(want["rejected_by_reason"])
+    [t] = await fetch(ingest, "SELECT sum(received) r, sum(accepted) a, sum(rejected) j, sum(dead_lettered) d, "
+                              "sum(duplicate) u FROM receipt_intake WHERE id > 0")
+    assert t["r"] - before == len(records)
+    assert t["r"] == t["a"] + t["j"] + t["d"] + t["u"]
+    assert t["d"] == 1 + want["dead_lettered"]
+    assert t["u"] == 2 + want["duplicate"]
+
+
+async def test_live_counters_agree_with_postgres_and_can_be_rebuilt(ingest, ruled):
+    redis = aioredis.from_url(ingest.servers.redis_url, decode_responses=True)
+    prefix = ingest.topic_prefix
+    try:
+        live = await counters.read(redis, prefix, HY, YEAR)
+        live_intake = await counters.read_intake(redis, prefix)
+        [db] = await fetch(ingest, "SELECT count(*) n, sum(amount_fen) fen FROM receipt "
+                                   "WHERE verdict = 'accepted' AND region = $1 AND year = $2 AND amount_fen > 0", HY, YEAR)
+        assert live["accepted"] == db["n"] and live["accepted:fen"] == db["fen"]
+        assert live["agent:A-古城-07"] == 1
+        await redis.delete(counters.region_key(prefix, HY, YEAR))  # counters lost (Redis flushed, say)
+        env = {**os.environ, **ingest.servers.env(), "YIBAO_PG_DSN": ingest.pg_dsn, "YIBAO_TOPIC_PREFIX": prefix}
+        yibao = str(Path(sys.executable).parent / "yibao")
+        done = subprocess.run([yibao, "payments", "rebuild-counters"],
+                              env=env, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        assert await counters.read(redis, prefix, HY, YEAR) == live
+        assert await counters.read_intake(redis, prefix) == live_intake
+    finally:
+        await redis.aclose()
