@@ -37,6 +37,9 @@ class DueAssessed(Envelope):
     lines: list[SubsidyLine] = Field(default_factory=list)
     revision: int = Field(ge=1, description="Grows with every reassessment of this person and year.")
     reasons: list[str] = Field(default_factory=list, description="Why, in words a village worker reads.")
+    state: Literal["active", "ended"] = Field(
+        "active", description="ended: the enrollment ended, nothing more is collected (due_fen 0)."
+    )
 
 
 class RefundOrdered(Envelope):

@@ -1,17 +1,20 @@
 """The due of one person for one coverage year, as the tax side should collect it.
 
-The due is the policy engine's answer for a general enrolment paid on the
-*assessment date*: today while the collection period runs, its first day before
-it opens, and its last day once it closed (the flag the tax side collects by is
-the collection-period due; late payers are assessed again when they pay).
+The due is the policy engine's answer for the person's enrollment kind paid on the
+*assessment date*: for someone who has paid, the day of their first payment (so
+that the region's after-payment rules decide what a later status changes); for
+someone who has not, today while the collection period runs, its first day
+before it opens, and its last day once it closed (the flag the tax side collects
+by is the collection-period due; late payers are assessed again when they pay).
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
-from shared.messages import CertifiedStatus
-from shared.policy import Assessment, Scenario, assess, load_pack
+from shared.policy import Assessment, assess, load_pack, parse_scenario
 
 
 @dataclass(frozen=True)
@@ -32,8 +35,16 @@ class Due:
             refund_after_fen=a.refund_after_fen,
             lines=tuple((str(s.category or "kind"), s.amount_fen, str(s.funding_source), str(s.mode))
                         for s in a.subsidies),
-            reasons=tuple(f"{r.text}（{r.rule}）" for r in a.reasons),
+            reasons=tuple(reason_text(r) for r in a.reasons),
         )
+
+    def money(self) -> tuple:
+        """What the tax side acts on; reasons may be reworded without a new revision."""
+        return (self.standard_fen, self.subsidy_fen, self.due_fen, self.refund_after_fen, tuple(sorted(self.lines)))
+
+
+def reason_text(r: Any) -> str:
+    return f"{r.text}（{r.rule}）"
 
 
 def assessment_date(region: str, year: int, today: date) -> date:
@@ -41,13 +52,22 @@ def assessment_date(region: str, year: int, today: date) -> date:
     return min(max(today, period.start), period.end)
 
 
-def assess_due(person_id: str, region: str, statuses: list[CertifiedStatus], year: int, today: date) -> Due:
-    scenario = Scenario(
-        region=region,
-        year=year,
-        person={"id": person_id},
-        statuses=tuple({"category": s.category, "certified_on": s.certified_on, "ended_on": s.ended_on}
-                       for s in statuses),
-        payment_date=assessment_date(region, year, today),
-    )
-    return Due.from_assessment(assess(scenario))
+def scenario(person_id: str, region: str, year: int, statuses: Sequence[Any], payment_date: date, *,
+             kind: str = "general", **extra: Any):
+    """The engine's question; statuses are CertifiedStatus models or dicts with the same fields.
+
+    Raises PolicyError (naming the field) when the facts cannot be judged."""
+    def fields(s: Any) -> dict:
+        get = s.get if isinstance(s, dict) else lambda k: getattr(s, k)
+        return {"category": get("category"), "certified_on": get("certified_on"), "ended_on": get("ended_on")}
+
+    return parse_scenario({
+        "region": region, "year": year, "person": {"id": person_id}, "kind": kind,
+        "statuses": [fields(s) for s in statuses], "payment_date": payment_date, **extra,
+    })
+
+
+def assess_due(person_id: str, region: str, statuses: Sequence[Any], year: int, today: date) -> Due:
+    """The due of someone who has not paid: assessed on the (clamped) assessment date."""
+    return Due.from_assessment(assess(scenario(person_id, region, year, statuses,
+                                               assessment_date(region, year, today))))

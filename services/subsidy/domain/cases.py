@@ -1,0 +1,110 @@
+"""What to do for one person and year, given everything known about them: pure.
+
+A *case* gathers the facts the other services announced — certified statuses,
+the enrollment (kind, registered or ended), the accepted payments and the
+refunds already ordered. `decide` turns it into the current due and any refund
+now owed. Which statuses count after a payment, and whether their subsidy is
+refunded, is the region's pack's switch (`status_rules.after_payment`,
+`count_certified_by`, `refund_certified_by`, the subsidy's `mode`): nothing here
+names a region.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Literal
+
+from services.subsidy.domain.dues import Due, assessment_date, scenario
+from shared.codes import LABEL, Mode, RefundReason
+from shared.policy import assess, load_pack
+
+REFUND_AFTER_SUBSIDY = "refund_after_subsidy"  # 先缴后补: the subsidised part, once the person paid in full
+
+
+@dataclass(frozen=True)
+class Enrollment:
+    kind: str
+    state: Literal["registered", "ended"]
+    ended_on: date | None = None
+    end_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Case:
+    person_id: str
+    year: int
+    region: str
+    township: str | None
+    statuses: tuple[Any, ...] = ()          # CertifiedStatus-like: category, certified_on, ended_on
+    enrollment: Enrollment | None = None
+    paid_fen: int = 0                        # accepted receipts added up (reversals are negative)
+    first_paid_on: date | None = None        # day of the first positive accepted receipt
+    ordered_fen: dict[str, int] = field(default_factory=dict)  # refunds already ordered, by reason
+
+    @property
+    def has_paid(self) -> bool:
+        return self.paid_fen > 0 and self.first_paid_on is not None
+
+
+@dataclass(frozen=True)
+class RefundDue:
+    amount_fen: int
+    reason: str
+    funding_source: str | None
+    text: str
+
+
+@dataclass(frozen=True)
+class Decision:
+    due: Due
+    state: Literal["active", "ended"]
+    refunds: tuple[RefundDue, ...] = ()
+
+
+def decide(case: Case, today: date) -> Decision:
+    """The due and any refund owed now. Raises PolicyError when the facts cannot be judged."""
+    kind = case.enrollment.kind if case.enrollment else "general"
+    paid_on = case.first_paid_on if case.has_paid else assessment_date(case.region, case.year, today)
+    if case.enrollment and case.enrollment.state == "ended":
+        return _ended(case, case.enrollment)
+    due = Due.from_assessment(assess(scenario(case.person_id, case.region, case.year, case.statuses, paid_on,
+                                              kind=kind)))
+    refund = _refund_after(case, due)
+    if refund is None:
+        return Decision(due, "active")
+    return Decision(_with_reason(due, refund.text), "active", (refund,))
+
+
+def _refund_after(case: Case, due: Due) -> RefundDue | None:
+    """先缴后补: once the receipts cover the due, the subsidised part not yet ordered is refunded."""
+    if not case.has_paid or case.paid_fen < due.due_fen or due.refund_after_fen == 0:
+        return None
+    ordered = case.ordered_fen.get(REFUND_AFTER_SUBSIDY, 0)
+    owed = due.refund_after_fen - ordered
+    if owed <= 0:
+        return None
+    source = next((src for (_cat, _amt, src, mode) in due.lines if mode == Mode.REFUND_AFTER), None)
+    text = (f"已缴费{case.paid_fen / 100:g}元，先缴后补：应退补{due.refund_after_fen / 100:g}元，"
+            f"已下退费单{ordered / 100:g}元，本次下退费单{owed / 100:g}元（由{LABEL.get(source, source)}承担）")
+    return RefundDue(owed, REFUND_AFTER_SUBSIDY, source, text)
+
+
+def _ended(case: Case, enrollment: Enrollment) -> Decision:
+    """Nothing more is collected and no further 先缴后补 refund is ordered (the policy: 尚未退补的先缴后补资助
+    不再发放). Paying back the personal contribution is enrollment's refund decision, not ours."""
+    when = enrollment.ended_on.isoformat() if enrollment.ended_on else "近日"
+    text = f"参保关系已于{when}终止（{_label(enrollment.end_reason)}），停止核定与征收；个人缴费是否退还由参保登记按退费规则办理"
+    stopped = Due(load_pack(case.region, case.year).money.individual_contribution, 0, 0, 0, (), (text,))
+    return Decision(stopped, "ended")
+
+
+def _label(code: str | None) -> str:
+    try:
+        return LABEL[RefundReason(code)]
+    except ValueError:
+        return code or "未说明原因"
+
+
+def _with_reason(due: Due, *texts: str) -> Due:
+    return Due(due.standard_fen, due.subsidy_fen, due.due_fen, due.refund_after_fen, due.lines,
+               due.reasons + tuple(texts))
