@@ -61,6 +61,11 @@ DISCREPANCY_FOUND = Topic(
     "reconciliation.discrepancy-found", "reconciliation", 6, "person",
     description="A mismatch between receipts, enrollments, dues and bank settlement.",
 )
+POPULATION_BASELINE = Topic(
+    "population.baseline", "enrollment", 6, "person", cleanup="compact",
+    description="One person of the population baseline (户籍/常住底册) with township and village: "
+    "the denominator of every coverage rate.",
+)
 DEAD_LETTER = Topic(
     "dead-letter", "every service", 3, "source topic",
     description="Records that could not be parsed: raw bytes, source position and reason.",
@@ -76,6 +81,7 @@ ALL_TOPICS: tuple[Topic, ...] = (
     RECEIPT_ACCEPTED,
     RECEIPT_REJECTED,
     DISCREPANCY_FOUND,
+    POPULATION_BASELINE,
     DEAD_LETTER,
 )
 

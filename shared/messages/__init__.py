@@ -1,6 +1,8 @@
 """Every wire model of the system, in one place (ARCHITECTURE.md rule 2)."""
 from shared.messages.dead_letter import DeadLettered
-from shared.messages.enrollment import EnrollmentEnded, EnrollmentEvent, EnrollmentPaid, EnrollmentRegistered
+from shared.messages.enrollment import (
+    EnrollmentEnded, EnrollmentEvent, EnrollmentPaid, EnrollmentRegistered, PersonBaselined,
+)
 from shared.messages.envelope import Envelope
 from shared.messages.identity import CertifiedStatus, StatusChanged
 from shared.messages.payment import ReceiptAccepted, ReceiptReceived, ReceiptRejected
@@ -9,6 +11,6 @@ from shared.messages.subsidy import DueAssessed, RefundOrdered, SubsidyLine
 
 __all__ = [
     "CertifiedStatus", "DeadLettered", "DiscrepancyFound", "DueAssessed", "EnrollmentEnded",
-    "EnrollmentEvent", "EnrollmentPaid", "EnrollmentRegistered", "Envelope", "ReceiptAccepted",
+    "EnrollmentEvent", "EnrollmentPaid", "EnrollmentRegistered", "Envelope", "PersonBaselined", "ReceiptAccepted",
     "ReceiptReceived", "ReceiptRejected", "RefundOrdered", "StatusChanged", "SubsidyLine",
 ]

@@ -44,3 +44,18 @@ class EnrollmentEnded(_EnrollmentEvent):
 EnrollmentEvent = Annotated[
     Union[EnrollmentRegistered, EnrollmentPaid, EnrollmentEnded], Field(discriminator="event_type")
 ]
+
+
+class PersonBaselined(Envelope):
+    """population.baseline — compacted, keyed by person: one person of the population baseline.
+
+    Published by whoever imports the baseline (enrollment's baseline import); reconciliation
+    counts these people as the denominator of coverage per village and township."""
+
+    event_type: Literal["population.baselined"] = "population.baselined"
+    person_id: ResidentIdStr
+    region: RegionCode
+    township: str | None = Field(None, description="乡镇(街道).")
+    village: str | None = Field(None, description="村(社区).")
+    name: str | None = Field(None, description="Name, for the follow-up lists of village workers.")
+    source: str = Field("public_security", description="Where the list comes from.")
