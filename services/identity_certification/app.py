@@ -3,24 +3,21 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 from faststream import FastStream
-from faststream.kafka import KafkaRouter
+from pydantic import Field
 
 from services.identity_certification.api import api
+from services.identity_certification.domain.snapshot import SnapshotEnd
+from services.identity_certification.handlers import register_handlers
 from shared import service
-from shared.messages import StatusChanged
-from shared.runtime import Runtime
 from shared.settings import ServiceSettings
-from shared.topics import STATUS_CHANGED
 
 
 class Settings(ServiceSettings):
-    pass
-
-
-def register_handlers(router: KafkaRouter, runtime: Runtime) -> None:
-    # Published through the outbox relay; declared here so the AsyncAPI document shows it.
-    router.publisher(runtime.settings.topic(STATUS_CHANGED.name), schema=StatusChanged,
-                     description=STATUS_CHANGED.description)
+    snapshot_end: SnapshotEnd = Field(
+        "period_end",
+        description="End date given to statuses a snapshot no longer lists: the last day of the month the "
+        "list is for (period_end, default: same file, same result, whenever posted) or the day it was received.",
+    )
 
 
 SPEC = service.ServiceSpec(

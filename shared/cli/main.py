@@ -31,3 +31,7 @@ app.add_typer(simulate_app, name="simulate")
 from services.payment_ingest.cli import app as payments_app  # noqa: E402
 
 app.add_typer(payments_app, name="payments")
+
+from shared.cli.identity import app as identity_app  # noqa: E402
+
+app.add_typer(identity_app, name="identity")

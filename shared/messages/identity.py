@@ -31,3 +31,32 @@ class StatusChanged(Envelope):
     township: str | None = Field(None, description="乡镇(街道) as the department reported it.", examples=["榴城镇"])
     village: str | None = Field(None, description="村(社区) as the department reported it.", examples=["城关村"])
     statuses: list[CertifiedStatus] = Field(description="Every status of the person, current and ended.")
+
+
+class SubmittedRecord(BaseModel):
+    """One row of a department's list as its system streams it. Values are checked by identity
+    certification row by row (a bad ID or date rejects that row with a reason, not the message)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    id: str = Field(description="公民身份号码.", examples=["34032119800101001X"])
+    category: str = Field(description="Category code or its Chinese name.", examples=["minimum_living"])
+    certified_on: str | None = Field(None, description="认定时间 (2024-11-05, 2024/11/5, 2024年11月5日, 20241105).")
+    ended_on: str | None = Field(None, description="退出时间, same spellings.")
+    township: str | None = None
+    village: str | None = None
+
+
+class RecordsSubmitted(Envelope):
+    """identity.records-submitted — a department system's whole delta or snapshot for a region and month.
+
+    The message id is the submission id (the row-level result is downloaded by it);
+    a larger list is uploaded as a file instead."""
+
+    event_type: Literal["identity.records-submitted"] = "identity.records-submitted"
+    department: str = Field(examples=["civil_affairs"])
+    region: RegionCode
+    period: str = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", examples=["2024-11"])
+    mode: Literal["delta", "snapshot"] = "delta"
+    categories: list[str] = Field(default_factory=list, description="Snapshot scope (default: the categories listed).")
+    rows: list[SubmittedRecord] = Field(max_length=20_000)

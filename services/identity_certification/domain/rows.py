@@ -1,6 +1,8 @@
 """Validate the rows of a department submission: good rows go through, bad rows get a reason.
 
 Pure: the date a submission was received is passed in, never read from a clock.
+Duplicates inside a submission are found by the pipeline in SQL (over the staged
+rows), so that a million-row file needs no million-entry dictionary here.
 """
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from shared.codes import CERTIFIED_BY, LABEL, Category, Department
+from shared.regions import is_known
 from shared.resident_id import InvalidResidentId, mask, parse_resident_id
 
 
@@ -26,6 +29,7 @@ class SubmittedRow:
     ended_on: date | None = None
     township: str | None = None
     village: str | None = None
+    defect: tuple[str, str] | None = None  # (code, reason) found while reading the cells, e.g. a bad date
 
 
 @dataclass(frozen=True)
@@ -54,25 +58,28 @@ class SubmissionRefused(Exception):
         self.reason = reason
 
 
+def foreign_categories(department: str, categories: set[str]) -> set[str]:
+    """The known categories among `categories` that `department` may not certify."""
+    return {c for c in categories if c in _CODES and CERTIFIED_BY[Category(c)] != department}
+
+
+def refusal_for(department: str, foreign: set[str]) -> SubmissionRefused:
+    owners = "、".join(f"{LABEL[Category(c)]}({c})由{LABEL[CERTIFIED_BY[Category(c)]]}认定" for c in sorted(foreign))
+    name = _DEPARTMENT_NAMES.get(department, department)
+    return SubmissionRefused("category_not_owned", f"{name}无权认定以下人员类别，整批退回：{owners}")
+
+
 def check_authority(department: str, rows: list[SubmittedRow]) -> None:
     """A department certifies only its own categories: one foreign category refuses the submission."""
-    foreign = sorted({r.category for r in rows if r.category in _CODES and CERTIFIED_BY[Category(r.category)] != department})
+    foreign = foreign_categories(department, {r.category for r in rows})
     if foreign:
-        owners = "、".join(f"{LABEL[Category(c)]}({c})由{LABEL[CERTIFIED_BY[Category(c)]]}认定" for c in foreign)
-        name = _DEPARTMENT_NAMES.get(department, department)
-        raise SubmissionRefused("category_not_owned", f"{name}无权认定以下人员类别，整批退回：{owners}")
+        raise refusal_for(department, foreign)
 
 
-def validate_rows(rows: list[SubmittedRow], *, received_on: date) -> list[RowVerdict]:
-    """One verdict per row, in line order. Duplicates inside the submission keep the first line."""
-    seen: dict[tuple[str, str, date], int] = {}
-    verdicts = []
-    for row in rows:
-        verdicts.append(_validate_row(row, received_on, seen))
-    return verdicts
-
-
-def _validate_row(row: SubmittedRow, received_on: date, seen: dict[tuple[str, str, date], int]) -> RowVerdict:
+def validate_row(row: SubmittedRow, *, received_on: date) -> RowVerdict:
+    """The verdict on one row by itself (duplicates across rows are the pipeline's job)."""
+    if row.defect and row.defect[0].startswith("id_"):
+        return RowVerdict(row.line_no, row, None, *row.defect)
     try:
         person = parse_resident_id(row.person_id, today=received_on).value
     except InvalidResidentId as err:
@@ -81,16 +88,18 @@ def _validate_row(row: SubmittedRow, received_on: date, seen: dict[tuple[str, st
     def refuse(code: str, reason: str) -> RowVerdict:
         return RowVerdict(row.line_no, row, person, code, reason)
 
+    if not is_known(person[:6]):
+        return refuse("id_region_unknown", f"身份证号前6位{person[:6]}不是任何时期的行政区划代码：请核对号码")
+    if row.defect:
+        return refuse(*row.defect)
+    if not row.category:
+        return refuse("missing_category", "缺少人员类别")
     if row.category not in _CODES:
-        return refuse("unknown_category", f"人员类别“{row.category}”不是规定的类别代码")
+        return refuse("unknown_category", f"人员类别“{row.category[:20]}”不是规定的类别")
     if row.certified_on is None:
         return refuse("missing_certified_on", "缺少认定时间")
     if row.certified_on > received_on:
         return refuse("certified_in_future", f"认定时间{row.certified_on}晚于报送日期{received_on}")
     if row.ended_on is not None and row.ended_on < row.certified_on:
         return refuse("ended_before_certified", f"退出时间{row.ended_on}早于认定时间{row.certified_on}")
-    key = (person, row.category, row.certified_on)
-    if key in seen:
-        return refuse("duplicate_row", f"与第{seen[key]}行重复（同一人、同一类别、同一认定时间）")
-    seen[key] = row.line_no
     return RowVerdict(row.line_no, row, person)

@@ -1,0 +1,110 @@
+"""Cell values as departments type them: full-width characters, dates in five spellings, Chinese category names.
+
+Pure functions: a cell goes in (text, number or date), a canonical value or a
+reason a clerk can act on comes out.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date, datetime, timedelta
+
+from shared.codes import LABEL, Category
+
+# Excel counts days from 1899-12-30 (its 1900 leap-year bug makes that the right origin after Feb 1900).
+_EXCEL_EPOCH = date(1899, 12, 30)
+# Serial numbers of plausible certification dates: 1950-01-01 .. 2099-12-31. Anything else is not a date.
+_SERIAL_RANGE = range(18264, 73051)
+_DATE_PATTERNS = (
+    re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T]?\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$"),
+    re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日?$"),
+    re.compile(r"^(\d{4})(\d{2})(\d{2})$"),
+)
+DATE_FORMATS_HINT = "请写成2024-11-05、2024/11/5、2024年11月5日或20241105"
+
+
+class BadCell(ValueError):
+    def __init__(self, code: str, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+def text(value: object) -> str:
+    """A cell as clean text: full-width digits, letters and spaces folded (NFKC), outer spaces gone."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return unicodedata.normalize("NFKC", str(value)).strip()
+
+
+def parse_date(value: object, field: str) -> date | None:
+    """A date cell in any of the spellings departments use, or an Excel serial number; blank is None."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return _from_serial(value, field)
+    raw = text(value).replace(" ", "")
+    if not raw:
+        return None
+    for pattern in _DATE_PATTERNS:
+        if m := pattern.match(raw):
+            try:
+                return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+            except ValueError:
+                raise BadCell("bad_date", f"{field}“{raw}”不是存在的日期") from None
+    if re.fullmatch(r"\d{5}(\.0+)?", raw):
+        return _from_serial(float(raw), field)
+    raise BadCell("bad_date", f"{field}“{raw[:20]}”无法识别，{DATE_FORMATS_HINT}")
+
+
+def _from_serial(serial: float, field: str) -> date:
+    if int(serial) not in _SERIAL_RANGE:
+        raise BadCell("bad_date", f"{field}“{serial:g}”不是日期，{DATE_FORMATS_HINT}")
+    return _EXCEL_EPOCH + timedelta(days=int(serial))
+
+
+def _fold(word: str) -> str:
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", word))
+
+
+# Names departments write in the 人员类别 column, mapped to the canonical code (DOMAIN.md §9).
+_CATEGORY_WORDS: dict[str, Category] = {
+    **{_fold(LABEL[c]): c for c in Category},
+    **{c.value: c for c in Category},
+    "特困": Category.EXTREME_POVERTY, "特困人员": Category.EXTREME_POVERTY, "特困供养": Category.EXTREME_POVERTY,
+    "特困供养对象": Category.EXTREME_POVERTY, "五保": Category.EXTREME_POVERTY, "五保户": Category.EXTREME_POVERTY,
+    "低保": Category.MINIMUM_LIVING, "低保户": Category.MINIMUM_LIVING, "城乡低保": Category.MINIMUM_LIVING,
+    "农村低保": Category.MINIMUM_LIVING, "城市低保": Category.MINIMUM_LIVING,
+    "低保边缘": Category.LOW_INCOME_MARGINAL, "低边": Category.LOW_INCOME_MARGINAL,
+    "低保边缘家庭": Category.LOW_INCOME_MARGINAL,
+    "事实无人抚养": Category.UNSUPPORTED_CHILD,
+    "监测对象": Category.POVERTY_MONITORING, "防返贫监测对象": Category.POVERTY_MONITORING,
+    "脱贫不稳定户": Category.POVERTY_MONITORING, "边缘易致贫户": Category.POVERTY_MONITORING,
+    "突发严重困难户": Category.POVERTY_MONITORING,
+    "返贫致贫": Category.RELAPSED_POVERTY, "返贫": Category.RELAPSED_POVERTY,
+    "脱贫户": Category.LIFTED_FROM_POVERTY, "脱贫": Category.LIFTED_FROM_POVERTY,
+    "优抚对象": Category.ENTITLED_VETERAN,
+    "重度残疾": Category.SEVERE_DISABILITY,
+    "农村独生子女户": Category.ONLY_CHILD_FAMILY,
+    "独女户": Category.DAUGHTER_FAMILY, "双女户": Category.DAUGHTER_FAMILY,
+    "农村双女户": Category.DAUGHTER_FAMILY,
+}
+
+
+def category_code(value: object) -> str:
+    """The canonical code for a category cell; unknown words come back as written (rejected later)."""
+    word = _fold(text(value))
+    found = _CATEGORY_WORDS.get(word) or _CATEGORY_WORDS.get(word.lower())
+    return found.value if found else word
+
+
+_FOOTER = re.compile(r"^(合计|总计|小计|共计|填表|制表|审核|负责人|单位负责人|经办人)")
+
+
+def is_footer(cells: list[str]) -> bool:
+    """A 合计 (total) row or a signature line under the list: not a person."""
+    return any(_FOOTER.match(c.replace(" ", "")) for c in cells if c)

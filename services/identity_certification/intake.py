@@ -1,0 +1,206 @@
+"""File intake: a department's CSV or XLSX list, as it really is, becomes a stream of `SubmittedRow`.
+
+One parser for every way in (HTTP upload, `yibao identity submit`, and the JSON
+and Kafka rows through `rows_from_records`), so each row gets the same verdict
+whichever way it came. Files are read as streams: CSV through an incremental
+decoder, XLSX with openpyxl's read-only mode, so memory does not grow with the file.
+
+What is handled (DOMAIN.md §10): UTF-8 with or without BOM, GB18030/GBK; title rows
+above the header; Chinese header synonyms (a header not understood is named in a
+note); blank rows, 合计 and signature rows; full-width digits and spaces; IDs that
+Excel stored as numbers (refused with that reason, never repaired); dates in every
+spelling listed, and Excel serial numbers.
+"""
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+from services.identity_certification.domain.cells import BadCell, category_code, is_footer, parse_date, text
+from services.identity_certification.domain.headers import HEADER_SEARCH_ROWS, NoHeader, find_header
+from services.identity_certification.domain.rows import SubmittedRow
+from shared.resident_id import _EXCEL_NUMBER
+
+MAX_NOTES = 50  # notes beyond this are counted, not listed
+_FIELD_LABEL = {"certified_on": "认定时间", "ended_on": "退出时间"}
+
+
+class FileRefused(ValueError):
+    """The file as a whole cannot be read; nothing in it is processed."""
+
+    def __init__(self, code: str, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+@dataclass
+class IntakeReport:
+    """What the reader noticed besides the rows: kept with the submission and shown to the department."""
+
+    format: str = ""
+    header_line: int = 0
+    columns: dict[str, int] = field(default_factory=dict)
+    skipped_lines: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def note(self, message: str) -> None:
+        if len(self.notes) < MAX_NOTES:
+            self.notes.append(message)
+        elif len(self.notes) == MAX_NOTES:
+            self.notes.append("……其余提示从略")
+
+
+def sniff_format(head: bytes) -> str:
+    if head.startswith(b"PK\x03\x04"):
+        return "xlsx"
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        raise FileRefused("xls_not_supported", "这是旧版 .xls 文件：请在 Excel 中另存为 .xlsx 或 CSV 后再报送")
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise FileRefused("utf16_not_supported", "文件是 UTF-16 编码（Unicode 文本）：请另存为 CSV（UTF-8 或 GBK）或 .xlsx")
+    return "csv"
+
+
+def csv_encoding(head: bytes) -> str:
+    """UTF-8 (BOM or not) when the start of the file decodes as UTF-8, else GB18030 (a superset of GBK)."""
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+        return "utf-8"
+    except UnicodeDecodeError:
+        return "gb18030"
+
+
+def _csv_lines(file: BinaryIO, encoding: str) -> Iterator[tuple[int, list[object]]]:
+    stream = io.TextIOWrapper(file, encoding=encoding, newline="")
+    sample = stream.readline()
+    delimiter = "\t" if sample.count("\t") > sample.count(",") else ","
+    reader = csv.reader(_chain_first(sample, stream), delimiter=delimiter)
+    number = 0
+    try:
+        for number, cells in enumerate(reader, 1):
+            yield number, cells
+    except UnicodeDecodeError:
+        raise FileRefused("bad_encoding", f"文件编码混杂，第{number + 1}行附近无法按{encoding}读取：请整体另存为 UTF-8 或 GBK 的 CSV") from None
+    finally:
+        stream.detach()
+
+
+def _chain_first(first: str, rest: Iterable[str]) -> Iterator[str]:
+    yield first
+    yield from rest
+
+
+def _xlsx_lines(file: BinaryIO) -> Iterator[tuple[int, list[object]]]:
+    from openpyxl import load_workbook  # imported here: the CSV path does not need it
+
+    try:
+        book = load_workbook(file, read_only=True, data_only=True)
+    except Exception as err:  # noqa: BLE001 - a damaged workbook is a file problem for the department
+        raise FileRefused("bad_xlsx", f"无法打开 .xlsx 文件（{type(err).__name__}）：请用 Excel 重新保存后再报送") from None
+    try:
+        sheet = book.worksheets[0]
+        for number, cells in enumerate(sheet.iter_rows(values_only=True), 1):
+            yield number, list(cells)
+    finally:
+        book.close()
+
+
+def raw_lines(file: BinaryIO, report: IntakeReport) -> Iterator[tuple[int, list[object]]]:
+    """(line number, cells) for each line of the file, whatever its format."""
+    head = file.read(65536)
+    file.seek(0)
+    report.format = sniff_format(head)
+    if report.format == "xlsx":
+        return _xlsx_lines(file)
+    return _csv_lines(file, csv_encoding(head))
+
+
+def read_file(file: BinaryIO, *, default_category: str | None = None) -> tuple[IntakeReport, Iterator[SubmittedRow]]:
+    """The file's rows, lazily; the report fills in as they are read. Raises FileRefused before any row."""
+    report = IntakeReport()
+    lines = raw_lines(file, report)
+    head: list[tuple[int, list[object]]] = []
+    for item in lines:
+        head.append(item)
+        if len(head) == HEADER_SEARCH_ROWS:
+            break
+    try:
+        header = find_header([[text(c) for c in cells] for _, cells in head])
+    except NoHeader as err:
+        raise FileRefused(err.code, err.reason) from None
+    columns = header.columns
+    if "category" not in columns and not default_category:
+        raise FileRefused("no_category", "文件没有“人员类别”列：请加上该列，或报送时指定人员类别（--category）")
+    report.header_line, report.columns = head[header.row_index][0], columns
+    for word in header.not_understood:
+        report.note(f"表头“{word}”未能识别，该列未读取（可识别的表头见说明）")
+    for word in header.repeated:
+        report.note(f"表头“{word}”与前面的列含义相同，只读取了前一列")
+    if header.row_index:
+        report.skipped_lines += header.row_index
+        report.note(f"第1—{header.row_index}行在表头之上（标题等），未作为数据读取")
+
+    def rows() -> Iterator[SubmittedRow]:
+        body = _chain_lines(head[header.row_index + 1:], lines)
+        for number, cells in body:
+            row = to_row(number, cells, columns, default_category)
+            if row is None:
+                report.skipped_lines += 1
+                if any(text(c) for c in cells):
+                    report.note(f"第{number}行是合计或签字行，未作为人员读取")
+                continue
+            yield row
+
+    return report, rows()
+
+
+def _chain_lines(first: list, rest: Iterator) -> Iterator:
+    yield from first
+    yield from rest
+
+
+def to_row(line_no: int, cells: list[object], columns: Mapping[str, int], default_category: str | None) -> SubmittedRow | None:
+    """One data line as a `SubmittedRow`; None for a blank, 合计 or signature line."""
+    def cell(name: str) -> object:
+        index = columns.get(name)
+        return cells[index] if index is not None and index < len(cells) else None
+
+    texts = [text(c) for c in cells]
+    if not any(texts):
+        return None
+    raw_id = cell("person_id")
+    if is_footer(texts) and len(text(raw_id)) != 18:
+        return None
+    defect = None
+    if isinstance(raw_id, (int, float)) and not isinstance(raw_id, bool):
+        defect = ("id_excel_number", _EXCEL_NUMBER)
+    dates = {}
+    for name in ("certified_on", "ended_on"):
+        try:
+            dates[name] = parse_date(cell(name), _FIELD_LABEL[name])
+        except BadCell as err:
+            dates[name] = None
+            defect = defect or (err.code, err.reason)
+    category = category_code(cell("category")) if "category" in columns else (default_category or "")
+    return SubmittedRow(
+        line_no, text(raw_id), category, dates["certified_on"], dates["ended_on"],
+        text(cell("township")) or None, text(cell("village")) or None, defect,
+    )
+
+
+def rows_from_records(records: Iterable[Mapping[str, object]]) -> list[SubmittedRow]:
+    """JSON rows (HTTP body or Kafka message) through the same cell rules as a file."""
+    columns = {"person_id": 0, "category": 1, "certified_on": 2, "ended_on": 3, "township": 4, "village": 5}
+    out = []
+    for number, record in enumerate(records, 1):
+        cells = [record.get("id"), record.get("category"), record.get("certified_on"), record.get("ended_on"),
+                 record.get("township"), record.get("village")]
+        row = to_row(number, cells, columns, None)
+        out.append(row or SubmittedRow(number, "", "", None, None))
+    return out
