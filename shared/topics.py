@@ -35,7 +35,11 @@ IDENTITY_RECORDS = Topic(
 )
 ENROLLMENT_EVENTS = Topic(
     "enrollment.events", "enrollment", 6, "person",
-    description="enrollment.registered / paid / ended: one person's enrollment lifecycle.",
+    description="enrollment.registered / paid / covered / ended / duplicate-found: one person's enrollment lifecycle.",
+)
+ENROLLMENT_REFUNDS = Topic(
+    "enrollment.refunds", "enrollment", 6, "person",
+    description="enrollment.refund-ordered / refund-refused: refund requests and duplicate cases as decided by the policy.",
 )
 DUE_ASSESSED = Topic(
     "subsidy.due-assessed", "subsidy", 6, "person+year", cleanup="compact",
@@ -75,6 +79,7 @@ ALL_TOPICS: tuple[Topic, ...] = (
     STATUS_CHANGED,
     IDENTITY_RECORDS,
     ENROLLMENT_EVENTS,
+    ENROLLMENT_REFUNDS,
     DUE_ASSESSED,
     REFUND_ORDERED,
     RECEIPT_RECEIVED,

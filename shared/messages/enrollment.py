@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Annotated, Literal, Union
+from uuid import UUID
 
 from pydantic import Field
 
@@ -22,6 +23,7 @@ class EnrollmentRegistered(_EnrollmentEvent):
 
     event_type: Literal["enrollment.registered"] = "enrollment.registered"
     kind: str = Field("general", description="Enrollment kind (DOMAIN.md §9).")
+    expected_due_fen: Fen | None = Field(None, description="What the policy says is due if paid on the registration day.")
 
 
 class EnrollmentPaid(_EnrollmentEvent):
@@ -31,19 +33,77 @@ class EnrollmentPaid(_EnrollmentEvent):
     receipt_no: str
     amount_fen: Fen
     paid_total_fen: Fen = Field(description="Everything accepted for this person and year so far.")
+    kind: str | None = Field(None, description="Enrollment kind (DOMAIN.md §9); general when never registered.")
+    benefit_start: date | None = Field(None, description="First day of cover the policy gives this payment.")
+    benefit_end: date | None = Field(None, description="Last day of cover for the year.")
+    waiting_months: int = Field(0, description="Waiting period (months) inside benefit_start.")
+    waiting_days: int = Field(0, description="Waiting period (days) inside benefit_start.")
+
+
+class EnrollmentCovered(_EnrollmentEvent):
+    """The benefit window began: the paid enrollment now gives cover (待遇享受期开始)."""
+
+    event_type: Literal["enrollment.covered"] = "enrollment.covered"
+    benefit_start: date
+    benefit_end: date
 
 
 class EnrollmentEnded(_EnrollmentEvent):
     """The enrollment ended (death, employee insurance, moved region)."""
 
     event_type: Literal["enrollment.ended"] = "enrollment.ended"
-    reason: str = Field(examples=["death"])
+    reason: str = Field(examples=["death"], description="death, employee_insurance, other_region (moved or "
+                        "enrolled elsewhere), duplicate_payment.")
     ended_on: date
+    duplicate_case_id: UUID | None = Field(None, description="Set when a duplicate case ended it.")
+
+
+class EnrollmentDuplicateFound(_EnrollmentEvent):
+    """Two valid paid enrollments overlap (two regions, or resident + employee insurance); the priority
+    rule (employee > university student > place of residence) says which one the person keeps.
+
+    Published for the region whose enrollment is dropped (`region`); `kept` names the other side."""
+
+    event_type: Literal["enrollment.duplicate-found"] = "enrollment.duplicate-found"
+    case_id: UUID
+    kept: str = Field(description="The enrollment kept: a region code, or 'employee_insurance'.")
+    rule: str = Field(examples=["employee_first"], description="Which step of the priority rule decided.")
+    explanation: str
 
 
 EnrollmentEvent = Annotated[
-    Union[EnrollmentRegistered, EnrollmentPaid, EnrollmentEnded], Field(discriminator="event_type")
+    Union[EnrollmentRegistered, EnrollmentPaid, EnrollmentCovered, EnrollmentEnded, EnrollmentDuplicateFound],
+    Field(discriminator="event_type"),
 ]
+
+
+class _RefundDecision(Envelope):
+    refund_id: UUID
+    person_id: ResidentIdStr
+    region: RegionCode
+    year: int = Field(ge=2000, le=2100, description="Coverage year.")
+    reason: str = Field(examples=["other_region"], description="death, duplicate_payment, employee_insurance, other_region.")
+    requested_on: date
+    township: str | None = None
+    duplicate_case_id: UUID | None = None
+
+
+class EnrollmentRefundOrdered(_RefundDecision):
+    """enrollment.refund-ordered — the personal payment is paid back; the enrollment ends (before benefit start)."""
+
+    event_type: Literal["enrollment.refund-ordered"] = "enrollment.refund-ordered"
+    amount_fen: Fen
+    explanation: str
+
+
+class EnrollmentRefundRefused(_RefundDecision):
+    """enrollment.refund-refused — the policy refuses the refund (e.g. asked after the benefit start), with why."""
+
+    event_type: Literal["enrollment.refund-refused"] = "enrollment.refund-refused"
+    explanation: str = Field(examples=["2025-02-01申请时待遇享受期已于2025-01-01开始，个人缴费不再退回"])
+
+
+RefundDecided = Annotated[Union[EnrollmentRefundOrdered, EnrollmentRefundRefused], Field(discriminator="event_type")]
 
 
 class PersonBaselined(Envelope):

@@ -14,6 +14,7 @@ import asyncpg
 import httpx
 import pytest
 
+from services.enrollment import store as enrollment_store
 from services.identity_certification import store as identity_store
 from shared.resident_id import person_key
 from tests.support.kafka import produce, read_all, wait_consumed
@@ -49,6 +50,16 @@ async def progress(client: httpx.AsyncClient, system: System) -> list[dict]:
     return response.json()["villages"]
 
 
+async def enrollment_headers(system: System, region: str = REGION) -> dict:
+    """The insurance office's credential for one region: enrollment answers only for that region."""
+    conn = await asyncpg.connect(system.pg_dsn, server_settings={"search_path": "enrollment"})
+    try:
+        token = await enrollment_store.create_credential(conn, region, "agency", "医保经办")
+    finally:
+        await conn.close()
+    return {"Authorization": f"Bearer {token}"}
+
+
 @pytest.fixture(scope="module")
 async def paid_person(system: System) -> dict:
     """Run the whole chain once for one person; return what the later tests check against."""
@@ -56,7 +67,8 @@ async def paid_person(system: System) -> dict:
     token = await credential(system, "civil_affairs", REGION)
     async with httpx.AsyncClient(timeout=10) as client:
         baseline = {"people": [{"id": person, "region": REGION, "township": "榴城镇", "village": "城关村"}]}
-        (await client.post(system.url("enrollment", "/api/baseline"), json=baseline)).raise_for_status()
+        (await client.post(system.url("enrollment", "/api/baseline"), json=baseline,
+                           headers=await enrollment_headers(system))).raise_for_status()
 
         submission = {"period": "2024-10", "rows": [
             {"id": person, "category": "minimum_living", "certified_on": "2024-10-08",
@@ -96,8 +108,8 @@ async def test_a_status_becomes_a_due_then_a_payment_counted_for_the_village(pai
 
 async def test_the_person_record_shows_the_status_and_the_paid_enrollment(system, paid_person):
     async with httpx.AsyncClient(timeout=10) as client:
-        record = (await client.post(system.url("enrollment", "/api/person-record"),
-                                    json={"id": paid_person["person"]})).json()
+        record = (await client.post(system.url("enrollment", "/api/person-record"), json={"id": paid_person["person"]},
+                                    headers=await enrollment_headers(system))).json()
     assert record["enrollments"][0]["state"] == "paid"
     assert record["enrollments"][0]["paid_total_fen"] == 6000
     assert [s["category"] for s in record["statuses"]] == ["minimum_living"]

@@ -1,0 +1,125 @@
+"""Judging the rows of a household register or an employee-insurance roster: accepted or refused with why.
+
+Count in = accepted + refused, always. A row of another region is refused, not
+moved: each region imports only its own list. IDs stored by Excel as numbers are
+refused with exactly that reason and never repaired.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from shared.resident_id import InvalidResidentId, mask, parse_resident_id
+
+_EXCEL_EPOCH = date(1899, 12, 30)
+_DATE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
+
+
+@dataclass(frozen=True)
+class Household:
+    person_id: str
+    township: str | None
+    village: str | None
+    name: str | None
+
+
+@dataclass(frozen=True)
+class Employee:
+    person_id: str
+    employer: str | None
+    insured_from: date
+    insured_to: date | None
+
+
+@dataclass
+class Judged:
+    accepted: list = field(default_factory=list)
+    rejected: list[tuple[int, str, str, str]] = field(default_factory=list)  # line, masked ID, code, reason
+
+
+def text(cell: Any) -> str | None:
+    if cell is None:
+        return None
+    if isinstance(cell, float) and cell.is_integer():
+        cell = int(cell)
+    value = str(cell).replace("\u3000", " ").strip()
+    return value or None
+
+
+def parse_date(cell: Any) -> date | None:
+    """2024-11-05, 2024/11/5, 2024年11月5日, 20241105, an Excel serial number, or a date cell."""
+    if cell is None or (isinstance(cell, str) and not cell.strip()):
+        return None
+    if isinstance(cell, datetime):
+        return cell.date()
+    if isinstance(cell, date):
+        return cell
+    if isinstance(cell, (int, float)) and 20000 <= cell <= 80000:
+        return _EXCEL_EPOCH + timedelta(days=int(cell))
+    raw = text(cell) or ""
+    if re.fullmatch(r"\d{8}", raw):
+        raw = f"{raw[:4]}-{raw[4:6]}-{raw[6:]}"
+    m = _DATE.match(raw)
+    if not m:
+        raise ValueError(f"日期“{raw}”无法识别（可写作2024-11-05、2024/11/5、2024年11月5日或20241105）")
+    return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+
+
+def _person(row: dict, region: str, judged: Judged) -> str | None:
+    raw = text(row.get("id"))
+    line = row["line_no"]
+    if raw is None:
+        judged.rejected.append((line, "", "id_missing", "身份证号为空"))
+        return None
+    try:
+        person = parse_resident_id(raw).value
+    except InvalidResidentId as e:
+        judged.rejected.append((line, mask(raw), e.code, e.reason))
+        return None
+    other = text(row.get("region"))
+    if other is not None and other != region:
+        judged.rejected.append((line, mask(person), "other_region",
+                                f"该行统筹区为{other}，不是本统筹区{region}：请由该统筹区自行导入"))
+        return None
+    return person
+
+
+def households(rows: list[dict], region: str) -> Judged:
+    judged, seen = Judged(), set()
+    for row in rows:
+        person = _person(row, region, judged)
+        if person is None:
+            continue
+        if person in seen:
+            judged.rejected.append((row["line_no"], mask(person), "duplicate_row", "同一身份证号在本文件中重复出现"))
+            continue
+        seen.add(person)
+        judged.accepted.append(Household(person, text(row.get("township")), text(row.get("village")),
+                                         text(row.get("name"))))
+    return judged
+
+
+def employees(rows: list[dict], region: str) -> Judged:
+    judged, seen = Judged(), set()
+    for row in rows:
+        person = _person(row, region, judged)
+        if person is None:
+            continue
+        line = row["line_no"]
+        try:
+            start, end = parse_date(row.get("insured_from")), parse_date(row.get("insured_to"))
+        except ValueError as e:
+            judged.rejected.append((line, mask(person), "bad_date", str(e)))
+            continue
+        if start is None:
+            judged.rejected.append((line, mask(person), "insured_from_missing", "缺少职工医保参保日期"))
+        elif end is not None and end < start:
+            judged.rejected.append((line, mask(person), "dates_reversed", f"停保日期{end}早于参保日期{start}"))
+        elif person in seen:
+            judged.rejected.append((line, mask(person), "duplicate_row", "同一身份证号在本文件中重复出现"))
+        else:
+            seen.add(person)
+            judged.accepted.append(Employee(person, text(row.get("employer")), start, end))
+    return judged
