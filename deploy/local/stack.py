@@ -295,6 +295,8 @@ def missing_packages() -> list[str]:
         need.append("maven")
     if not shutil.which("make"):
         need.append("make")
+    if not shutil.which("chromium") or not shutil.which("chromedriver"):
+        need += ["chromium", "chromium-driver"]  # the ops console's tests run in a real headless browser
     # Debian's python3 ships without ensurepip; `python3 -m venv` needs pythonX.Y-venv.
     if subprocess.run([sys.executable, "-c", "import ensurepip"], capture_output=True).returncode != 0:
         need.append(f"python{sys.version_info.major}.{sys.version_info.minor}-venv")

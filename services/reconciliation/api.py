@@ -1,25 +1,201 @@
-"""HTTP API of reconciliation: progress per township and village."""
+"""HTTP API of reconciliation: runs, discrepancies, imports, progress, exports, and the ops console.
+
+Resident IDs travel only in request bodies (person lookup), never in a URL, and
+every answer shows them masked. `/api/progress` keeps the walking skeleton's
+`villages` (paid people and fen per village) and adds the full figures beside it.
+"""
 from __future__ import annotations
 
-from fastapi import APIRouter, Query
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import date
+from typing import Literal
+from uuid import UUID
+from zoneinfo import ZoneInfo
 
-from shared.runtime import Runtime
+import asyncio
+from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+
+from services.reconciliation import console, reports, store, tables
+from services.reconciliation.domain import files
+from services.reconciliation.domain.exports import to_csv, to_xlsx
+from services.reconciliation.runs import run_reconciliation, take_snapshot
+from services.reconciliation.scheduler import daily
+from shared.messages.envelope import ResidentIdStr
+from shared.resident_id import mask
+from shared.runtime import Runtime, utcnow
+
+Region = Query(pattern=r"^\d{6}$", description="6-digit pooling region code.")
+Year = Query(ge=2000, le=2100, description="Coverage year.")
+MAX_FILE_BYTES = 200 * 1024 * 1024
+
+
+class RunRequest(BaseModel):
+    region: str = Field(pattern=r"^\d{6}$")
+    year: int | None = Field(None, ge=2000, le=2100, description="Default: the campaign year.")
+    day: date | None = Field(None, description="Business day; default: today in the service's time zone.")
+
+
+class Resolution(BaseModel):
+    note: str = Field(min_length=1, max_length=2000, description="What was done (处理说明).")
+    by: str = Field(min_length=1, max_length=100, description="Who resolved it.")
+
+
+class PersonLookup(BaseModel):
+    id: ResidentIdStr
+
+
+async def _csv_body(request: Request) -> str:
+    raw = await request.body()
+    if len(raw) > MAX_FILE_BYTES:
+        raise HTTPException(413, "文件过大：请按银行和日期分开上传")
+    for encoding in ("utf-8-sig", "gb18030"):  # banks' exports are often GBK
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise HTTPException(422, "文件不是 UTF-8 或 GBK 编码的文本")
+
+
+def _parse(reader, text: str) -> files.Parsed:
+    try:
+        return reader(text)
+    except files.LineError as err:
+        raise HTTPException(422, str(err)) from None
 
 
 def api(runtime: Runtime) -> APIRouter:
-    router = APIRouter(tags=["reconciliation"])
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        task = asyncio.create_task(daily(runtime), name="reconciliation-daily") \
+            if runtime.settings.schedule_enabled else None
+        try:
+            yield
+        finally:
+            if task:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+
+    router = APIRouter(tags=["reconciliation"], lifespan=lifespan)
+    settings = runtime.settings
+
+    def today() -> date:
+        return utcnow().astimezone(ZoneInfo(settings.timezone)).date()
 
     @router.get("/progress")
-    async def progress(region: str = Query(pattern=r"^\d{6}$"), year: int = Query(ge=2000, le=2100)) -> dict:
+    async def progress(region: str = Region, year: int = Year) -> dict:
         async with runtime.pool.acquire() as conn:
-            rows = await conn.fetch(
-                "SELECT township, village, count(*) FILTER (WHERE paid_total_fen > 0) AS paid_people, "
-                "sum(paid_total_fen) AS paid_fen FROM paid_person WHERE region = $1 AND year = $2 "
-                "GROUP BY township, village ORDER BY township NULLS LAST, village NULLS LAST",
-                region, year,
-            )
-        return {"region": region, "year": year, "villages": [
-            {"township": r["township"], "village": r["village"], "paid_people": r["paid_people"],
-             "paid_fen": int(r["paid_fen"] or 0)} for r in rows]}
+            legacy = await store.legacy_paid_villages(conn, region, year)
+            full = await reports.progress(conn, region, year)
+        return {"region": region, "year": year,
+                "villages": [{"township": r["township"], "village": r["village"], "paid_people": r["paid_people"],
+                              "paid_fen": int(r["paid_fen"] or 0)} for r in legacy],
+                "progress": full}
 
+    @router.get("/progress/snapshots")
+    async def snapshots(region: str = Region, year: int = Year) -> dict:
+        async with runtime.pool.acquire() as conn:
+            rows = await store.snapshots(conn, region, year)
+        return {"region": region, "year": year, "weeks": [
+            {**dict(r), "week": r["week"].isoformat(), "paid_fen": int(r["paid_fen"])} for r in rows]}
+
+    @router.post("/progress/snapshots")
+    async def snapshot(region: str = Region, year: int = Year) -> dict:
+        async with runtime.pool.acquire() as conn, conn.transaction():
+            rows = await take_snapshot(conn, region, year, today(), utcnow())
+        return {"region": region, "year": year, "villages": len(rows)}
+
+    @router.get("/vulnerable")
+    async def vulnerable(region: str = Region, year: int = Year) -> dict:
+        async with runtime.pool.acquire() as conn:
+            return {"region": region, "year": year, **await reports.vulnerable(conn, region, year)}
+
+    @router.get("/transfers")
+    async def transfers(region: str = Region, year: int = Year) -> dict:
+        async with runtime.pool.acquire() as conn:
+            return {"region": region, "year": year, **await reports.transfers(conn, region, year)}
+
+    @router.get("/refunds")
+    async def refunds(region: str = Region, year: int = Year) -> dict:
+        async with runtime.pool.acquire() as conn:
+            return {"region": region, "year": year, **await reports.refunds(conn, region, year)}
+
+    @router.post("/runs")
+    async def run(body: RunRequest) -> dict:
+        async with runtime.pool.acquire() as conn:
+            return await run_reconciliation(conn, settings, region=body.region, year=body.year or settings.campaign_year,
+                                            day=body.day or today(), trigger="http", now=utcnow())
+
+    @router.get("/runs")
+    async def list_runs(region: str = Region, year: int = Year) -> dict:
+        async with runtime.pool.acquire() as conn:
+            rows = await store.runs(conn, region, year)
+        return {"runs": [{"run_id": r["id"], "day": r["day"].isoformat(), "trigger": r["trigger"], "found": r["found"],
+                          "new": r["new"], "counts": r["counts"], "fingerprint": r["fingerprint"],
+                          "finished_at": r["finished_at"].isoformat()} for r in rows]}
+
+    @router.get("/discrepancies")
+    async def discrepancies(region: str = Region, year: int = Year,
+                            status: Literal["open", "resolved", "all"] = "open", kind: str | None = None,
+                            limit: int = Query(10_000, ge=1, le=100_000)) -> dict:
+        async with runtime.pool.acquire() as conn:
+            rows = await store.discrepancies(conn, region, year, status=None if status == "all" else status,
+                                             kind=kind, limit=limit)
+        return {"region": region, "year": year, "discrepancies": [reports.discrepancy_json(r) for r in rows]}
+
+    @router.post("/discrepancies/{discrepancy_id}/resolve")
+    async def resolve(discrepancy_id: UUID, body: Resolution) -> dict:
+        async with runtime.pool.acquire() as conn:
+            row = await store.resolve(conn, discrepancy_id, body.note, body.by, utcnow())
+        if row is None:
+            raise HTTPException(404, f"没有编号为{discrepancy_id}的差异")
+        return reports.discrepancy_json(row)
+
+    @router.post("/imports/bank-settlement")
+    async def import_bank(request: Request, bank: str = Query(min_length=1, max_length=60),
+                          name: str = Query("settlement.csv", max_length=200)) -> dict:
+        text = await _csv_body(request)
+        parsed = _parse(files.read_settlement, text)
+        async with runtime.pool.acquire() as conn, conn.transaction():
+            return await store.import_settlement(conn, bank, name, text, parsed, utcnow())
+
+    @router.post("/imports/agent-deposits")
+    async def import_deposits(request: Request, name: str = Query("deposits.csv", max_length=200)) -> dict:
+        text = await _csv_body(request)
+        parsed = _parse(files.read_agent_deposits, text)
+        async with runtime.pool.acquire() as conn, conn.transaction():
+            return await store.import_agent_deposits(conn, name, text, parsed, utcnow())
+
+    @router.post("/imports/targets")
+    async def import_targets(request: Request, name: str = Query("targets.csv", max_length=200)) -> dict:
+        text = await _csv_body(request)
+        parsed = _parse(files.read_targets, text)
+        async with runtime.pool.acquire() as conn, conn.transaction():
+            return await store.import_targets(conn, name, text, parsed, utcnow())
+
+    @router.get("/exports/{name}.{fmt}")
+    async def export(name: str, fmt: Literal["csv", "xlsx"], region: str = Region, year: int = Year) -> Response:
+        if name not in tables.TABLES:
+            raise HTTPException(404, f"没有“{name}”这张表（可用：{'、'.join(tables.TABLES)}）")
+        async with runtime.pool.acquire() as conn:
+            title, header, rows = await tables.table(conn, name, region, year)
+        filename = f"{name}-{region}-{year}.{fmt}"
+        if fmt == "csv":
+            return Response(to_csv(header, rows), media_type="text/csv; charset=utf-8",
+                            headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+        return Response(to_xlsx(title, header, rows),
+                        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                        headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+    @router.post("/person")
+    async def person(body: PersonLookup) -> dict:
+        async with runtime.pool.acquire() as conn:
+            view = await store.person_view(conn, body.id)
+        if not any(view.values()):
+            raise HTTPException(404, f"查无此人：{mask(body.id)}")
+        return {"person": mask(body.id), **view}  # the view holds no full ID: details are masked
+
+    router.include_router(console.router(runtime, today))
     return router

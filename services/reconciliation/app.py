@@ -6,19 +6,14 @@ from faststream import FastStream
 
 from services.reconciliation.api import api
 from services.reconciliation.handlers import register_handlers
+from services.reconciliation.settings import Settings
 from shared import service
-from shared.settings import ServiceSettings
-
-
-class Settings(ServiceSettings):
-    pass
-
 
 SPEC = service.ServiceSpec(
     name="reconciliation",
     schema="reconciliation",
     title="reconciliation",
-    description="对账与进度: money agrees with people; progress per village and township.",
+    description="对账与进度: money agrees with people; progress per village and township; the ops console.",
     settings=Settings,
     register_handlers=register_handlers,
     api=api,

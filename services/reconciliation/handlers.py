@@ -1,49 +1,76 @@
-"""Kafka handlers of reconciliation: enrollment events feed the progress per village."""
+"""Kafka handlers of reconciliation: copy what the other services publish into our own ledgers.
+
+Every topic goes through `Runtime.process_batch` (inbox + dead letters in the same
+transaction); none of them publishes anything — discrepancies are published by a run."""
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
+from typing import Any
 
 import asyncpg
 from faststream.kafka import KafkaRouter
 from faststream.kafka.annotations import KafkaMessage
 
+from services.reconciliation import ledgers
 from shared.kafka import batch_subscriber
-from shared.messages import EnrollmentPaid
+from shared.messages import (
+    DiscrepancyFound, DueAssessed, PersonBaselined, ReceiptAccepted, ReceiptRejected, RefundOrdered, StatusChanged,
+)
 from shared.messages.enrollment import EnrollmentEvent
 from shared.outbox import Outgoing
 from shared.runtime import Runtime
-from shared.topics import ENROLLMENT_EVENTS
+from shared.topics import (
+    DISCREPANCY_FOUND, DUE_ASSESSED, ENROLLMENT_EVENTS, POPULATION_BASELINE, RECEIPT_ACCEPTED, RECEIPT_REJECTED,
+    REFUND_ORDERED, STATUS_CHANGED,
+)
 
 SERVICE = "reconciliation"
+Save = Callable[[asyncpg.Connection, list, datetime], Awaitable[None]]
 
 
-async def record_payments(conn: asyncpg.Connection, events: list, now: datetime) -> list[Outgoing]:
-    """Each paid event carries the person-year's running total: the latest total is the truth."""
-    latest: dict[tuple[str, int], EnrollmentPaid] = {}
-    for event in events:
-        if isinstance(event, EnrollmentPaid):
-            latest[(event.person_id, event.year)] = event
-    items = list(latest.values())
-    if items:
-        await conn.execute(
-            """
-            INSERT INTO paid_person (person_id, year, region, township, village, paid_total_fen, updated_at)
-            SELECT p, y, r, t, v, f, $7 FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[],
-                                                   $6::bigint[]) AS u(p, y, r, t, v, f)
-            ON CONFLICT (person_id, year) DO UPDATE SET region = EXCLUDED.region, township = EXCLUDED.township,
-                village = EXCLUDED.village, paid_total_fen = EXCLUDED.paid_total_fen, updated_at = EXCLUDED.updated_at
-            """,
-            [e.person_id for e in items], [e.year for e in items], [e.region for e in items],
-            [e.township for e in items], [e.village for e in items], [e.paid_total_fen for e in items], now,
-        )
-    return []
+def _without_time(save: Callable[[asyncpg.Connection, list], Awaitable[None]]) -> Save:
+    async def call(conn: asyncpg.Connection, events: list, _now: datetime) -> None:
+        await save(conn, events)
+    return call
+
+
+# consumer name (also the inbox's and the group's), topic, model, what it keeps, description
+SUBSCRIPTIONS: tuple[tuple[str, str, Any, Save, str], ...] = (
+    ("enrollment", ENROLLMENT_EVENTS.name, EnrollmentEvent, ledgers.apply_enrollment_events,
+     "Enrollment lifecycle: who is registered, paid or ended, and where they live."),
+    ("receipts", RECEIPT_ACCEPTED.name, ReceiptAccepted, _without_time(ledgers.save_receipts),
+     "Accepted tax receipts: the money side of the books."),
+    ("rejections", RECEIPT_REJECTED.name, ReceiptRejected, _without_time(ledgers.save_rejections),
+     "Refused receipts, counted and shown next to settled money."),
+    ("dues", DUE_ASSESSED.name, DueAssessed, _without_time(ledgers.save_dues),
+     "Assessed dues and subsidy lines per person and year."),
+    ("refunds", REFUND_ORDERED.name, RefundOrdered, _without_time(ledgers.save_refunds),
+     "Refunds ordered by the subsidy service."),
+    ("statuses", STATUS_CHANGED.name, StatusChanged, ledgers.save_statuses,
+     "Certified statuses: what stands behind each subsidy line; vulnerable groups."),
+    ("baseline", POPULATION_BASELINE.name, PersonBaselined, ledgers.save_baseline,
+     "The population baseline: the denominator of coverage."),
+)
+
+
+def _subscribe(router: KafkaRouter, runtime: Runtime, consumer: str, topic: str, model: Any, save: Save,
+               description: str) -> None:
+    settings = runtime.settings
+
+    async def handle(conn: asyncpg.Connection, fresh: list, now: datetime) -> list[Outgoing]:
+        await save(conn, fresh, now)
+        return []
+
+    @batch_subscriber(router, settings, topic, group=settings.group(SERVICE, consumer), model=model,
+                      description=description)
+    async def on_batch(events: list, message: KafkaMessage) -> None:
+        await runtime.process_batch(consumer=consumer, topic=topic, events=events, handle=handle,
+                                    dead_letters=message.unreadable)
 
 
 def register_handlers(router: KafkaRouter, runtime: Runtime) -> None:
-    settings = runtime.settings
-
-    @batch_subscriber(router, settings, ENROLLMENT_EVENTS.name, group=settings.group(SERVICE, "enrollment"),
-                      model=EnrollmentEvent, description="Enrollment lifecycle: who paid, where they live.")
-    async def on_enrollment_events(events: list[EnrollmentEvent], message: KafkaMessage) -> None:
-        await runtime.process_batch(consumer="enrollment", topic=ENROLLMENT_EVENTS.name, events=events,
-                                    handle=record_payments, dead_letters=message.unreadable)
+    for consumer, topic, model, save, description in SUBSCRIPTIONS:
+        _subscribe(router, runtime, consumer, topic, model, save, description)
+    router.publisher(runtime.settings.topic(DISCREPANCY_FOUND.name), schema=DiscrepancyFound,
+                     description=DISCREPANCY_FOUND.description)

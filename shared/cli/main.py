@@ -35,3 +35,7 @@ app.add_typer(payments_app, name="payments")
 from shared.cli.identity import app as identity_app  # noqa: E402
 
 app.add_typer(identity_app, name="identity")
+
+from shared.cli.reconciliation import app as reconcile_app  # noqa: E402
+
+app.add_typer(reconcile_app, name="reconcile")

@@ -1,0 +1,342 @@
+"""Match tax receipts ↔ enrollment/dues ↔ bank settlement ↔ agents' cash, for one region and year.
+
+`reconcile` takes everything the service holds for the region-year and the run's
+business day, and returns every discrepancy it finds, in a stable order. A
+discrepancy's id is derived from its kind and what it is about (a receipt, a
+person-year, a settlement line, an agent's collection line), never from the time
+or the run, so a repeated run on the same data gives the same ids and the same
+answer, and a later run recognises what an earlier one already found.
+"""
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from enum import StrEnum
+from typing import NamedTuple
+
+from shared.codes import LABEL, Category
+from shared.resident_id import mask
+
+_NAMESPACE = uuid.UUID("6f1e6f8a-3c2b-5e7d-9a41-0c5d2b7e8f10")
+_STATUS_CATEGORIES = frozenset(c.value for c in Category)
+
+
+class Kind(StrEnum):
+    COLLECTED_NOT_RECORDED = "collected_not_recorded"
+    PAID_WITHOUT_MONEY = "paid_without_money"
+    AMOUNT_DIFFERS_FROM_DUE = "amount_differs_from_due"
+    PAID_TWICE = "paid_twice"
+    SETTLED_WITHOUT_RECEIPT = "settled_without_receipt"
+    RECEIPT_NOT_SETTLED = "receipt_not_settled"
+    SETTLEMENT_AMOUNT_DIFFERS = "settlement_amount_differs"
+    AGENT_CASH_NOT_DEPOSITED = "agent_cash_not_deposited"
+    SUBSIDY_WITHOUT_STATUS = "subsidy_without_status"
+
+
+KIND_LABEL: dict[str, str] = {
+    Kind.COLLECTED_NOT_RECORDED: "收费后漏录",
+    Kind.PAID_WITHOUT_MONEY: "有缴费记录无到账",
+    Kind.AMOUNT_DIFFERS_FROM_DUE: "缴费金额与核定应缴不符",
+    Kind.PAID_TWICE: "重复缴费（应退费）",
+    Kind.SETTLED_WITHOUT_RECEIPT: "银行已结算无税票",
+    Kind.RECEIPT_NOT_SETTLED: "税票未见银行结算",
+    Kind.SETTLEMENT_AMOUNT_DIFFERS: "结算金额与税票不符",
+    Kind.AGENT_CASH_NOT_DEPOSITED: "代收现金未按时缴存",
+    Kind.SUBSIDY_WITHOUT_STATUS: "资助无认定身份支撑",
+}
+
+
+class Receipt(NamedTuple):
+    """An accepted tax receipt (negative amount: a reversal of `original_receipt_no`)."""
+
+    receipt_no: str
+    person_id: str
+    year: int
+    amount_fen: int
+    channel: str
+    agent_id: str | None
+    paid_on: date
+    original_receipt_no: str | None
+
+
+class Booking(NamedTuple):
+    """A receipt enrollment booked to a person-year (enrollment.paid)."""
+
+    receipt_no: str
+    person_id: str
+    year: int
+    amount_fen: int
+
+
+class SubsidyLine(NamedTuple):
+    category: str
+    amount_fen: int
+    funding_source: str
+    mode: str
+
+
+class Due(NamedTuple):
+    person_id: str
+    year: int
+    due_fen: int
+    state: str
+    lines: tuple[SubsidyLine, ...]
+
+
+class SettlementLine(NamedTuple):
+    """One line of a bank's settlement file: a receipt, or (receipt_no None) a channel's day total."""
+
+    bank: str
+    settlement_ref: str
+    line_key: str
+    channel: str
+    pay_date: date
+    receipt_no: str | None
+    amount_fen: int
+
+
+class AgentLine(NamedTuple):
+    """One cash collection of a village agent and when it was deposited (None: not yet)."""
+
+    agent_id: str
+    line_ref: str
+    person_id: str
+    year: int
+    receipt_no: str | None
+    amount_fen: int
+    collected_on: date
+    deposited_on: date | None
+
+
+class StatusSpan(NamedTuple):
+    category: str
+    certified_on: date
+    ended_on: date | None
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The region's rules for a run, from settings and the policy pack."""
+
+    settlement_lag_days: int        # a receipt paid on day D is settled by D + lag
+    agent_deposit_days: int         # cash collected on day D is deposited by D + limit
+    status_window: tuple[date, date] | None  # a subsidised status must hold inside it (collection period)
+
+
+@dataclass(frozen=True)
+class Discrepancy:
+    kind: Kind
+    subject: str
+    person_id: str | None
+    receipt_no: str | None
+    amount_fen: int | None
+    detail: str
+
+    def id(self, region: str, year: int) -> uuid.UUID:
+        return discrepancy_id(region, year, self.kind, self.subject)
+
+
+@dataclass(frozen=True)
+class Season:
+    """Everything held for one region and coverage year."""
+
+    region: str
+    year: int
+    receipts: Sequence[Receipt]
+    bookings: Sequence[Booking]
+    dues: Sequence[Due]
+    settlement: Sequence[SettlementLine]
+    agent_lines: Sequence[AgentLine]
+    statuses: Mapping[str, Sequence[StatusSpan]]
+    refunds_ordered: Mapping[tuple[str, int], int]  # (person, year) -> fen ordered back
+
+
+def discrepancy_id(region: str, year: int, kind: str, subject: str) -> uuid.UUID:
+    return uuid.uuid5(_NAMESPACE, f"{region}|{year}|{kind}|{subject}")
+
+
+def yuan(fen: int) -> str:
+    return f"{fen / 100:,.2f}元"
+
+
+def fingerprint(region: str, year: int, found: Iterable[Discrepancy]) -> str:
+    """One hash of a run's answer: equal for two runs that found the same things with the same amounts."""
+    h = hashlib.sha256()
+    for line in sorted(f"{d.id(region, year)}|{d.amount_fen}" for d in found):
+        h.update(line.encode())
+    return h.hexdigest()
+
+
+def reconcile(season: Season, day: date, limits: Limits) -> list[Discrepancy]:
+    """Every discrepancy of the season as of the end of `day`, sorted by kind and subject."""
+    accepted = {r.receipt_no: r for r in season.receipts}
+    found: list[Discrepancy] = []
+    found += _bookings_without_money(season.bookings, accepted)
+    found += _collected_not_recorded(season, accepted, day)
+    found += _amounts_against_dues(season)
+    found += _settlement(season, accepted, day, limits)
+    found += _agent_deposits(season.agent_lines, day, limits)
+    found += _subsidies_without_status(season, limits)
+    found.sort(key=lambda d: (d.kind, d.subject))
+    return found
+
+
+def _bookings_without_money(bookings: Iterable[Booking], accepted: Mapping[str, Receipt]) -> list[Discrepancy]:
+    return [
+        Discrepancy(Kind.PAID_WITHOUT_MONEY, f"booking:{b.receipt_no}:{b.person_id}", b.person_id, b.receipt_no,
+                    b.amount_fen, f"{mask(b.person_id)} 登记已缴费（税票{b.receipt_no}，{yuan(b.amount_fen)}），"
+                    "但没有这张已入账税票：请核实是否收到款项")
+        for b in bookings if b.receipt_no not in accepted
+    ]
+
+
+def _collected_not_recorded(season: Season, accepted: Mapping[str, Receipt], day: date) -> list[Discrepancy]:
+    found = []
+    booked = {b.receipt_no for b in season.bookings}
+    for r in season.receipts:
+        # A receipt of the run day may still be on its way to enrollment: only earlier days count.
+        if r.receipt_no not in booked and r.paid_on < day:
+            found.append(Discrepancy(
+                Kind.COLLECTED_NOT_RECORDED, f"receipt:{r.receipt_no}", r.person_id, r.receipt_no, r.amount_fen,
+                f"税票{r.receipt_no}（{mask(r.person_id)}，{yuan(r.amount_fen)}，{r.paid_on}）已收款，"
+                "参保登记中没有记录：请补录参保缴费"))
+    paid_people = {(r.person_id, r.year) for r in season.receipts if r.amount_fen > 0}
+    for a in season.agent_lines:
+        recorded = a.receipt_no in accepted if a.receipt_no else (a.person_id, a.year) in paid_people
+        if not recorded:
+            found.append(Discrepancy(
+                Kind.COLLECTED_NOT_RECORDED, f"agent:{a.agent_id}:{a.line_ref}", a.person_id, a.receipt_no,
+                a.amount_fen, f"代收员{a.agent_id}于{a.collected_on}收取{mask(a.person_id)}现金{yuan(a.amount_fen)}，"
+                "但没有对应的税票：请尽快补开税票并录入"))
+    return found
+
+
+def _amounts_against_dues(season: Season) -> list[Discrepancy]:
+    by_person: dict[tuple[str, int], list[Receipt]] = defaultdict(list)
+    for r in season.receipts:
+        by_person[(r.person_id, r.year)].append(r)
+    reversed_nos = {r.original_receipt_no for r in season.receipts if r.amount_fen < 0 and r.original_receipt_no}
+    dues = {(d.person_id, d.year): d for d in season.dues}
+    found = []
+    for key, receipts in by_person.items():
+        due = dues.get(key)
+        if due is None or due.state == "ended":
+            continue  # nothing assessed to compare with (ended: enrollment's refund rules apply)
+        net = sum(r.amount_fen for r in receipts)
+        if net <= 0:
+            continue
+        refunded = season.refunds_ordered.get(key, 0)
+        excess = net - refunded - due.due_fen
+        if excess == 0:
+            continue
+        standing = sorted((r for r in receipts if r.amount_fen > 0 and r.receipt_no not in reversed_nos),
+                          key=lambda r: (r.paid_on, r.receipt_no))
+        last = standing[-1] if standing else max(receipts, key=lambda r: (r.paid_on, r.receipt_no))
+        person, year = key
+        if len(standing) >= 2 and excess > 0:
+            numbers = "、".join(r.receipt_no for r in standing)
+            found.append(Discrepancy(
+                Kind.PAID_TWICE, f"person:{person}:{year}", person, last.receipt_no, excess,
+                f"{mask(person)} {year}年度缴费{len(standing)}次（税票{numbers}），共{yuan(net)}，"
+                f"应缴{yuan(due.due_fen)}：应退{yuan(excess)}"))
+        else:
+            found.append(Discrepancy(
+                Kind.AMOUNT_DIFFERS_FROM_DUE, f"person:{person}:{year}", person, last.receipt_no, excess,
+                f"{mask(person)} {year}年度实缴{yuan(net)}，核定应缴{yuan(due.due_fen)}"
+                + (f"，已下达退费{yuan(refunded)}" if refunded else "")
+                + (f"：多缴{yuan(excess)}" if excess > 0 else f"：少缴{yuan(-excess)}")))
+    return found
+
+
+def _settlement(season: Season, accepted: Mapping[str, Receipt], day: date, limits: Limits) -> list[Discrepancy]:
+    found = []
+    settled: set[str] = set()
+    totals: dict[tuple[str, date], list[SettlementLine]] = defaultdict(list)
+    for s in season.settlement:
+        if s.receipt_no is None:
+            totals[(s.channel, s.pay_date)].append(s)
+            continue
+        receipt = accepted.get(s.receipt_no)
+        subject = f"settle:{s.bank}:{s.settlement_ref}:{s.line_key}"
+        if receipt is None:
+            found.append(Discrepancy(
+                Kind.SETTLED_WITHOUT_RECEIPT, subject, None, s.receipt_no, s.amount_fen,
+                f"{s.bank}结算单{s.settlement_ref}列有税票{s.receipt_no}（{yuan(s.amount_fen)}），"
+                "系统中没有这张已入账税票"))
+            continue
+        settled.add(s.receipt_no)
+        if s.amount_fen != receipt.amount_fen:
+            found.append(Discrepancy(
+                Kind.SETTLEMENT_AMOUNT_DIFFERS, subject, receipt.person_id, s.receipt_no,
+                s.amount_fen - receipt.amount_fen,
+                f"{s.bank}结算单{s.settlement_ref}：税票{s.receipt_no}结算{yuan(s.amount_fen)}，"
+                f"税票金额{yuan(receipt.amount_fen)}"))
+    if totals:
+        expected: dict[tuple[str, date], int] = defaultdict(int)
+        for r in season.receipts:
+            if (r.channel, r.paid_on) in totals and r.receipt_no not in settled:
+                expected[(r.channel, r.paid_on)] += r.amount_fen
+        for (channel, pay_date), lines in sorted(totals.items()):
+            got = sum(s.amount_fen for s in lines)
+            want = expected.get((channel, pay_date), 0)
+            if got != want:
+                refs = "、".join(sorted({f"{s.bank}{s.settlement_ref}" for s in lines}))
+                found.append(Discrepancy(
+                    Kind.SETTLEMENT_AMOUNT_DIFFERS, f"total:{channel}:{pay_date}", None, None, got - want,
+                    f"{pay_date} {channel}渠道：银行汇总结算{yuan(got)}（{refs}），税票合计{yuan(want)}"))
+    cutoff = day - timedelta(days=limits.settlement_lag_days)
+    for r in season.receipts:
+        if (r.amount_fen > 0 and r.paid_on <= cutoff and r.receipt_no not in settled
+                and (r.channel, r.paid_on) not in totals):
+            found.append(Discrepancy(
+                Kind.RECEIPT_NOT_SETTLED, f"receipt:{r.receipt_no}", r.person_id, r.receipt_no, r.amount_fen,
+                f"税票{r.receipt_no}（{mask(r.person_id)}，{yuan(r.amount_fen)}，{r.paid_on}，{r.channel}）"
+                f"超过{limits.settlement_lag_days}天未见银行结算"))
+    return found
+
+
+def _agent_deposits(lines: Iterable[AgentLine], day: date, limits: Limits) -> list[Discrepancy]:
+    found = []
+    for a in lines:
+        deadline = a.collected_on + timedelta(days=limits.agent_deposit_days)
+        late = a.deposited_on > deadline if a.deposited_on is not None else day > deadline
+        if late:
+            when = f"{a.deposited_on}才缴存" if a.deposited_on else f"截至{day}仍未缴存"
+            found.append(Discrepancy(
+                Kind.AGENT_CASH_NOT_DEPOSITED, f"deposit:{a.agent_id}:{a.line_ref}", a.person_id, a.receipt_no,
+                a.amount_fen, f"代收员{a.agent_id}于{a.collected_on}收取{mask(a.person_id)}现金{yuan(a.amount_fen)}，"
+                f"{when}（规定{limits.agent_deposit_days}天内缴存）"))
+    return found
+
+
+def status_holds(spans: Iterable[StatusSpan], category: str, window: tuple[date, date] | None) -> bool:
+    """A certified status of `category` that held at some time inside `window` (any time when None)."""
+    for s in spans:
+        if s.category != category:
+            continue
+        if window is None:
+            return True
+        start, end = window
+        if s.certified_on <= end and (s.ended_on is None or s.ended_on >= start):
+            return True
+    return False
+
+
+def _subsidies_without_status(season: Season, limits: Limits) -> list[Discrepancy]:
+    found = []
+    for d in season.dues:
+        if d.state == "ended":
+            continue
+        spans = season.statuses.get(d.person_id, ())
+        for line in d.lines:
+            # Lines for an enrollment kind (e.g. welfare institution children) are not status-based.
+            if line.category in _STATUS_CATEGORIES and not status_holds(spans, line.category, limits.status_window):
+                found.append(Discrepancy(
+                    Kind.SUBSIDY_WITHOUT_STATUS, f"subsidy:{d.person_id}:{d.year}:{line.category}", d.person_id,
+                    None, line.amount_fen, f"{mask(d.person_id)} {d.year}年度按“{LABEL[Category(line.category)]}”资助"
+                    f"{yuan(line.amount_fen)}（{line.funding_source}），但没有部门认定的该身份"))
+    return found

@@ -1,0 +1,27 @@
+"""Settings of the reconciliation service (environment, prefix YIBAO_). Every default is documented here."""
+from __future__ import annotations
+
+from pydantic import Field
+
+from shared.settings import ServiceSettings
+
+
+class Settings(ServiceSettings):
+    timezone: str = Field(
+        "Asia/Shanghai", description="Time zone of business days: a receipt paid at 23:30 belongs to that local day.")
+    settlement_lag_days: int = Field(
+        1, ge=0, description="DEFAULT 1 (T+1): banks settle a day's receipts by the next day; a receipt paid on day D "
+        "with no settlement line after D + lag is reported as not settled.")
+    agent_deposit_days: int = Field(
+        1, ge=0, description="DEFAULT 1: a village agent deposits cash collected on day D by D + 1 (日清日结, next "
+        "banking day at the latest). No region document gives a number; set a region's own with "
+        "agent_deposit_days_by_region.")
+    agent_deposit_days_by_region: dict[str, int] = Field(
+        default_factory=dict, description='Per-region deposit limit in days, e.g. {"340321": 3} (JSON).')
+    schedule_enabled: bool = Field(True, description="Run reconciliation every day at schedule_at (local time).")
+    schedule_at: str = Field("23:30", pattern=r"^\d{2}:\d{2}$", description="Local time of the daily run (HH:MM).")
+    console_refresh_s: int = Field(
+        60, ge=5, description="During a collection period the console reloads itself this often (seconds).")
+
+    def deposit_days(self, region: str) -> int:
+        return self.agent_deposit_days_by_region.get(region, self.agent_deposit_days)
