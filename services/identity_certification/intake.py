@@ -171,12 +171,12 @@ def to_row(line_no: int, cells: list[object], columns: Mapping[str, int], defaul
         index = columns.get(name)
         return cells[index] if index is not None and index < len(cells) else None
 
-    texts = [text(c) for c in cells]
-    if not any(texts):
-        return None
     raw_id = cell("person_id")
-    if is_footer(texts) and len(text(raw_id)) != 18:
-        return None
+    id_text = text(raw_id)
+    if len(id_text) != 18:  # the common case skips this: only a line without an ID can be blank or a footer
+        texts = [text(c) for c in cells]
+        if not any(texts) or is_footer(texts):
+            return None
     defect = None
     if isinstance(raw_id, (int, float)) and not isinstance(raw_id, bool):
         defect = ("id_excel_number", _EXCEL_NUMBER)
@@ -189,7 +189,7 @@ def to_row(line_no: int, cells: list[object], columns: Mapping[str, int], defaul
             defect = defect or (err.code, err.reason)
     category = category_code(cell("category")) if "category" in columns else (default_category or "")
     return SubmittedRow(
-        line_no, text(raw_id), category, dates["certified_on"], dates["ended_on"],
+        line_no, id_text, category, dates["certified_on"], dates["ended_on"],
         text(cell("township")) or None, text(cell("village")) or None, defect,
     )
 
