@@ -67,11 +67,26 @@ def parse_date(cell: Any) -> date | None:
     return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
 
 
+def _excel_number() -> InvalidResidentId:
+    """shared.resident_id's own refusal for an ID that Excel turned into a number."""
+    try:
+        parse_resident_id("3.40321E+17")
+    except InvalidResidentId as e:
+        return e
+    raise AssertionError("an Excel number must not parse as a resident ID")
+
+
 def _person(row: dict, region: str, judged: Judged) -> str | None:
-    raw = text(row.get("id"))
+    cell = row.get("id")
+    raw = text(cell)
     line = row["line_no"]
     if raw is None:
         judged.rejected.append((line, "", "id_missing", "身份证号为空"))
+        return None
+    if isinstance(cell, (int, float)) and not isinstance(cell, bool):
+        # A numeric cell holds at most 15 significant digits: the ID is already damaged, never repair it.
+        err = _excel_number()
+        judged.rejected.append((line, mask(raw), err.code, err.reason))
         return None
     try:
         person = parse_resident_id(raw).value
