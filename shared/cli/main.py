@@ -39,3 +39,7 @@ app.add_typer(identity_app, name="identity")
 from shared.cli.reconciliation import app as reconcile_app  # noqa: E402
 
 app.add_typer(reconcile_app, name="reconcile")
+
+from shared.cli.enrollment import app as enrollment_app  # noqa: E402
+
+app.add_typer(enrollment_app, name="enrollment")

@@ -9,18 +9,22 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import subprocess
+import sys
 import time
 from datetime import date, datetime, timezone
 
 import asyncpg
 import httpx
+import openpyxl
 import pytest
 
 from services.enrollment import store as enrollment_store
 from shared.resident_id import person_key
 from tests.support.kafka import produce, read_all, wait_consumed
 from tests.support.people import encode, receipt, resident_id
-from tests.support.system import System
+from tests.support.system import ROOT, System
 
 HY, SQ, AK = "340321", "430502", "610900"  # 怀远县, 双清区, 安康市
 YEAR = 2025
@@ -338,3 +342,40 @@ async def test_every_region_row_of_a_baseline_file_is_counted_accepted_or_refuse
         return [json.loads(r.value) for r in records if r.key == f"{person_key(good)}:{HY}".encode()]
 
     assert [(e["township"], e["village"]) for e in await eventually(announced)] == [("榴城镇", "城关村")]
+
+
+# --- the CLI: bulk work through the same API ------------------------------------------------------
+
+def yibao(system: System, *args: str, token: str | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, **system.servers.env(), "YIBAO_PG_DSN": system.pg_dsn,
+           "YIBAO_ENROLLMENT_URL": system.url("enrollment", "")}
+    if token:
+        env["YIBAO_ENROLLMENT_TOKEN"] = token
+    return subprocess.run([sys.executable, "-c", "from shared.cli.main import app; app()", "enrollment", *args],
+                          capture_output=True, text=True, env=env, cwd=ROOT, timeout=60)
+
+
+async def test_the_cli_imports_an_xlsx_register_and_registers_a_csv_in_bulk(system, tmp_path):
+    issued = await asyncio.to_thread(yibao, system, "credential", "--region", HY, "--role", "agency",
+                                     "--holder", "怀远县医保中心")
+    assert issued.returncode == 0, issued.stderr
+    token = issued.stdout.strip()
+    good, other = resident_id(HY), resident_id(SQ)
+    book = openpyxl.Workbook()
+    book.active.append(["怀远县户籍人口花名册"])
+    book.active.append(["姓名", "公民身份号码", "乡镇", "村"])
+    book.active.append(["赵六", good, "榴城镇", "城关村"])
+    book.active.append(["钱七", 340321198001010000, "榴城镇", "城关村"])
+    xlsx = tmp_path / "花名册.xlsx"
+    book.save(xlsx)
+    imported = await asyncio.to_thread(yibao, system, "import", str(xlsx), token=token)
+    assert imported.returncode == 0, imported.stderr
+    assert "2行，导入1行，退回1行" in imported.stdout and "第4行" in imported.stdout and "Excel" in imported.stdout
+
+    listing = tmp_path / "register.csv"
+    listing.write_text("id,year,kind,hukou_region,registered_on\n"
+                       f"{good},2025,general,,2024-10-10\n{other},2025,general,{SQ},2024-10-10\n", encoding="utf-8")
+    registered = await asyncio.to_thread(yibao, system, "register", str(listing), token=token)
+    assert registered.returncode == 3, registered.stdout + registered.stderr
+    assert "登记1" in registered.stdout and "拒绝1" in registered.stdout and "第2行" in registered.stdout
+    assert good not in registered.stdout + imported.stdout and other not in registered.stdout
