@@ -38,6 +38,9 @@ def find(rows: dict[tuple[str, str, int], dict], newly_paid: set[tuple[str, str,
          covers: dict[str, list[EmployeeCover]], baseline: dict[str, set[str]]) -> list[duplicates.Resolution | None]:
     """For each newly paid enrollment, the duplicate it makes (if any): pure, over in-memory rows."""
     found = []
+    by_person_year: dict[tuple[str, int], list[dict]] = {}
+    for (p, _, y), r in rows.items():  # grouped once: no scan of the whole batch per receipt
+        by_person_year.setdefault((p, y), []).append(r)
     for key in sorted(newly_paid):
         person, region, year = key
         row = rows[key]
@@ -46,7 +49,7 @@ def find(rows: dict[tuple[str, str, int], dict], newly_paid: set[tuple[str, str,
             continue
         resolution = next(filter(None, (duplicates.against_employee(mine, c) for c in covers.get(person, []))), None)
         if resolution is None:
-            same_year = [r for (p, _, y), r in rows.items() if p == person and y == year]
+            same_year = by_person_year[(person, year)]
             residence = residence_of(same_year, baseline.get(person, set()))
             for other in same_year:
                 theirs = _paid(other)

@@ -36,16 +36,20 @@ async def run(conn: asyncpg.Connection, requests: list[Request], who: store.Call
     covers = await store.employee_covers(conn, people)
     statuses = await store.statuses_of(conn, homes)
     answers, outgoing, changed = [], [], []
+    states: dict[tuple[str, int], dict[str, str]] = {}  # (person, year) -> region -> state, grouped once
+    for (p, r, y), row in rows.items():
+        states.setdefault((p, y), {})[r] = row["state"]
     for line, req in enumerate(requests, start=1):
         facts = Facts(
             in_baseline=(req.person_id, req.region) in places,
-            states={r: row["state"] for (p, r, y), row in rows.items() if p == req.person_id and y == req.year},
+            states=dict(states.get((req.person_id, req.year), {})),
             employee=tuple(covers.get(req.person_id, ())), statuses=statuses.get((req.person_id, req.region), ()),
         )
         decision = registration.decide(req, facts)
         if decision.outcome == "registered":
             row = _registered_row(req, decision, places.get((req.person_id, req.region)), who)
             rows[(req.person_id, req.region, req.year)] = row
+            states.setdefault((req.person_id, req.year), {})[req.region] = row["state"]
             changed.append(row)
             outgoing.append(events.registered(row, decision.due_fen, now))
         answers.append({
