@@ -56,8 +56,8 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings | None = None) -> Fa
     return build_http_app(runtime, broker, title=spec.title, api=api)
 
 
-def asyncapi_app(spec: ServiceSpec) -> FastStream:
-    runtime = Runtime(spec.name, spec.schema, spec.settings())
+def asyncapi_app(spec: ServiceSpec, settings: ServiceSettings | None = None) -> FastStream:
+    runtime = Runtime(spec.name, spec.schema, settings or spec.settings())
     broker = build_broker(spec, runtime)
     return FastStream(
         broker,

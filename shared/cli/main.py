@@ -24,6 +24,10 @@ from shared.cli.demo import demo_command  # noqa: E402
 
 app.command("demo")(demo_command)
 
+from shared.cli.docs import app as docs_app  # noqa: E402
+
+app.add_typer(docs_app, name="docs")
+
 from shared.cli.simulate import app as simulate_app  # noqa: E402
 
 app.add_typer(simulate_app, name="simulate")
