@@ -295,8 +295,9 @@ def missing_packages() -> list[str]:
         need.append("maven")
     if not shutil.which("make"):
         need.append("make")
-    if not shutil.which("chromium") or not shutil.which("chromedriver"):
-        need += ["chromium", "chromium-driver"]  # the ops console's tests run in a real headless browser
+    # The ops console is tested in a real headless browser; the font lets its screenshots show Chinese.
+    if not shutil.which("chromium") or not shutil.which("chromedriver") or not glob.glob("/usr/share/fonts/*/wqy/*"):
+        need += ["chromium", "chromium-driver", "fonts-wqy-microhei"]
     # Debian's python3 ships without ensurepip; `python3 -m venv` needs pythonX.Y-venv.
     if subprocess.run([sys.executable, "-c", "import ensurepip"], capture_output=True).returncode != 0:
         need.append(f"python{sys.version_info.major}.{sys.version_info.minor}-venv")

@@ -17,11 +17,11 @@ from shared.kafka import batch_subscriber
 from shared.messages import (
     DiscrepancyFound, DueAssessed, PersonBaselined, ReceiptAccepted, ReceiptRejected, RefundOrdered, StatusChanged,
 )
-from shared.messages.enrollment import EnrollmentEvent
+from shared.messages.enrollment import EnrollmentEvent, RefundDecided
 from shared.outbox import Outgoing
 from shared.runtime import Runtime
 from shared.topics import (
-    DISCREPANCY_FOUND, DUE_ASSESSED, ENROLLMENT_EVENTS, POPULATION_BASELINE, RECEIPT_ACCEPTED, RECEIPT_REJECTED,
+    DISCREPANCY_FOUND, DUE_ASSESSED, ENROLLMENT_EVENTS, ENROLLMENT_REFUNDS, POPULATION_BASELINE, RECEIPT_ACCEPTED, RECEIPT_REJECTED,
     REFUND_ORDERED, STATUS_CHANGED,
 )
 
@@ -46,7 +46,9 @@ SUBSCRIPTIONS: tuple[tuple[str, str, Any, Save, str], ...] = (
     ("dues", DUE_ASSESSED.name, DueAssessed, _without_time(ledgers.save_dues),
      "Assessed dues and subsidy lines per person and year."),
     ("refunds", REFUND_ORDERED.name, RefundOrdered, _without_time(ledgers.save_refunds),
-     "Refunds ordered by the subsidy service."),
+     "Refunds ordered by the subsidy service (先缴后补)."),
+    ("enrollment-refunds", ENROLLMENT_REFUNDS.name, RefundDecided, _without_time(ledgers.save_enrollment_refunds),
+     "Refunds ordered by enrollment (death, duplicate payment, employee insurance, other region)."),
     ("statuses", STATUS_CHANGED.name, StatusChanged, ledgers.save_statuses,
      "Certified statuses: what stands behind each subsidy line; vulnerable groups."),
     ("baseline", POPULATION_BASELINE.name, PersonBaselined, ledgers.save_baseline,

@@ -7,6 +7,7 @@ from datetime import datetime
 
 import asyncpg
 
+from shared.messages.enrollment import EnrollmentRefundOrdered
 from shared.messages import (
     DueAssessed, EnrollmentEnded, EnrollmentPaid, EnrollmentRegistered, PersonBaselined, ReceiptAccepted,
     ReceiptRejected, RefundOrdered, StatusChanged,
@@ -162,4 +163,24 @@ async def save_baseline(conn: asyncpg.Connection, events: Sequence[PersonBaselin
         """,
         [e.person_id for e in items], [e.region for e in items], [e.township for e in items],
         [e.village for e in items], [e.name for e in items], [e.source for e in items], now,
+    )
+
+
+async def save_enrollment_refunds(conn: asyncpg.Connection, events: Sequence) -> None:
+    """Refunds enrollment ordered (death, duplicate payment …) join the subsidy service's in one ledger;
+    a refused request is enrollment's answer to the person and owes nothing."""
+    ordered = [e for e in events if isinstance(e, EnrollmentRefundOrdered)]
+    if not ordered:
+        return
+    await conn.execute(
+        """
+        INSERT INTO refund_order (refund_id, person_id, region, year, amount_fen, reason, funding_source, township,
+                                  ordered_at)
+        SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[], $5::bigint[], $6::text[], $7::text[],
+                             $8::text[], $9::timestamptz[])
+        ON CONFLICT (refund_id) DO NOTHING
+        """,
+        [e.refund_id for e in ordered], [e.person_id for e in ordered], [e.region for e in ordered],
+        [e.year for e in ordered], [e.amount_fen for e in ordered], [e.reason for e in ordered],
+        [None] * len(ordered), [e.township for e in ordered], [e.occurred_at for e in ordered],
     )

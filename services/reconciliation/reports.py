@@ -9,7 +9,7 @@ import asyncpg
 from services.reconciliation import store
 from services.reconciliation.domain.discrepancies import KIND_LABEL, StatusSpan, status_holds
 from services.reconciliation.domain.progress import UNPLACED, rate, totals, township_rows, village_rows
-from shared.codes import LABEL, Category, FundingSource, Mode
+from shared.codes import LABEL, Category, FundingSource, Mode, RefundReason
 from shared.policy import PolicyError, load_pack
 from shared.resident_id import mask
 
@@ -56,8 +56,13 @@ async def vulnerable(conn: asyncpg.Connection, region: str, year: int) -> dict:
     return {"groups": out}
 
 
+_OTHER_LABELS = {"refund_after_subsidy": "先缴后补资助退补", "overpaid": "多缴退费"}
+
+
 def _label(code: str) -> str:
-    for enum in (Category, FundingSource, Mode):
+    if code in _OTHER_LABELS:
+        return _OTHER_LABELS[code]
+    for enum in (Category, FundingSource, Mode, RefundReason):
         try:
             return LABEL[enum(code)]
         except (ValueError, KeyError):
@@ -81,7 +86,7 @@ async def transfers(conn: asyncpg.Connection, region: str, year: int) -> dict:
 async def refunds(conn: asyncpg.Connection, region: str, year: int) -> dict:
     rows = await store.refunds(conn, region, year)
     items = [{"id": r["id"], "origin": r["origin"], "person": mask(r["person_id"]), "year": r["year"],
-              "amount_fen": r["amount_fen"], "reason": r["reason"], "funding_source": r["funding_source"],
+              "amount_fen": r["amount_fen"], "reason": r["reason"], "reason_label": _label(r["reason"]), "funding_source": r["funding_source"],
               "township": r["township"], "state": r["state"]} for r in rows]
     owed = sum(i["amount_fen"] for i in items if i["state"] != "paid")
     return {"refunds": items, "owed_fen": owed}

@@ -18,7 +18,7 @@ from datetime import date, timedelta
 from enum import StrEnum
 from typing import NamedTuple
 
-from shared.codes import LABEL, Category
+from shared.codes import LABEL, Category, FundingSource
 from shared.resident_id import mask
 
 _NAMESPACE = uuid.UUID("6f1e6f8a-3c2b-5e7d-9a41-0c5d2b7e8f10")
@@ -313,6 +313,13 @@ def _agent_deposits(lines: Iterable[AgentLine], day: date, limits: Limits) -> li
     return found
 
 
+def _source_label(code: str) -> str:
+    try:
+        return LABEL[FundingSource(code)]
+    except ValueError:
+        return code
+
+
 def status_holds(spans: Iterable[StatusSpan], category: str, window: tuple[date, date] | None) -> bool:
     """A certified status of `category` that held at some time inside `window` (any time when None)."""
     for s in spans:
@@ -338,5 +345,5 @@ def _subsidies_without_status(season: Season, limits: Limits) -> list[Discrepanc
                 found.append(Discrepancy(
                     Kind.SUBSIDY_WITHOUT_STATUS, f"subsidy:{d.person_id}:{d.year}:{line.category}", d.person_id,
                     None, line.amount_fen, f"{mask(d.person_id)} {d.year}年度按“{LABEL[Category(line.category)]}”资助"
-                    f"{yuan(line.amount_fen)}（{line.funding_source}），但没有部门认定的该身份"))
+                    f"{yuan(line.amount_fen)}（{_source_label(line.funding_source)}），但没有部门认定的该身份"))
     return found

@@ -1,0 +1,139 @@
+"""The ops console in a real headless browser (Debian's chromium through chromedriver).
+
+A generated season is loaded into a real reconciliation service; the console's
+pages must load, show the same numbers as the API, look a person up through the
+POST form (the ID never in the URL) and leave a screenshot under artifacts/console/.
+"""
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.options import Options
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+
+from tests.e2e import reconciliation_season as gen
+from tests.e2e.test_reconciliation_season import load_season
+from tests.support.system import System, create_system, drop_system
+
+ROOT = Path(__file__).resolve().parents[2]
+SHOTS = ROOT / "artifacts" / "console"
+FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run", "--window-size=1400,2600")
+
+
+@pytest.fixture(scope="module")
+async def console(servers) -> AsyncIterator[tuple[System, gen.Season]]:
+    system = await create_system(servers, ROOT / "artifacts" / "e2e")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("YIBAO_SCHEDULE_ENABLED", "false")
+        try:
+            system.start("reconciliation")
+            await system.wait_healthy(("reconciliation",))
+            season = gen.generate(seed=11, people=120)
+            async with httpx.AsyncClient(timeout=60) as client:
+                await load_season(system, season, client)
+                r = await client.post(system.url("reconciliation", "/api/runs"),
+                                      json={"region": gen.REGION, "day": gen.RUN_DAY.isoformat()})
+                assert r.status_code == 200, r.text
+            yield system, season
+        finally:
+            await drop_system(system)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[webdriver.Chrome]:
+    options = Options()
+    options.binary_location = "/usr/bin/chromium"
+    for flag in FLAGS:
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    driver.set_page_load_timeout(60)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+async def api(system: System, path: str) -> dict:
+    async with httpx.AsyncClient(timeout=30) as client:
+        r = await client.get(system.url("reconciliation", path), params={"region": gen.REGION, "year": gen.YEAR})
+        r.raise_for_status()
+        return r.json()
+
+
+def percent(rate: float | None) -> str:
+    return "—" if rate is None else f"{rate * 100:.1f}%"
+
+
+async def test_the_console_shows_the_api_numbers_and_leaves_a_screenshot(console, browser):
+    system, season = console
+    progress = (await api(system, "/api/progress"))["progress"]
+    vulnerable = (await api(system, "/api/vulnerable"))["groups"]
+    open_found = (await api(system, "/api/discrepancies"))["discrepancies"]
+
+    url = system.url("reconciliation", f"/api/console?region={gen.REGION}&year={gen.YEAR}")
+    await asyncio.to_thread(browser.get, url)
+    assert "运行监控台" in browser.title or "运行监控台" in browser.find_element(By.TAG_NAME, "h1").text
+
+    def text(css: str) -> str:
+        return browser.find_element(By.CSS_SELECTOR, css).text.strip()
+
+    region = progress["region"]
+    assert text("#total-baseline") == str(region["baseline_people"])
+    assert text("#total-enrolled") == str(region["enrolled_people"])
+    assert text("#total-paid") == str(region["paid_people"])
+    assert text("#total-coverage") == percent(region["coverage_rate"])
+    shown = {}
+    for row in browser.find_elements(By.CSS_SELECTOR, "#townships tbody tr"):
+        cells = {c: row.find_element(By.CSS_SELECTOR, f"td.{c}").text for c in ("baseline", "enrolled", "paid",
+                                                                                 "coverage", "target", "rank")}
+        shown[row.get_attribute("data-township")] = cells
+    assert shown == {t["township"]: {"baseline": str(t["baseline_people"]), "enrolled": str(t["enrolled_people"]),
+                                     "paid": str(t["paid_people"]), "coverage": percent(t["coverage_rate"]),
+                                     "target": str(t["target_people"]), "rank": str(t["rank"])}
+                     for t in progress["townships"]}
+    bars = browser.find_elements(By.CSS_SELECTOR, "#chart svg rect.bar")
+    assert sorted(b.get_attribute("data-township") for b in bars) == sorted(t["township"] for t in progress["townships"])
+    groups = {row.get_attribute("data-category"): (row.find_element(By.CSS_SELECTOR, "td.people").text,
+                                                   row.find_element(By.CSS_SELECTOR, "td.not-enrolled").text)
+              for row in browser.find_elements(By.CSS_SELECTOR, "#vulnerable tbody tr")}
+    assert groups == {g["category"]: (str(g["people"]), str(len(g["not_enrolled"]))) for g in vulnerable}
+    assert text("#open-total") == str(len(open_found))
+    kinds = sorted(r.get_attribute("data-kind") for r in browser.find_elements(By.CSS_SELECTOR, "#discrepancies tbody tr"))
+    assert kinds == sorted(d["kind"] for d in open_found)
+    page = browser.page_source
+    assert all(p.person_id not in page for p in season.people), "the console must show IDs masked"
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    shot = SHOTS / "console.png"
+    assert browser.save_screenshot(str(shot))
+    assert shot.stat().st_size > 10_000
+
+
+async def test_person_lookup_posts_the_id_and_shows_it_masked(console, browser):
+    system, season = console
+    person = next(p for p in season.people if p.state == "paid" and p.receipts)
+    await asyncio.to_thread(browser.get, system.url("reconciliation", f"/api/console?region={gen.REGION}"))
+    browser.find_element(By.ID, "person-id").send_keys(person.person_id)
+    browser.find_element(By.ID, "lookup").click()
+    assert browser.find_element(By.ID, "person").text == gen.mask(person.person_id)
+    assert person.person_id not in browser.current_url and person.person_id not in browser.page_source
+    numbers = [td.text for td in browser.find_elements(By.CSS_SELECTOR, "#receipts tbody td:first-child")]
+    assert numbers == [r.receipt_no for r in person.receipts]
+    browser.save_screenshot(str(SHOTS / "person.png"))
+
+
+async def test_a_wrong_id_gets_a_reason_a_clerk_can_act_on(console, browser):
+    system, season = console
+    person = season.people[0].person_id
+    wrong = person[:17] + ("1" if person[17] != "1" else "2")
+    await asyncio.to_thread(browser.get, system.url("reconciliation", f"/api/console?region={gen.REGION}"))
+    browser.find_element(By.ID, "person-id").send_keys(wrong)
+    browser.find_element(By.ID, "lookup").click()
+    assert "校验位" in browser.find_element(By.ID, "error").text
