@@ -43,3 +43,9 @@ test: up
 stop:
 	$(STACK) services-down
 	$(STACK) down
+
+# Payment ingest benchmark: 1,000,000 receipts pre-filled, baseline and pipeline alternated, then a
+# steady-rate latency run. Sizes are parameters: make bench BENCH_ARGS="--receipts 200000 --rounds 2".
+.PHONY: bench
+bench: up
+	$(WITH_ENV) $(VENV)/bin/python -m tests.bench.payment_ingest_bench $(BENCH_ARGS)

@@ -23,11 +23,14 @@ log = get_logger(__name__)
 
 @dataclass(frozen=True)
 class Outgoing:
-    """An event to publish: its topic (unprefixed name), Kafka key and message."""
+    """An event to publish: its topic (unprefixed name), Kafka key and message.
+
+    `message` may also be the message already serialised (JSON bytes of an Envelope
+    model): hot paths that build thousands of events per batch skip the model."""
 
     topic: str
     key: str
-    message: Envelope
+    message: Envelope | bytes
 
 
 def notify_channel(schema: str) -> str:
@@ -39,7 +42,8 @@ async def add(conn: asyncpg.Connection, outgoing: list[Outgoing], *, topic_prefi
     if not outgoing:
         return
     records = [
-        (topic_prefix + item.topic, item.key.encode(), item.message.model_dump_json().encode())
+        (topic_prefix + item.topic, item.key.encode(),
+         item.message if isinstance(item.message, bytes) else item.message.model_dump_json().encode())
         for item in outgoing
     ]
     await conn.copy_records_to_table("outbox", records=records, columns=("topic", "key", "payload"))

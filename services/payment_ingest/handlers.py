@@ -33,26 +33,32 @@ log = get_logger(__name__)
 SERVICE = "payment_ingest"
 
 
-def accepted_event(d: Decision, now: datetime) -> Outgoing:
+def _event_json(event_type: str, now: str, fields: dict) -> bytes:
+    """An event's JSON, built directly: the same bytes shape as the model's, without a model per event.
+
+    Every field was validated when the receipt was decoded; building ReceiptAccepted per
+    receipt (and validating the resident ID again) cost more than the decision itself.
+    tests/unit/payment/test_payment_events.py checks these validate as the wire models."""
+    return json.dumps({"message_id": str(uuid4()), "occurred_at": now, "schema_version": 1,
+                       "event_type": event_type, **fields}, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def accepted_event(d: Decision, now: str) -> Outgoing:
     r = d.receipt
-    # model_construct: every field was validated when the receipt was decoded; validating the
-    # resident ID again per event would cost as much as the decision itself.
-    event = ReceiptAccepted.model_construct(
-        message_id=uuid4(), occurred_at=now, receipt_no=r.receipt_no, person_id=r.person_id, region=r.region,
-        year=r.year, amount_fen=r.amount_fen, channel=r.channel, agent_id=r.agent_id, paid_at=r.paid_at,
-        original_receipt_no=r.original_receipt_no,
-    )
-    return Outgoing(RECEIPT_ACCEPTED.name, person_key(r.person_id), event)
+    return Outgoing(RECEIPT_ACCEPTED.name, person_key(r.person_id), _event_json("payment.receipt-accepted", now, {
+        "receipt_no": r.receipt_no, "person_id": r.person_id, "region": r.region, "year": r.year,
+        "amount_fen": r.amount_fen, "channel": r.channel, "agent_id": r.agent_id, "paid_at": r.paid_at.isoformat(),
+        "original_receipt_no": r.original_receipt_no,
+    }))
 
 
-def rejected_event(d: Decision, now: datetime) -> Outgoing:
+def rejected_event(d: Decision, now: str) -> Outgoing:
     r = d.receipt
     key = person_key(r.person_id)
-    event = ReceiptRejected.model_construct(
-        message_id=uuid4(), occurred_at=now, receipt_no=r.receipt_no, person_key=key, region=r.region,
-        year=r.year, amount_fen=r.amount_fen, reason_code=d.reason_code or "", reason=d.reason or "",
-    )
-    return Outgoing(RECEIPT_REJECTED.name, key, event)
+    return Outgoing(RECEIPT_REJECTED.name, key, _event_json("payment.receipt-rejected", now, {
+        "receipt_no": r.receipt_no, "person_key": key, "region": r.region, "year": r.year,
+        "amount_fen": r.amount_fen, "reason_code": d.reason_code or "", "reason": d.reason or "",
+    }))
 
 
 def schema_rejection(record: Unreadable, now: datetime) -> tuple[tuple[str, str | None, str, str, str], Outgoing]:
@@ -81,7 +87,8 @@ class ReceiptBatch:
     async def handle(self, conn: asyncpg.Connection, fresh: list[ReceiptReceived], now: datetime) -> list[Outgoing]:
         decisions = decide(fresh, await store.load_known(conn, fresh), self.windows)
         await store.save_decisions(conn, decisions, now)
-        outgoing = [accepted_event(d, now) if d.verdict == "accepted" else rejected_event(d, now)
+        stamp = now.isoformat()
+        outgoing = [accepted_event(d, stamp) if d.verdict == "accepted" else rejected_event(d, stamp)
                     for d in decisions if d.verdict != "duplicate"]
         rows_and_events = [schema_rejection(r, now) for r in self.schema_invalid]
         new = await store.save_schema_rejections(conn, [row for row, _ in rows_and_events], now)

@@ -68,6 +68,7 @@ class Simulated:
 class _State:
     accepted: list[dict] = field(default_factory=list)   # payloads accepted so far (for resends, reversals)
     reversed: set[str] = field(default_factory=set)
+    conflicted: set[str] = field(default_factory=set)   # one conflict per number (a second would be a replay)
 
 
 def _person(rng: random.Random, region: str, n: int) -> str:
@@ -143,6 +144,9 @@ def season(region: str, count: int, *, seed: int = 7, year: int = 2025, mix: Mix
             out = [Simulated(person_key(m["person_id"]).encode(), _encode(again), m["receipt_no"], m["amount_fen"], "duplicate")]
         elif kind == 1 and state.accepted:  # same number, changed payload
             m = rng.choice(state.accepted)
+            if m["receipt_no"] in state.conflicted:
+                continue
+            state.conflicted.add(m["receipt_no"])
             changed = {**m, "message_id": str(uuid.uuid4()), "channel": "bank" if m["channel"] != "bank" else "wechat"}
             changed.pop("agent_id", None)
             out = [Simulated(person_key(m["person_id"]).encode(), _encode(changed), m["receipt_no"], m["amount_fen"], "rejected:receipt_conflict")]
@@ -193,10 +197,10 @@ def season_totals(records: list[Simulated]) -> dict:
 
 
 async def produce(bootstrap: str, topic: str, records: Iterator[Simulated], rate: float | None = None,
-                  on_sent=None) -> int:
+                  on_sent=None, linger_ms: int = 20) -> int:
     """Send the records in order (keyed by person), batched by the producer; `rate` records/s when given."""
     from aiokafka import AIOKafkaProducer
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, acks="all", linger_ms=20,
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, acks="all", linger_ms=linger_ms,
                                 max_batch_size=1024 * 1024)
     await producer.start()
     sent, pending, started = 0, [], time.monotonic()

@@ -28,7 +28,6 @@ from services.payment_ingest.domain.windows import Window
 from shared.messages import ReceiptReceived
 
 Verdict = Literal["accepted", "rejected", "duplicate"]
-_ENVELOPE = {"message_id", "occurred_at", "schema_version"}
 
 
 class Windows(Protocol):
@@ -36,8 +35,14 @@ class Windows(Protocol):
 
 
 def payload_hash(receipt: ReceiptReceived) -> str:
-    """Hash of the receipt's business content: a resend under a new message id hashes the same."""
-    return hashlib.sha256(receipt.model_dump_json(exclude=_ENVELOPE).encode()).hexdigest()
+    """Hash of the receipt's business content: a resend under a new message id hashes the same.
+
+    The fields are joined in a fixed order (not the model's JSON, whose formatting may change
+    with the library and would turn old replays into conflicts)."""
+    r = receipt
+    text = "\x1f".join((r.receipt_no, r.person_id, r.region, str(r.year), r.item, str(r.amount_fen), r.channel,
+                        r.agent_id or "", r.paid_at.isoformat(), r.original_receipt_no or ""))
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,442 @@
+"""The payment ingest benchmark: `make bench` (or `python -m tests.bench.payment_ingest_bench`).
+
+1. Pre-fill a fresh receipt topic with a simulated season (`yibao simulate receipts`'s
+   generator: ~1 % rejected, ~0.2 % not JSON, ~1.7 % duplicates) — 1,000,000 by default.
+2. Alternate, `--rounds` times each: the baseline (tests/bench/bare_consumer.py: decode
+   + COPY, no logic) and the pipeline (the real `python -m services.payment_ingest`
+   process on a fresh database), both draining the same topic from the start. The
+   pipeline is done when every record is in the intake ledger, the outbox is empty
+   (events published) and the Redis intake counter says the same. After each, row
+   counts and sums are checked against the generator's ground truth.
+3. A latency run: a fresh topic, the service running, a producer offering a steady
+   `--latency-rate` receipts/s; p50/p99 from the moment a receipt is handed to the
+   producer until its accepted event is read back.
+
+CPU per process (the service or baseline consumer, PostgreSQL, Kafka, Redis) is
+sampled with psutil over each drain. The machine is shared: the figures include
+whatever else ran. The report goes to stdout and artifacts/bench/payment-<time>.json.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+
+import asyncpg
+import httpx
+import psutil
+import redis.asyncio as aioredis
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from shared.cli.simulate import Simulated, produce, season
+from shared.kafka_admin import ensure_topics
+from shared.migrate import migrate
+from shared.settings import ServiceSettings
+from shared.topics import ALL_TOPICS
+from tests.support.system import free_port, with_database
+
+ROOT = Path(__file__).resolve().parents[2]
+RECEIVED, ACCEPTED, REJECTED, DEAD = ("payment.receipt-received", "payment.receipt-accepted",
+                                      "payment.receipt-rejected", "dead-letter")
+
+
+class CpuSampler:
+    """CPU seconds per group of processes over a drain: the named processes, plus the servers
+    (PostgreSQL backends come and go, so the server processes are looked up at every sample)."""
+
+    def __init__(self, named: dict[str, psutil.Process]) -> None:
+        self.named = named
+        self.first: dict[tuple[str, int], float] = {}
+        self.last: dict[tuple[str, int], float] = {}
+        self.t0 = self.t1 = time.monotonic()
+
+    def sample(self) -> None:
+        self.t1 = time.monotonic()
+        groups = {**{k: [p] for k, p in self.named.items()}, **infra()}
+        for name, procs in groups.items():
+            for p in procs:
+                try:
+                    t = p.cpu_times()
+                except psutil.Error:
+                    continue
+                self.first.setdefault((name, p.pid), t.user + t.system)
+                self.last[(name, p.pid)] = t.user + t.system
+
+    def start(self) -> None:
+        self.first.clear()
+        self.last.clear()
+        self.t0 = time.monotonic()
+        self.sample()
+
+    def report(self, records: int | None = None) -> dict[str, float]:
+        """Average cores busy per group; with `records`, also CPU microseconds per record."""
+        wall = max(self.t1 - self.t0, 1e-9)
+        used: Counter[str] = Counter()
+        for (name, pid), value in self.last.items():
+            used[name] += value - self.first[(name, pid)]
+        out = {name: round(v / wall, 2) for name, v in used.items()}
+        if records:
+            out.update({f"{name} us/receipt": round(v / records * 1e6, 1) for name, v in used.items()})
+        return out
+
+
+_INFRA_CACHE: dict[int, tuple[str, psutil.Process]] = {}
+
+
+def infra() -> dict[str, list[psutil.Process]]:
+    """PostgreSQL, Kafka and Redis processes (kept psutil objects, so CPU deltas are per process)."""
+    found: dict[str, list[psutil.Process]] = {"postgres": [], "kafka": [], "redis": []}
+    for p in psutil.process_iter(["name", "cmdline"]):
+        if p.pid in _INFRA_CACHE:
+            group, kept = _INFRA_CACHE[p.pid]
+            found[group].append(kept)
+            continue
+        name, cmd = p.info["name"] or "", " ".join(p.info["cmdline"] or [])
+        group = ("postgres" if name.startswith("postgres") else "kafka" if "kafka.Kafka" in cmd
+                 else "redis" if name.startswith("redis-server") else None)
+        if group:
+            _INFRA_CACHE[p.pid] = (group, p)
+            found[group].append(p)
+    return found
+
+
+@dataclasses.dataclass
+class Truth:
+    records: int = 0
+    outcomes: Counter = dataclasses.field(default_factory=Counter)
+    accepted_fen: int = 0
+    all_fen: int = 0
+    rejected_by: Counter = dataclasses.field(default_factory=Counter)
+
+    def add(self, r: Simulated) -> None:
+        self.records += 1
+        kind, _, reason = r.expect.partition(":")
+        self.outcomes[kind] += 1
+        self.all_fen += r.amount_fen
+        if kind == "accepted":
+            self.accepted_fen += r.amount_fen
+        if reason:
+            self.rejected_by[reason] += 1
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.settings = ServiceSettings()
+        self.tag = f"bench{uuid.uuid4().hex[:8]}"
+        self.prefix = f"{self.tag}."
+        self.databases: list[str] = []
+        self.log_dir = ROOT / "artifacts" / "bench" / self.tag
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+
+    # ---- set-up -------------------------------------------------------------------------------------
+    async def topics(self, prefix: str) -> None:
+        await ensure_topics(self.settings.kafka_bootstrap,
+                            [dataclasses.replace(t, name=prefix + t.name) for t in ALL_TOPICS])
+
+    async def database(self, name: str, *, migrated: bool) -> str:
+        admin = await asyncpg.connect(self.settings.pg_dsn)
+        try:
+            await admin.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await admin.close()
+        self.databases.append(name)
+        dsn = with_database(self.settings.pg_dsn, name)
+        if migrated:
+            await asyncio.to_thread(migrate, dsn)
+        return dsn
+
+    async def prefill(self) -> Truth:
+        truth = Truth()
+        started = time.monotonic()
+        await produce(self.settings.kafka_bootstrap, self.prefix + RECEIVED,
+                      season(self.args.region, self.args.receipts, seed=self.args.seed), on_sent=truth.add)
+        log(f"pre-filled {truth.records:,} receipts in {time.monotonic() - started:.1f}s: {dict(truth.outcomes)}")
+        return truth
+
+    async def end_offsets(self, prefix: str, names: tuple[str, ...]) -> dict[str, int]:
+        consumer = AIOKafkaConsumer(bootstrap_servers=self.settings.kafka_bootstrap)
+        await consumer.start()
+        try:
+            out = {}
+            for name in names:
+                topic = prefix + name
+                parts = [TopicPartition(topic, p) for p in range(next(t for t in ALL_TOPICS if t.name == name).partitions)]
+                out[name] = sum((await consumer.end_offsets(parts)).values())
+            return out
+        finally:
+            await consumer.stop()
+
+    def service_env(self, dsn: str, prefix: str, group: str, port: int) -> dict[str, str]:
+        return {**os.environ, "YIBAO_KAFKA_BOOTSTRAP": self.settings.kafka_bootstrap,
+                "YIBAO_REDIS_URL": self.settings.redis_url, "YIBAO_PG_DSN": dsn, "YIBAO_TOPIC_PREFIX": prefix,
+                "YIBAO_GROUP_PREFIX": group, "YIBAO_HTTP_PORT": str(port), "YIBAO_LOG_LEVEL": "WARNING",
+                "YIBAO_BATCH_MAX_RECORDS": str(self.args.batch), "YIBAO_OUTBOX_BATCH": str(self.args.outbox_batch),
+                "PYTHONUNBUFFERED": "1"}
+
+    def start_service(self, env: dict[str, str], name: str) -> subprocess.Popen:
+        out = open(self.log_dir / f"{name}.log", "ab")
+        return subprocess.Popen([sys.executable, "-m", "services.payment_ingest"], cwd=ROOT, env=env,
+                                stdout=out, stderr=subprocess.STDOUT)
+
+    # ---- the baseline -------------------------------------------------------------------------------
+    async def baseline(self, i: int, truth: Truth, dsn: str) -> dict:
+        table = f"raw_{i}"
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tests.bench.bare_consumer", "--bootstrap", self.settings.kafka_bootstrap,
+             "--topic", self.prefix + RECEIVED, "--group", f"{self.tag}.baseline{i}", "--dsn", dsn,
+             "--table", table, "--expect", str(truth.records), "--batch", str(self.args.batch)],
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=open(self.log_dir / f"baseline{i}.log", "ab"))
+        cpu = CpuSampler({"consumer": psutil.Process(proc.pid)})
+        cpu.start()
+        while proc.poll() is None:
+            cpu.sample()
+            await asyncio.sleep(0.25)
+        out = json.loads(proc.stdout.read().decode().strip().splitlines()[-1])
+        conn = await asyncpg.connect(dsn)
+        try:
+            n, fen = await conn.fetchrow(f"SELECT count(*), coalesce(sum(amount_fen), 0) FROM {table}")
+            await conn.execute(f"DROP TABLE {table}")
+        finally:
+            await conn.close()
+        checks = {"rows": (n, truth.records), "amount_fen": (int(fen), truth.all_fen)}
+        return {"run": f"baseline {i + 1}", "rate": out["rate"], "seconds": out["seconds"],
+                "cpu": cpu.report(truth.records),
+                "checks": checks, "ok": all(a == b for a, b in checks.values())}
+
+    # ---- the pipeline -------------------------------------------------------------------------------
+    async def pipeline(self, i: int, truth: Truth, *, profile: bool = False) -> dict:
+        dsn = await self.database(f"yibao_{self.tag}_p{i}", migrated=True)
+        before = await self.end_offsets(self.prefix, (ACCEPTED, REJECTED, DEAD))
+        proc = self.start_service(self.service_env(dsn, self.prefix, f"{self.tag}p{i}", free_port()), f"pipeline{i}")
+        spy = None
+        if profile:
+            spy = subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(proc.pid), "--rate", "50", "--format", "raw",
+                                    "--output", str(self.log_dir / "profile.txt"), "--nonblocking"],
+                                   stdout=subprocess.DEVNULL, stderr=open(self.log_dir / "py-spy.log", "ab"))
+        conn = await asyncpg.connect(dsn, server_settings={"search_path": "payment"})
+        redis = aioredis.from_url(self.settings.redis_url, decode_responses=True)
+        cpu = CpuSampler({"service": psutil.Process(proc.pid)})
+        t_first = None
+        first_count = 0
+        deadline = time.monotonic() + self.args.timeout
+        try:
+            while True:
+                received = await conn.fetchval("SELECT coalesce(sum(received), 0) FROM receipt_intake")
+                if t_first is None and received > 0:
+                    t_first, first_count = time.monotonic(), received
+                    cpu.start()
+                elif t_first is not None:
+                    cpu.sample()
+                if received >= truth.records and not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM outbox)"):
+                    if int(await redis.hget(f"{self.prefix}payment:intake", "received") or 0) >= truth.records:
+                        break
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"pipeline {i} did not finish (received {received}); see {self.log_dir}")
+                await asyncio.sleep(0.1)
+            t_done = time.monotonic()
+            checks = await self.check_pipeline(conn, redis, truth, before)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=60)
+            if spy:
+                spy.wait(timeout=60)
+            await redis.delete(f"{self.prefix}payment:intake")
+            await redis.aclose()
+            await conn.close()
+        seconds = t_done - t_first
+        return {"run": f"pipeline {i + 1}" + (" (profiled)" if profile else ""),
+                "rate": (truth.records - first_count) / seconds, "seconds": seconds,
+                "cpu": cpu.report(truth.records - first_count),
+                "checks": checks, "ok": all(a == b for a, b in checks.values())}
+
+    async def check_pipeline(self, conn, redis, truth: Truth, before: dict[str, int]) -> dict:
+        acc_n, acc_fen = await conn.fetchrow(
+            "SELECT count(*), coalesce(sum(amount_fen), 0) FROM receipt WHERE verdict = 'accepted'")
+        by_reason = Counter({r["reason_code"]: r["n"] for r in await conn.fetch(
+            "SELECT reason_code, count(*) n FROM receipt WHERE verdict = 'rejected' GROUP BY 1")})
+        t = await conn.fetchrow("SELECT sum(received) r, sum(accepted) a, sum(rejected) j, sum(dead_lettered) d, "
+                                "sum(duplicate) u FROM receipt_intake")
+        dead_rows = await conn.fetchval("SELECT count(*) FROM dead_letter")
+        after = await self.end_offsets(self.prefix, (ACCEPTED, REJECTED, DEAD))
+        live = Counter()
+        for key in await redis.smembers(f"{self.prefix}payment:counters"):
+            values = await redis.hgetall(key)
+            for name in ("accepted", "reversed", "accepted:fen", "reversed:fen"):
+                live[name] += int(values.get(name, 0))
+        for key in await redis.smembers(f"{self.prefix}payment:counters"):
+            await redis.delete(key)
+        await redis.delete(f"{self.prefix}payment:counters")
+        return {
+            "accepted rows": (acc_n, truth.outcomes["accepted"]),
+            "accepted fen": (int(acc_fen), truth.accepted_fen),
+            "rejected by reason": (dict(sorted(by_reason.items())), dict(sorted(truth.rejected_by.items()))),
+            "dead letters kept": (dead_rows, truth.outcomes["dead_lettered"]),
+            "in = acc + rej + dead + dup": (t["r"], t["a"] + t["j"] + t["d"] + t["u"]),
+            "duplicates": (t["u"], truth.outcomes["duplicate"]),
+            "accepted events published": (after[ACCEPTED] - before[ACCEPTED], truth.outcomes["accepted"]),
+            "rejected events published": (after[REJECTED] - before[REJECTED], truth.outcomes["rejected"]),
+            "dead-letter events published": (after[DEAD] - before[DEAD], truth.outcomes["dead_lettered"]),
+            "redis accepted count": (live["accepted"] + live["reversed"], truth.outcomes["accepted"]),
+            "redis accepted fen": (live["accepted:fen"] + live["reversed:fen"], truth.accepted_fen),
+        }
+
+    # ---- latency at a steady offered rate ----------------------------------------------------------
+    async def latency(self) -> dict:
+        prefix = f"{self.tag}l."
+        await self.topics(prefix)
+        dsn = await self.database(f"yibao_{self.tag}_lat", migrated=True)
+        port = free_port()
+        proc = self.start_service(self.service_env(dsn, prefix, f"{self.tag}lat", port), "latency")
+        count = int(self.args.latency_rate * self.args.latency_seconds)
+        records = list(season(self.args.region, count, seed=self.args.seed + 1))
+        want = sum(1 for r in records if r.expect == "accepted")
+        sent: dict[str, float] = {}
+        latencies: list[float] = []
+        consumer = AIOKafkaConsumer(bootstrap_servers=self.settings.kafka_bootstrap, enable_auto_commit=False)
+        try:
+            await wait_healthy(proc, port)
+            await consumer.start()
+            parts = [TopicPartition(prefix + ACCEPTED, p) for p in range(12)]
+            consumer.assign(parts)
+            await consumer.seek_to_beginning(*parts)
+            cpu = CpuSampler({"service": psutil.Process(proc.pid)})
+
+            async def read_back() -> None:
+                while len(latencies) < want:
+                    for rs in (await consumer.getmany(timeout_ms=100)).values():
+                        now = time.monotonic()
+                        latencies.extend(now - sent[json.loads(r.value)["receipt_no"]] for r in rs)
+                    cpu.sample()
+
+            def stamp(r: Simulated) -> None:
+                if r.expect == "accepted":
+                    sent.setdefault(r.receipt_no, time.monotonic())
+
+            reader = asyncio.create_task(read_back())
+            cpu.start()
+            started = time.monotonic()
+            await produce(self.settings.kafka_bootstrap, prefix + RECEIVED, iter(records),
+                          rate=self.args.latency_rate, on_sent=stamp, linger_ms=5)
+            offered = count / (time.monotonic() - started)
+            await asyncio.wait_for(reader, timeout=self.args.timeout)
+        finally:
+            await consumer.stop()
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=60)
+        q = statistics.quantiles(latencies, n=100)
+        return {"offered_rate": round(offered), "accepted_events": len(latencies),
+                "p50_ms": round(q[49] * 1000, 1), "p99_ms": round(q[98] * 1000, 1),
+                "max_ms": round(max(latencies) * 1000, 1), "cpu": cpu.report(len(latencies))}
+
+    async def cleanup(self) -> None:
+        admin = await asyncpg.connect(self.settings.pg_dsn)
+        try:
+            for name in self.databases:
+                await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
+        from aiokafka.admin import AIOKafkaAdminClient
+        client = AIOKafkaAdminClient(bootstrap_servers=self.settings.kafka_bootstrap)
+        await client.start()
+        try:
+            mine = [t for t in await client.list_topics() if t.startswith(self.tag)]
+            if mine:
+                await client.delete_topics(mine)
+        finally:
+            await client.close()
+
+
+async def wait_healthy(proc: subprocess.Popen, port: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    async with httpx.AsyncClient() as client:
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError("service exited")
+            try:
+                if (await client.get(f"http://127.0.0.1:{port}/health", timeout=2)).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            await asyncio.sleep(0.2)
+    raise TimeoutError("service not healthy")
+
+
+def log(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def table(runs: list[dict]) -> str:
+    lines = [f"{'run':<24}{'receipts/s':>12}{'seconds':>9}  cpu: cores busy on average, and CPU µs per receipt"]
+    for r in runs:
+        cpu = "  ".join(f"{k} {v}" for k, v in r["cpu"].items())
+        lines.append(f"{r['run']:<24}{r['rate']:>12,.0f}{r['seconds']:>9.1f}  {'checks ok' if r['ok'] else 'CHECKS FAILED'}  {cpu}")
+    return "\n".join(lines)
+
+
+async def run(args: argparse.Namespace) -> int:
+    bench = Bench(args)
+    report: dict = {"started": datetime.now(UTC).isoformat(), "args": vars(args), "cores": psutil.cpu_count()}
+    try:
+        await bench.topics(bench.prefix)
+        truth = await bench.prefill()
+        raw_dsn = await bench.database(f"yibao_{bench.tag}_raw", migrated=False)
+        runs = []
+        for i in range(args.rounds):
+            for which in ("baseline", "pipeline"):
+                result = await (bench.baseline(i, truth, raw_dsn) if which == "baseline" else bench.pipeline(i, truth))
+                log(f"{result['run']}: {result['rate']:,.0f} receipts/s, cpu {result['cpu']}, checks "
+                    f"{'ok' if result['ok'] else json.dumps(result['checks'], ensure_ascii=False)}")
+                runs.append(result)
+        if args.profile:
+            runs.append(await bench.pipeline(args.rounds, truth, profile=True))
+            report["profile"] = str(bench.log_dir / "profile.txt")
+        report["runs"] = runs
+        base = statistics.median(r["rate"] for r in runs if r["run"].startswith("baseline"))
+        pipe = statistics.median(r["rate"] for r in runs if r["run"].startswith("pipeline") and "profiled" not in r["run"])
+        report["summary"] = {"baseline_rate": round(base), "pipeline_rate": round(pipe), "ratio": round(pipe / base, 3)}
+        if args.latency_seconds > 0:
+            report["latency"] = await bench.latency()
+    finally:
+        await bench.cleanup()
+    out = ROOT / "artifacts" / "bench" / f"payment-{datetime.now(UTC):%Y%m%dT%H%M%S}.json"
+    out.write_text(json.dumps(report, ensure_ascii=False, indent=2, default=str))
+    print(table(report["runs"]))
+    print(f"median: pipeline {report['summary']['pipeline_rate']:,} receipts/s = "
+          f"{report['summary']['ratio']:.2f} × baseline {report['summary']['baseline_rate']:,} receipts/s")
+    if "latency" in report:
+        lat = report["latency"]
+        print(f"latency at {lat['offered_rate']:,} receipts/s offered: p50 {lat['p50_ms']} ms, p99 {lat['p99_ms']} ms, "
+              f"max {lat['max_ms']} ms ({lat['accepted_events']:,} accepted events), cpu {lat['cpu']}")
+    print(f"report: {out}")
+    return 0 if all(r["ok"] for r in report["runs"]) else 1
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--receipts", type=int, default=1_000_000, help="receipts pre-filled (default 1,000,000)")
+    p.add_argument("--rounds", type=int, default=2, help="baseline/pipeline alternations (default 2)")
+    p.add_argument("--region", default="340321")
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--batch", type=int, default=10_000, help="most records per consumed batch")
+    p.add_argument("--outbox-batch", type=int, default=20_000, help="most outbox rows the relay sends at once")
+    p.add_argument("--latency-rate", type=float, default=10_000, help="receipts/s offered in the latency run")
+    p.add_argument("--latency-seconds", type=float, default=20, help="length of the latency run (0: skip it)")
+    p.add_argument("--profile", action="store_true", help="one more pipeline round under py-spy (not in the median)")
+    p.add_argument("--timeout", type=float, default=900, help="seconds before a drain counts as stuck")
+    sys.exit(asyncio.run(run(p.parse_args())))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,37 @@
+"""The events payment ingest writes without building models are exactly the wire models' shape."""
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from services.payment_ingest.domain.receipts import Decision
+from services.payment_ingest.handlers import accepted_event, rejected_event
+from shared.messages import ReceiptAccepted, ReceiptReceived, ReceiptRejected
+from shared.resident_id import person_key
+from tests.support.people import receipt, resident_id
+
+NOW = datetime(2024, 12, 1, 8, tzinfo=UTC)
+
+
+def test_an_accepted_event_validates_as_receipt_accepted_with_every_field():
+    r = ReceiptReceived.model_validate(receipt(resident_id(), -40000, channel="village_agent", agent_id="A-1",
+                                               original_receipt_no="330000000000000001"))
+    out = accepted_event(Decision(r, "h", "accepted"), NOW.isoformat())
+    event = ReceiptAccepted.model_validate_json(out.message)
+    assert out.key == person_key(r.person_id)
+    assert event.model_dump(exclude={"message_id"}) == {
+        "occurred_at": NOW, "schema_version": 1, "event_type": "payment.receipt-accepted",
+        "receipt_no": r.receipt_no, "person_id": r.person_id, "region": "340321", "year": 2025,
+        "amount_fen": -40000, "channel": "village_agent", "agent_id": "A-1", "paid_at": r.paid_at,
+        "original_receipt_no": "330000000000000001"}
+
+
+def test_a_rejected_event_carries_the_reason_and_no_resident_id():
+    r = ReceiptReceived.model_validate(receipt(resident_id(), 38000))
+    out = rejected_event(Decision(r, "h", "rejected", "amount_differs_from_due", "金额380.00元与政策标准400.00元不符"),
+                         NOW.isoformat())
+    event = ReceiptRejected.model_validate_json(out.message)
+    assert (event.reason_code, event.reason, event.person_key) == (
+        "amount_differs_from_due", "金额380.00元与政策标准400.00元不符", person_key(r.person_id))
+    assert r.person_id not in out.message.decode()
+    assert json.loads(out.message)["message_id"] != json.loads(accepted_event(Decision(r, "h", "accepted"), "x").message)["message_id"]
