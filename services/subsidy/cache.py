@@ -1,8 +1,8 @@
-"""The due cache in Redis, for quotes: one JSON value per person and year.
+"""The due cache in Redis, for quotes: one JSON object per person and year.
 
 Written after the database commit (a crash in between leaves the cache stale
-only until the next reassessment or a miss; PostgreSQL stays the truth) and on a
-quote that missed. Keys carry the pseudonymous person key, never the resident ID.
+only until the next reassessment; PostgreSQL stays the truth) and on a quote
+that missed. Keys carry the pseudonymous person key, never the resident ID.
 """
 from __future__ import annotations
 
@@ -10,44 +10,45 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+import redis.asyncio as aioredis
+
 from shared.logging import get_logger
 from shared.messages import DueAssessed
 from shared.resident_id import person_key
-from shared.runtime import Runtime
 
 log = get_logger(__name__)
 FIELDS = {"region", "year", "state", "standard_fen", "subsidy_fen", "due_fen", "refund_after_fen", "lines",
           "reasons", "revision"}
 
 
-def key(runtime: Runtime, person_id: str, year: int) -> str:
-    return f"{runtime.settings.topic_prefix}subsidy:due:{person_key(person_id)}:{year}"
+def key(prefix: str, person_id: str, year: int) -> str:
+    return f"{prefix}subsidy:due:{person_key(person_id)}:{year}"
 
 
-async def put_dues(runtime: Runtime, dues: Sequence[DueAssessed]) -> None:
+async def put_dues(redis: aioredis.Redis | None, prefix: str, dues: Sequence[DueAssessed]) -> None:
     """The current due of each person-year, in one pipelined round trip."""
-    if not dues or runtime.redis is None:
+    if not dues or redis is None:
         return
     try:
-        async with runtime.redis.pipeline(transaction=False) as pipe:
+        async with redis.pipeline(transaction=False) as pipe:
             for d in dues:
-                pipe.set(key(runtime, d.person_id, d.year), d.model_dump_json(include=FIELDS))
+                pipe.set(key(prefix, d.person_id, d.year), d.model_dump_json(include=FIELDS))
             await pipe.execute()
     except Exception as err:  # Redis is a cache: a quote that misses falls back to PostgreSQL
         log.warning("due cache not updated", error=repr(err))
 
 
-async def put(runtime: Runtime, person_id: str, year: int, body: dict[str, Any]) -> None:
+async def put(redis: aioredis.Redis, prefix: str, person_id: str, year: int, body: dict[str, Any]) -> None:
     try:
-        await runtime.redis.set(key(runtime, person_id, year), json.dumps(body, ensure_ascii=False, default=str))
+        await redis.set(key(prefix, person_id, year), json.dumps(body, ensure_ascii=False, default=str))
     except Exception as err:
         log.warning("due cache not updated", error=repr(err))
 
 
-async def get(runtime: Runtime, person_id: str, year: int) -> dict[str, Any] | None:
+async def get_raw(redis: aioredis.Redis, prefix: str, person_id: str, year: int) -> str | None:
+    """The cached due as its JSON text (an object), or None on a miss or when Redis is unavailable."""
     try:
-        value = await runtime.redis.get(key(runtime, person_id, year))
+        return await redis.get(key(prefix, person_id, year))
     except Exception as err:  # Redis down: answer from PostgreSQL
         log.warning("due cache unavailable", error=repr(err))
         return None
-    return json.loads(value) if value else None

@@ -130,7 +130,7 @@ def register_handlers(router: KafkaRouter, runtime: Runtime) -> None:
 
         await runtime.process_batch(consumer=consumer, topic=topic, events=events, handle=handle,
                                     dead_letters=message.unreadable)
-        await cache.put_dues(runtime, current)
+        await cache.put_dues(runtime.redis, settings.topic_prefix, current)
 
     async def status_keys(conn: asyncpg.Connection, fresh: list[StatusChanged]):
         people = list(dict.fromkeys(e.person_id for e in fresh))

@@ -47,3 +47,7 @@ app.add_typer(reconcile_app, name="reconcile")
 from shared.cli.enrollment import app as enrollment_app  # noqa: E402
 
 app.add_typer(enrollment_app, name="enrollment")
+
+from shared.cli.subsidy import app as subsidy_app  # noqa: E402
+
+app.add_typer(subsidy_app, name="subsidy")

@@ -6,10 +6,13 @@ reads what subsidy publishes back from Kafka, its HTTP API and Redis.
 """
 from __future__ import annotations
 
+import asyncio
 import json
+import sys
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import asyncpg
 import httpx
@@ -238,3 +241,26 @@ async def test_redelivered_and_unreadable_records_change_nothing_and_are_kept(su
         await conn.close()
     kept = sorted(r["reason"] for r in reasons)
     assert len(kept) == 2 and kept[1] == "not valid JSON" and "person_id" in kept[0], kept
+
+
+async def yibao(system: System, *args: str) -> str:
+    env = {**system.env("subsidy"), "YIBAO_PG_DSN": system.pg_dsn}
+    process = await asyncio.create_subprocess_exec(
+        str(Path(sys.executable).parent / "yibao"), "subsidy", *args, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await process.communicate()
+    assert process.returncode == 0, err.decode()
+    return out.decode()
+
+
+async def test_the_command_line_totals_the_ledger_and_reassesses_without_republishing(subsidy):
+    person = resident_id(HY)
+    await send(subsidy, "identity.status-changed",
+               status_changed(person, HY, ("only_son_family", "2024-10-08"), township="常坟镇"))
+    lines = [json.loads(x) for x in (await yibao(subsidy, "totals", "--region", HY, "--year", "2025")).splitlines()]
+    assert {"township": "常坟镇", "funding_source": "finance", "mode": "refund_after", "people": 1,
+            "amount_fen": 20000} in lines
+    before = len(await published(subsidy, "subsidy.due-assessed", person))
+    out = await yibao(subsidy, "reassess", "--year", "2025")
+    assert out.strip().endswith("0 events to publish (outbox)"), out
+    assert len(await published(subsidy, "subsidy.due-assessed", person)) == before == 1
