@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from operator import itemgetter
 from collections.abc import Sequence
 from datetime import date, datetime
 from uuid import UUID
@@ -26,35 +27,50 @@ def _date(value: str | None) -> date | None:
     return date.fromisoformat(value) if value else None
 
 
+def _rows_like(shape: type) -> type[asyncpg.Record]:
+    """A record class whose columns (selected in `shape`'s field order) read as `shape`'s attributes.
+
+    The pure core then takes database rows in place of its NamedTuples, so a million receipts are not
+    copied into new objects before matching; `itemgetter` keeps each attribute read at C speed."""
+    fields = {name: property(itemgetter(i)) for i, name in enumerate(shape._fields)}
+    return type(f"{shape.__name__}Row", (asyncpg.Record,), fields)
+
+
+ReceiptRow, BookingRow = _rows_like(d.Receipt), _rows_like(d.Booking)
+SettlementLineRow, AgentLineRow = _rows_like(d.SettlementLine), _rows_like(d.AgentLine)
+
+
+def _lines(text: str) -> tuple[d.SubsidyLine, ...]:
+    if text == "[]":
+        return ()
+    return tuple(d.SubsidyLine(x["category"], x["amount_fen"], x["funding_source"], x["mode"]) for x in json.loads(text))
+
+
 async def load_season(conn: asyncpg.Connection, region: str, year: int, timezone: str) -> d.Season:
     """Everything held for the region-year, in the pure core's shapes (a few set-based queries)."""
     receipts = await conn.fetch(
-        "SELECT receipt_no, person_id, year, amount_fen, channel, agent_id, (paid_at AT TIME ZONE $3)::date, "
-        "original_receipt_no FROM receipt WHERE region = $1 AND year = $2", region, year, timezone)
+        "SELECT receipt_no, person_id, year, amount_fen, channel, agent_id, "
+        "(paid_at AT TIME ZONE $3)::date AS paid_on, original_receipt_no FROM receipt WHERE region = $1 AND year = $2",
+        region, year, timezone, record_class=ReceiptRow)
     bookings = await conn.fetch(
         "SELECT receipt_no, person_id, year, amount_fen FROM enrollment_payment WHERE region = $1 AND year = $2",
-        region, year)
+        region, year, record_class=BookingRow)
     dues = await conn.fetch(
         "SELECT person_id, year, due_fen, state, lines::text FROM due WHERE region = $1 AND year = $2", region, year)
     settlement = await conn.fetch(
         "SELECT bank, settlement_ref, line_key, channel, pay_date, receipt_no, amount_fen FROM settlement_line "
-        "WHERE region = $1", region)
+        "WHERE region = $1", region, record_class=SettlementLineRow)
     agents = await conn.fetch(
         "SELECT agent_id, line_ref, person_id, year, receipt_no, amount_fen, collected_on, deposited_on "
-        "FROM agent_collection WHERE region = $1 AND year = $2", region, year)
+        "FROM agent_collection WHERE region = $1 AND year = $2", region, year, record_class=AgentLineRow)
     statuses = await conn.fetch("SELECT person_id, statuses::text FROM person_status WHERE region = $1", region)
     refunds = await conn.fetch(
         "SELECT person_id, year, sum(amount_fen) AS fen FROM refund_order WHERE region = $1 AND year = $2 "
         "AND reason = ANY($3::text[]) GROUP BY person_id, year", region, year, list(OVERPAYMENT_REFUNDS))
     return d.Season(
-        region=region, year=year,
-        receipts=[d.Receipt._make(r) for r in receipts],
-        bookings=[d.Booking._make(r) for r in bookings],
-        dues=[d.Due(r[0], r[1], r[2], r[3], tuple(
-            d.SubsidyLine(x["category"], x["amount_fen"], x["funding_source"], x["mode"]) for x in json.loads(r[4])))
-            for r in dues],
-        settlement=[d.SettlementLine._make(r) for r in settlement],
-        agent_lines=[d.AgentLine._make(r) for r in agents],
+        region=region, year=year, receipts=receipts, bookings=bookings,
+        dues=[d.Due(r[0], r[1], r[2], r[3], _lines(r[4])) for r in dues],
+        settlement=settlement, agent_lines=agents,
         statuses={r[0]: [d.StatusSpan(s["category"], date.fromisoformat(s["certified_on"]), _date(s.get("ended_on")))
                          for s in json.loads(r[1])] for r in statuses},
         refunds_ordered={(r["person_id"], r["year"]): int(r["fen"]) for r in refunds},
@@ -67,7 +83,7 @@ async def save_run(conn: asyncpg.Connection, *, region: str, year: int, day: dat
     """Record the run and its findings; return the run id and the ids found for the first time."""
     run_id = await conn.fetchval(
         "INSERT INTO run (region, year, day, trigger, started_at, finished_at, counts, found, new, fingerprint) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, 0, $9) RETURNING id",
+        "VALUES ($1, $2, $3, $4, $5, $6, $7::text::jsonb, $8, 0, $9) RETURNING id",
         region, year, day, trigger, started_at, finished_at, json.dumps(counts), len(found), fingerprint)
     rows = await conn.fetch(
         """

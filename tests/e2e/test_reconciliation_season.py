@@ -105,6 +105,8 @@ async def test_a_repeated_run_gives_the_same_answer_and_publishes_nothing_new(re
                                    json={"region": gen.REGION, "day": gen.RUN_DAY.isoformat()})).json()
     assert again["fingerprint"] == loaded["run"]["fingerprint"]
     assert (again["found"], again["new"]) == (loaded["run"]["found"], 0)
+    runs = (await get(system, "/api/runs"))["runs"]
+    assert [(r["counts"], r["fingerprint"]) for r in runs[:2]] == [(again["counts"], again["fingerprint"])] * 2
 
     async def published() -> list:
         return await read_all(system.servers.kafka_bootstrap, system.topic("reconciliation.discrepancy-found"))

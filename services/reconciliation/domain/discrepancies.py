@@ -142,7 +142,8 @@ class Discrepancy:
 
 @dataclass(frozen=True)
 class Season:
-    """Everything held for one region and coverage year."""
+    """Everything held for one region and coverage year. Rows are these NamedTuples or anything with the
+    same attributes (the store passes its database rows as they come)."""
 
     region: str
     year: int
