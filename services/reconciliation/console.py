@@ -39,6 +39,11 @@ TEMPLATES.filters["yuan"] = yuan
 TEMPLATES.filters["percent"] = percent
 
 
+def is_live(window: tuple[date, date] | None, today: date) -> bool:
+    """The console refreshes itself while the region's collection period runs."""
+    return window is not None and window[0] <= today <= window[1]
+
+
 def _render(name: str, **context) -> HTMLResponse:
     return HTMLResponse(TEMPLATES.get_template(name).render(**context))
 
@@ -59,7 +64,7 @@ def router(runtime: Runtime, today: Callable[[], date]) -> APIRouter:
             weeks = await store.snapshots(conn, region, year)
             runs = await store.runs(conn, region, year, limit=1)
         window = reports.collection_window(region, year)
-        live = window is not None and window[0] <= today() <= window[1]
+        live = is_live(window, today())
         trends: dict[str, list[tuple[str, float]]] = {}
         for w in weeks:
             if w["baseline_people"]:

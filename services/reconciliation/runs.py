@@ -6,6 +6,7 @@ outbox in the same transaction as the rows that record them.
 """
 from __future__ import annotations
 
+import gc
 import time
 import zlib
 from collections import Counter
@@ -51,11 +52,19 @@ async def run_reconciliation(conn: asyncpg.Connection, settings: Settings, *, re
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock($1)", zlib.crc32(f"reconcile:{region}:{year}".encode()))
         t0 = time.perf_counter()
-        season = await store.load_season(conn, region, year, settings.timezone)
-        timings["load_s"] = time.perf_counter() - t0
-        t1 = time.perf_counter()
-        found = reconcile(season, day, limits_for(settings, region, year))
-        timings["match_s"] = time.perf_counter() - t1
+        # A county's season is millions of rows that all live until the run ends: the cyclic garbage
+        # collector would walk them again and again while they are built (none of them form cycles).
+        gc_was_on = gc.isenabled()
+        gc.disable()
+        try:
+            season = await store.load_season(conn, region, year, settings.timezone)
+            timings["load_s"] = time.perf_counter() - t0
+            t1 = time.perf_counter()
+            found = reconcile(season, day, limits_for(settings, region, year))
+            timings["match_s"] = time.perf_counter() - t1
+        finally:
+            if gc_was_on:
+                gc.enable()
         counts = dict(sorted(Counter(str(x.kind) for x in found).items()))
         print_ = fingerprint(region, year, found)
         t2 = time.perf_counter()
