@@ -224,6 +224,9 @@ async def test_a_person_the_rules_cannot_judge_is_kept_with_the_reason(subsidy):
     assert "没有110101的政策包" in answer.json()["detail"]
     missing = await quote(subsidy, resident_id(HY))
     assert missing.status_code == 404 and "尚无2025年度核定应缴额" in missing.json()["detail"]
+    typo = person[:-1] + ("0" if person[-1] != "0" else "1")
+    bad = await quote(subsidy, typo)
+    assert bad.status_code == 422 and "校验位错误" in bad.text and typo not in bad.text, bad.text
 
 
 async def test_redelivered_and_unreadable_records_change_nothing_and_are_kept(subsidy):
