@@ -1,24 +1,25 @@
 """HTTP API of reconciliation: runs, discrepancies, imports, progress, exports, and the ops console.
 
 Resident IDs travel only in request bodies (person lookup), never in a URL, and
-every answer shows them masked. `/api/progress` keeps the walking skeleton's
-`villages` (paid people and fen per village) and adds the full figures beside it.
+every answer shows them masked. Every route but `/api/progress` needs a credential
+of the region (see `access`); imports, runs and resolutions need the clerk role.
+`/api/progress` keeps the walking skeleton's `villages` (paid people and fen per
+village) and adds the full figures beside it.
 """
-from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import date
-from typing import Literal
+from typing import Annotated, Literal
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-import asyncio
-from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from services.reconciliation import console, reports, store, tables
+from services.reconciliation import access, console, reports, store, tables
 from services.reconciliation.domain import files
 from services.reconciliation.domain.exports import to_csv, to_xlsx
 from services.reconciliation.runs import run_reconciliation, take_snapshot
@@ -40,7 +41,7 @@ class RunRequest(BaseModel):
 
 class Resolution(BaseModel):
     note: str = Field(min_length=1, max_length=2000, description="What was done (处理说明).")
-    by: str = Field(min_length=1, max_length=100, description="Who resolved it.")
+    by: str | None = Field(None, max_length=100, description="Who resolved it; default: the credential's holder.")
 
 
 class PersonLookup(BaseModel):
@@ -59,9 +60,9 @@ async def _csv_body(request: Request) -> str:
     raise HTTPException(422, "文件不是 UTF-8 或 GBK 编码的文本")
 
 
-def _parse(reader, text: str) -> files.Parsed:
+def _parse(reader, text: str, region: str) -> files.Parsed:
     try:
-        return reader(text)
+        return files.keep_region(reader(text), region)
     except files.LineError as err:
         raise HTTPException(422, str(err)) from None
 
@@ -81,6 +82,19 @@ def api(runtime: Runtime) -> APIRouter:
     router = APIRouter(tags=["reconciliation"], lifespan=lifespan)
     settings = runtime.settings
 
+    async def caller(request: Request) -> access.Caller:
+        token = access.token_of(request)
+        if not token:
+            raise HTTPException(401, "请先登录：缺少凭证（Authorization: Bearer …）")
+        async with runtime.pool.acquire() as conn:
+            found = await access.authenticate(conn, token)
+        if found is None:
+            raise HTTPException(401, "凭证无效或已吊销")
+        return found
+
+    # (No `from __future__ import annotations` in this module: FastAPI must see this local alias itself.)
+    Who = Annotated[access.Caller, Depends(caller)]
+
     def today() -> date:
         return utcnow().astimezone(ZoneInfo(settings.timezone)).date()
 
@@ -95,41 +109,48 @@ def api(runtime: Runtime) -> APIRouter:
                 "progress": full}
 
     @router.get("/progress/snapshots")
-    async def snapshots(region: str = Region, year: int = Year) -> dict:
+    async def snapshots(who: Who, region: str = Region, year: int = Year) -> dict:
+        who.check(region)
         async with runtime.pool.acquire() as conn:
             rows = await store.snapshots(conn, region, year)
         return {"region": region, "year": year, "weeks": [
             {**dict(r), "week": r["week"].isoformat(), "paid_fen": int(r["paid_fen"])} for r in rows]}
 
     @router.post("/progress/snapshots")
-    async def snapshot(region: str = Region, year: int = Year) -> dict:
+    async def snapshot(who: Who, region: str = Region, year: int = Year) -> dict:
+        who.check(region, "clerk")
         async with runtime.pool.acquire() as conn, conn.transaction():
             rows = await take_snapshot(conn, region, year, today(), utcnow())
         return {"region": region, "year": year, "villages": len(rows)}
 
     @router.get("/vulnerable")
-    async def vulnerable(region: str = Region, year: int = Year) -> dict:
+    async def vulnerable(who: Who, region: str = Region, year: int = Year) -> dict:
+        who.check(region)
         async with runtime.pool.acquire() as conn:
             return {"region": region, "year": year, **await reports.vulnerable(conn, region, year)}
 
     @router.get("/transfers")
-    async def transfers(region: str = Region, year: int = Year) -> dict:
+    async def transfers(who: Who, region: str = Region, year: int = Year) -> dict:
+        who.check(region)
         async with runtime.pool.acquire() as conn:
             return {"region": region, "year": year, **await reports.transfers(conn, region, year)}
 
     @router.get("/refunds")
-    async def refunds(region: str = Region, year: int = Year) -> dict:
+    async def refunds(who: Who, region: str = Region, year: int = Year) -> dict:
+        who.check(region)
         async with runtime.pool.acquire() as conn:
             return {"region": region, "year": year, **await reports.refunds(conn, region, year)}
 
     @router.post("/runs")
-    async def run(body: RunRequest) -> dict:
+    async def run(who: Who, body: RunRequest) -> dict:
+        who.check(body.region, "clerk")
         async with runtime.pool.acquire() as conn:
             return await run_reconciliation(conn, settings, region=body.region, year=body.year or settings.campaign_year,
-                                            day=body.day or today(), trigger="http", now=utcnow())
+                                            day=body.day or today(), trigger=f"http:{who.holder}", now=utcnow())
 
     @router.get("/runs")
-    async def list_runs(region: str = Region, year: int = Year) -> dict:
+    async def list_runs(who: Who, region: str = Region, year: int = Year) -> dict:
+        who.check(region)
         async with runtime.pool.acquire() as conn:
             rows = await store.runs(conn, region, year)
         return {"runs": [{"run_id": r["id"], "day": r["day"].isoformat(), "trigger": r["trigger"], "found": r["found"],
@@ -137,46 +158,54 @@ def api(runtime: Runtime) -> APIRouter:
                           "finished_at": r["finished_at"].isoformat()} for r in rows]}
 
     @router.get("/discrepancies")
-    async def discrepancies(region: str = Region, year: int = Year,
+    async def discrepancies(who: Who, region: str = Region, year: int = Year,
                             status: Literal["open", "resolved", "all"] = "open", kind: str | None = None,
                             limit: int = Query(10_000, ge=1, le=100_000)) -> dict:
+        who.check(region)
         async with runtime.pool.acquire() as conn:
             rows = await store.discrepancies(conn, region, year, status=None if status == "all" else status,
                                              kind=kind, limit=limit)
         return {"region": region, "year": year, "discrepancies": [reports.discrepancy_json(r) for r in rows]}
 
     @router.post("/discrepancies/{discrepancy_id}/resolve")
-    async def resolve(discrepancy_id: UUID, body: Resolution) -> dict:
+    async def resolve(who: Who, discrepancy_id: UUID, body: Resolution) -> dict:
         async with runtime.pool.acquire() as conn:
-            row = await store.resolve(conn, discrepancy_id, body.note, body.by, utcnow())
-        if row is None:
-            raise HTTPException(404, f"没有编号为{discrepancy_id}的差异")
+            region = await conn.fetchval("SELECT region FROM discrepancy WHERE id = $1", discrepancy_id)
+            if region is None:
+                raise HTTPException(404, f"没有编号为{discrepancy_id}的差异")
+            who.check(region, "clerk")
+            row = await store.resolve(conn, discrepancy_id, body.note, body.by or who.holder, utcnow())
         return reports.discrepancy_json(row)
 
     @router.post("/imports/bank-settlement")
-    async def import_bank(request: Request, bank: str = Query(min_length=1, max_length=60),
+    async def import_bank(who: Who, request: Request, bank: str = Query(min_length=1, max_length=60),
                           name: str = Query("settlement.csv", max_length=200)) -> dict:
+        who.check(who.region, "clerk")
         text = await _csv_body(request)
-        parsed = _parse(files.read_settlement, text)
+        parsed = _parse(files.read_settlement, text, who.region)
         async with runtime.pool.acquire() as conn, conn.transaction():
             return await store.import_settlement(conn, bank, name, text, parsed, utcnow())
 
     @router.post("/imports/agent-deposits")
-    async def import_deposits(request: Request, name: str = Query("deposits.csv", max_length=200)) -> dict:
+    async def import_deposits(who: Who, request: Request, name: str = Query("deposits.csv", max_length=200)) -> dict:
+        who.check(who.region, "clerk")
         text = await _csv_body(request)
-        parsed = _parse(files.read_agent_deposits, text)
+        parsed = _parse(files.read_agent_deposits, text, who.region)
         async with runtime.pool.acquire() as conn, conn.transaction():
             return await store.import_agent_deposits(conn, name, text, parsed, utcnow())
 
     @router.post("/imports/targets")
-    async def import_targets(request: Request, name: str = Query("targets.csv", max_length=200)) -> dict:
+    async def import_targets(who: Who, request: Request, name: str = Query("targets.csv", max_length=200)) -> dict:
+        who.check(who.region, "clerk")
         text = await _csv_body(request)
-        parsed = _parse(files.read_targets, text)
+        parsed = _parse(files.read_targets, text, who.region)
         async with runtime.pool.acquire() as conn, conn.transaction():
             return await store.import_targets(conn, name, text, parsed, utcnow())
 
     @router.get("/exports/{name}.{fmt}")
-    async def export(name: str, fmt: Literal["csv", "xlsx"], region: str = Region, year: int = Year) -> Response:
+    async def export(who: Who, name: str, fmt: Literal["csv", "xlsx"], region: str = Region,
+                     year: int = Year) -> Response:
+        who.check(region)
         if name not in tables.TABLES:
             raise HTTPException(404, f"没有“{name}”这张表（可用：{'、'.join(tables.TABLES)}）")
         async with runtime.pool.acquire() as conn:
@@ -190,11 +219,11 @@ def api(runtime: Runtime) -> APIRouter:
                         headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
     @router.post("/person")
-    async def person(body: PersonLookup) -> dict:
+    async def person(who: Who, body: PersonLookup) -> dict:
         async with runtime.pool.acquire() as conn:
-            view = await store.person_view(conn, body.id)
-        if not any(view.values()):
-            raise HTTPException(404, f"查无此人：{mask(body.id)}")
+            view = await store.person_view(conn, body.id, who.region)
+        if view is None:
+            raise HTTPException(404, f"本统筹区查无此人：{mask(body.id)}")
         return {"person": mask(body.id), **view}  # the view holds no full ID: details are masked
 
     router.include_router(console.router(runtime, today))

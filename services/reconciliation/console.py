@@ -3,7 +3,8 @@
 No script and no file from the internet: HTML from Jinja2 templates, inline CSS,
 inline SVG charts. During the collection period the page reloads itself (live
 figures while the money comes in). The person lookup is a POST form: the ID is
-in the body, never in the URL, and is shown masked.
+in the body, never in the URL, and is shown masked. The pages need a credential of the
+region: the login form takes the token once and keeps it in an HttpOnly cookie.
 """
 from __future__ import annotations
 
@@ -11,11 +12,11 @@ from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
-from fastapi import APIRouter, Form, Query
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from services.reconciliation import reports, store
+from services.reconciliation import access, reports, store
 from services.reconciliation.domain.charts import coverage_bars, trend_line
 from services.reconciliation.domain.discrepancies import KIND_LABEL
 from shared.regions import name_of
@@ -52,8 +53,27 @@ def router(runtime: Runtime, today: Callable[[], date]) -> APIRouter:
     r = APIRouter(tags=["console"], include_in_schema=False)
     settings = runtime.settings
 
+    async def who(request: Request) -> access.Caller | None:
+        token = access.token_of(request)
+        if not token:
+            return None
+        async with runtime.pool.acquire() as conn:
+            return await access.authenticate(conn, token)
+
+    def login_page(error: str | None = None, status: int = 401) -> HTMLResponse:
+        response = _render("login.html", error=error)
+        response.status_code = status
+        return response
+
     @r.get("/console", response_class=HTMLResponse)
-    async def index(region: str = Query(pattern=r"^\d{6}$"), year: int | None = Query(None, ge=2000, le=2100)):
+    async def index(request: Request, region: str | None = Query(None, pattern=r"^\d{6}$"),
+                    year: int | None = Query(None, ge=2000, le=2100)):
+        caller = await who(request)
+        if caller is None:
+            return login_page()
+        region = region or caller.region
+        if region != caller.region:
+            return login_page(f"无权查看统筹区{region}：当前凭证属于统筹区{caller.region}", status=403)
         year = year or settings.campaign_year
         async with runtime.pool.acquire() as conn:
             progress = await reports.progress(conn, region, year)
@@ -81,18 +101,33 @@ def router(runtime: Runtime, today: Callable[[], date]) -> APIRouter:
             open_by_kind=[(KIND_LABEL.get(k, k), n) for k, n in sorted(by_kind.items())],
             discrepancies=[reports.discrepancy_json(d) for d in open_rows[:OPEN_SHOWN]], shown=OPEN_SHOWN,
             transfers=transfers, refunds=refunds, last_run=runs[0] if runs else None, live=live,
-            refresh_s=settings.console_refresh_s, now=utcnow().strftime("%Y-%m-%d %H:%M:%S UTC"))
+            refresh_s=settings.console_refresh_s, now=utcnow().strftime("%Y-%m-%d %H:%M:%S UTC"),
+            holder=caller.holder)
+
+    @r.post("/console/login")
+    async def login(request: Request, token: str = Form(...)):
+        async with runtime.pool.acquire() as conn:
+            caller = await access.authenticate(conn, token.strip())
+        if caller is None:
+            return login_page("凭证无效或已吊销，请向县医保局索取")
+        response = RedirectResponse(f"/api/console?region={caller.region}", status_code=303)
+        response.set_cookie(access.COOKIE, token.strip(), httponly=True, samesite="strict", path="/api",
+                            secure=request.url.scheme == "https", max_age=12 * 3600)
+        return response
 
     @r.post("/console/person", response_class=HTMLResponse)
-    async def person(id: str = Form(...), region: str = Form(...)):
+    async def person(request: Request, id: str = Form(...)):
+        caller = await who(request)
+        if caller is None:
+            return login_page()
+        region = caller.region
         try:
             person_id = parse_resident_id(id).value
         except InvalidResidentId as err:
             return _render("person.html", region=region, error=err.reason, person=None, view=None)
         async with runtime.pool.acquire() as conn:
-            view = await store.person_view(conn, person_id)
-        found = any(view.values())
-        return _render("person.html", region=region, error=None if found else f"查无此人：{mask(person_id)}",
-                       person=mask(person_id), view=view if found else None, kinds=KIND_LABEL)
+            view = await store.person_view(conn, person_id, region)
+        return _render("person.html", region=region, error=None if view else f"本统筹区查无此人：{mask(person_id)}",
+                       person=mask(person_id), view=view, kinds=KIND_LABEL)
 
     return r

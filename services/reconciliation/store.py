@@ -329,18 +329,21 @@ async def refunds(conn: asyncpg.Connection, region: str, year: int) -> list:
         """, region, year)
 
 
-async def person_view(conn: asyncpg.Connection, person_id: str) -> dict:
-    base = await conn.fetchrow("SELECT region, township, village, name FROM baseline_person WHERE person_id = $1",
-                               person_id)
+async def person_view(conn: asyncpg.Connection, person_id: str, region: str) -> dict | None:
+    """What reconciliation holds on one person in `region`; None when the region knows nothing of them."""
+    base = await conn.fetchrow("SELECT region, township, village, name FROM baseline_person "
+                               "WHERE person_id = $1 AND region = $2", person_id, region)
     years = await conn.fetch("SELECT year, region, state, kind, paid_total_fen, township, village FROM enrollment_year "
-                             "WHERE person_id = $1 ORDER BY year", person_id)
+                             "WHERE person_id = $1 AND region = $2 ORDER BY year", person_id, region)
     receipts = await conn.fetch("SELECT receipt_no, year, amount_fen, channel, paid_at, original_receipt_no "
-                                "FROM receipt WHERE person_id = $1 ORDER BY paid_at", person_id)
-    dues = await conn.fetch("SELECT year, due_fen, refund_after_fen, state, lines FROM due WHERE person_id = $1 "
-                            "ORDER BY year", person_id)
-    statuses = await conn.fetchval("SELECT statuses FROM person_status WHERE person_id = $1", person_id)
+                                "FROM receipt WHERE person_id = $1 AND region = $2 ORDER BY paid_at", person_id, region)
+    dues = await conn.fetch("SELECT year, due_fen, refund_after_fen, state, lines FROM due "
+                            "WHERE person_id = $1 AND region = $2 ORDER BY year", person_id, region)
+    statuses = await conn.fetchval("SELECT statuses FROM person_status WHERE person_id = $1 AND region = $2",
+                                   person_id, region)
     found = await conn.fetch("SELECT id, kind, receipt_no, amount_fen, detail, status, present FROM discrepancy "
-                             "WHERE person_id = $1 ORDER BY found_at", person_id)
-    return {"baseline": dict(base) if base else None, "enrollments": [dict(r) for r in years],
+                             "WHERE person_id = $1 AND region = $2 ORDER BY found_at", person_id, region)
+    view = {"baseline": dict(base) if base else None, "enrollments": [dict(r) for r in years],
             "receipts": [dict(r) for r in receipts], "dues": [dict(r) for r in dues], "statuses": statuses or [],
             "discrepancies": [dict(r) for r in found]}
+    return view if any(view.values()) else None

@@ -162,3 +162,22 @@ def resolve(discrepancy_id: str = typer.Argument(...), note: str = typer.Option(
     if row is None:
         _fail(f"没有编号为{discrepancy_id}的差异")
     typer.echo(json.dumps(reports.discrepancy_json(row), ensure_ascii=False, indent=1))
+
+
+@app.command("grant")
+def grant(region: str = typer.Option(..., help="6-digit pooling region the credential is for."),
+          role: str = typer.Option("viewer", help="viewer (figures, lists, console) or clerk (also imports, runs, "
+                                   "resolutions)."),
+          holder: str = typer.Option(..., help="Who holds it, e.g. 县医保中心财务股.")) -> None:
+    """Issue a credential for the reconciliation API and console; the token is printed once."""
+    from services.reconciliation import access
+
+    if len(region) != 6 or not region.isdigit():
+        _fail(f"统筹区“{region}”应为6位行政区划代码")
+    if role not in ("viewer", "clerk"):
+        _fail(f"权限“{role}”应为 viewer 或 clerk")
+
+    async def work(conn, _settings):
+        return await access.grant(conn, region, role, holder)  # type: ignore[arg-type]
+
+    typer.echo(asyncio.run(_with_conn(work)))

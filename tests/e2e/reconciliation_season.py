@@ -290,3 +290,17 @@ def expected_progress(season: Season) -> dict[tuple[str, str], tuple[int, int, i
         elif p.state == "registered" and p.due_fen == 0:
             row[1] += 1
     return {k: tuple(v) for k, v in out.items()}
+
+
+async def credential(pg_dsn: str, role: str = "clerk", region: str = REGION, holder: str = "县医保中心对账员") -> dict:
+    """Authorization headers of a fresh reconciliation credential in the test system's database."""
+    import asyncpg
+
+    from services.reconciliation import access
+
+    conn = await asyncpg.connect(pg_dsn, server_settings={"search_path": "reconciliation"})
+    try:
+        token = await access.grant(conn, region, role, holder)  # type: ignore[arg-type]
+    finally:
+        await conn.close()
+    return {"Authorization": f"Bearer {token}"}

@@ -23,6 +23,7 @@ from tests.support.system import System, create_system, drop_system
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "artifacts" / "console"
+HEADERS: dict[str, str] = {}
 FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--no-first-run", "--window-size=1400,2600")
 
@@ -36,7 +37,8 @@ async def console(servers) -> AsyncIterator[tuple[System, gen.Season]]:
             system.start("reconciliation")
             await system.wait_healthy(("reconciliation",))
             season = gen.generate(seed=11, people=120)
-            async with httpx.AsyncClient(timeout=60) as client:
+            HEADERS.update(await gen.credential(system.pg_dsn))
+            async with httpx.AsyncClient(timeout=60, headers=HEADERS) as client:
                 await load_season(system, season, client)
                 r = await client.post(system.url("reconciliation", "/api/runs"),
                                       json={"region": gen.REGION, "day": gen.RUN_DAY.isoformat()})
@@ -61,7 +63,7 @@ def browser() -> Iterator[webdriver.Chrome]:
 
 
 async def api(system: System, path: str) -> dict:
-    async with httpx.AsyncClient(timeout=30) as client:
+    async with httpx.AsyncClient(timeout=30, headers=HEADERS) as client:
         r = await client.get(system.url("reconciliation", path), params={"region": gen.REGION, "year": gen.YEAR})
         r.raise_for_status()
         return r.json()
@@ -69,6 +71,21 @@ async def api(system: System, path: str) -> dict:
 
 def percent(rate: float | None) -> str:
     return "—" if rate is None else f"{rate * 100:.1f}%"
+
+
+async def test_the_console_asks_for_a_credential_then_keeps_it_in_a_cookie(console, browser):
+    system, _ = console
+    viewer = (await gen.credential(system.pg_dsn, role="viewer", holder="县医保局"))["Authorization"][7:]
+    await asyncio.to_thread(browser.get, system.url("reconciliation", f"/api/console?region={gen.REGION}"))
+    browser.find_element(By.ID, "token").send_keys("wrong-token")
+    browser.find_element(By.ID, "login").click()
+    assert "凭证无效" in browser.find_element(By.ID, "error").text
+    browser.find_element(By.ID, "token").send_keys(viewer)
+    browser.find_element(By.ID, "login").click()
+    assert "运行监控台" in browser.find_element(By.TAG_NAME, "h1").text
+    assert viewer not in browser.current_url
+    cookie = browser.get_cookie("yibao_reconciliation")
+    assert cookie and cookie["httpOnly"]
 
 
 async def test_the_console_shows_the_api_numbers_and_leaves_a_screenshot(console, browser):

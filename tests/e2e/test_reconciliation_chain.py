@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from shared.resident_id import person_key
+from tests.e2e.reconciliation_season import credential as reconciliation_credential
 from tests.e2e.test_walking_skeleton import credential, enrollment_headers, eventually
 from tests.support.kafka import produce, wait_consumed
 from tests.support.people import encode, receipt, resident_id
@@ -60,9 +61,11 @@ async def chain(system: System) -> dict:
                              ("reconciliation.statuses", "identity.status-changed"),
                              ("reconciliation.baseline", "population.baseline")):
             await wait_consumed(system.servers.kafka_bootstrap, f"{system.tag}.{group}", system.topic(topic))
-        run = await client.post(system.url("reconciliation", "/api/runs"), json={"region": REGION, "day": "2024-10-20"})
+        clerk = await reconciliation_credential(system.pg_dsn)
+        run = await client.post(system.url("reconciliation", "/api/runs"), json={"region": REGION, "day": "2024-10-20"},
+                                headers=clerk)
         assert run.status_code == 200, run.text
-    return {"person": person, "receipt": paid, "villages": villages, "run": run.json()}
+    return {"person": person, "receipt": paid, "villages": villages, "run": run.json(), "clerk": clerk}
 
 
 async def test_the_person_is_counted_for_the_baseline_village(chain):
@@ -75,7 +78,7 @@ async def test_the_run_finds_only_the_missing_settlement_then_agreement_after_th
     paid = chain["receipt"]
     bank_file = ("settlement_ref,settled_on,region,channel,pay_date,receipt_no,amount\n"
                  f"S20241016,2024-10-16,{REGION},wechat,2024-10-15,{paid['receipt_no']},60.00\n")
-    async with httpx.AsyncClient(timeout=20) as client:
+    async with httpx.AsyncClient(timeout=20, headers=chain["clerk"]) as client:
         r = await client.post(system.url("reconciliation", "/api/imports/bank-settlement"), params={"bank": "农商行"},
                               content=bank_file.encode())
         assert r.json()["accepted"] == 1, r.text

@@ -23,6 +23,7 @@ from tests.support.kafka import produce, read_all, wait_consumed
 from tests.support.system import System, create_system, drop_system
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "e2e"
+HEADERS: dict[str, str] = {}  # the clerk's credential, set by the module fixture
 CONSUMERS = {"population.baseline": "baseline", "identity.status-changed": "statuses",
              "subsidy.due-assessed": "dues", "payment.receipt-accepted": "receipts", "enrollment.events": "enrollment"}
 
@@ -58,7 +59,8 @@ async def recon(servers) -> AsyncIterator[tuple[System, gen.Season, dict]]:
             system.start("reconciliation")
             await system.wait_healthy(("reconciliation",))
             season = gen.generate(seed=7, people=240)
-            async with httpx.AsyncClient(timeout=60) as client:
+            HEADERS.update(await gen.credential(system.pg_dsn))
+            async with httpx.AsyncClient(timeout=60, headers=HEADERS) as client:
                 loaded = await load_season(system, season, client)
                 first = await client.post(system.url("reconciliation", "/api/runs"),
                                           json={"region": gen.REGION, "day": gen.RUN_DAY.isoformat()})
@@ -69,7 +71,7 @@ async def recon(servers) -> AsyncIterator[tuple[System, gen.Season, dict]]:
 
 
 async def get(system: System, path: str, **params) -> dict:
-    async with httpx.AsyncClient(timeout=30) as client:
+    async with httpx.AsyncClient(timeout=30, headers=HEADERS) as client:
         r = await client.get(system.url("reconciliation", path), params={"region": gen.REGION, "year": gen.YEAR,
                                                                           **params})
         assert r.status_code == 200, r.text
@@ -100,7 +102,7 @@ async def test_the_run_finds_exactly_the_planted_discrepancies(recon):
 
 async def test_a_repeated_run_gives_the_same_answer_and_publishes_nothing_new(recon):
     system, season, loaded = recon
-    async with httpx.AsyncClient(timeout=60) as client:
+    async with httpx.AsyncClient(timeout=60, headers=HEADERS) as client:
         again = (await client.post(system.url("reconciliation", "/api/runs"),
                                    json={"region": gen.REGION, "day": gen.RUN_DAY.isoformat()})).json()
     assert again["fingerprint"] == loaded["run"]["fingerprint"]
@@ -128,16 +130,17 @@ async def test_a_resolved_discrepancy_keeps_its_note_through_later_runs(recon):
     system, _, _ = recon
     open_before = (await get(system, "/api/discrepancies"))["discrepancies"]
     target = next(d for d in open_before if d["kind"] == "receipt_not_settled")
-    async with httpx.AsyncClient(timeout=60) as client:
+    async with httpx.AsyncClient(timeout=60, headers=HEADERS) as client:
         r = await client.post(system.url("reconciliation", f"/api/discrepancies/{target['id']}/resolve"),
-                              json={"note": "银行补发结算单，已核对", "by": "县医保中心财务"})
+                              json={"note": "银行补发结算单，已核对"})
         assert r.status_code == 200, r.text
         await client.post(system.url("reconciliation", "/api/runs"),
                           json={"region": gen.REGION, "day": gen.RUN_DAY.isoformat()})
     open_after = (await get(system, "/api/discrepancies"))["discrepancies"]
     assert [d["id"] for d in open_after] == [d["id"] for d in open_before if d["id"] != target["id"]]
     resolved = (await get(system, "/api/discrepancies", status="resolved"))["discrepancies"]
-    assert [(d["id"], d["resolved_note"]) for d in resolved] == [(target["id"], "银行补发结算单，已核对")]
+    assert [(d["id"], d["resolved_note"], d["resolved_by"]) for d in resolved] == \
+        [(target["id"], "银行补发结算单，已核对", "县医保中心对账员")]
 
 
 async def test_progress_equals_a_count_straight_from_the_data(recon):
@@ -187,7 +190,7 @@ async def test_transfers_and_refunds(recon):
 async def test_exports_match_the_api_and_neutralise_formulas(recon):
     system, _, _ = recon
     body = await get(system, "/api/progress")
-    async with httpx.AsyncClient(timeout=30) as client:
+    async with httpx.AsyncClient(timeout=30, headers=HEADERS) as client:
         url = system.url("reconciliation", "/api/exports/progress.csv")
         text = (await client.get(url, params={"region": gen.REGION, "year": gen.YEAR})).content.decode("utf-8-sig")
         xlsx = (await client.get(system.url("reconciliation", "/api/exports/discrepancies.xlsx"),
@@ -215,9 +218,45 @@ async def test_weekly_snapshot_is_kept(recon):
 async def test_person_lookup_takes_the_id_in_the_body_and_shows_it_masked(recon):
     system, season, _ = recon
     person = next(p for p in season.people if p.state == "paid" and p.receipts)
-    async with httpx.AsyncClient(timeout=30) as client:
+    async with httpx.AsyncClient(timeout=30, headers=HEADERS) as client:
         r = await client.post(system.url("reconciliation", "/api/person"), json={"id": person.person_id})
     assert r.status_code == 200, r.text
     assert r.json()["person"] == gen.mask(person.person_id)
     assert person.person_id not in r.text
     assert [x["receipt_no"] for x in r.json()["receipts"]] == [x.receipt_no for x in person.receipts]
+
+
+async def test_each_route_checks_the_credential_region_and_role(recon):
+    system, season, _ = recon
+    viewer = await gen.credential(system.pg_dsn, role="viewer", holder="乡镇医保站")
+    elsewhere = await gen.credential(system.pg_dsn, region="341522", holder="霍邱县")
+    params = {"region": gen.REGION, "year": gen.YEAR}
+    run = {"region": gen.REGION, "day": gen.RUN_DAY.isoformat()}
+    async with httpx.AsyncClient(timeout=30) as client:
+        url = lambda path: system.url("reconciliation", path)  # noqa: E731
+        assert (await client.get(url("/api/discrepancies"), params=params)).status_code == 401
+        bad = await client.get(url("/api/discrepancies"), params=params, headers={"Authorization": "Bearer nope"})
+        assert bad.status_code == 401 and "凭证" in bad.json()["detail"]
+        assert (await client.get(url("/api/discrepancies"), params=params, headers=viewer)).status_code == 200
+        refused = await client.post(url("/api/runs"), json=run, headers=viewer)
+        assert refused.status_code == 403 and "clerk" in refused.json()["detail"]
+        assert (await client.post(url("/api/imports/targets"), content=season.targets_file.encode(),
+                                  headers=viewer)).status_code == 403
+        other = await client.get(url("/api/vulnerable"), params=params, headers=elsewhere)
+        assert other.status_code == 403 and "341522" in other.json()["detail"]
+        person = next(p for p in season.people if p.receipts)
+        assert (await client.post(url("/api/person"), json={"id": person.person_id},
+                                  headers=elsewhere)).status_code == 404
+        # the aggregates stay open: counts per village, no person
+        assert (await client.get(url("/api/progress"), params=params)).status_code == 200
+
+
+async def test_lines_of_another_region_are_refused_and_the_rest_taken(recon):
+    system, _, _ = recon
+    text = ("region,year,township,target_people\n"
+            f"{gen.REGION},{gen.YEAR},榴城镇,100\n341522,{gen.YEAR},城关镇,50\n")
+    async with httpx.AsyncClient(timeout=30, headers=HEADERS) as client:
+        r = await client.post(system.url("reconciliation", "/api/imports/targets"), content=text.encode())
+    body = r.json()
+    assert (body["lines_in"], body["accepted"], body["rejected"]) == (2, 1, 1)
+    assert "341522" in body["rejections"][0]["reason"] and body["rejections"][0]["line"] == 3

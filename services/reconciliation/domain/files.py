@@ -28,6 +28,7 @@ class LineError(ValueError):
 @dataclass
 class Parsed(Generic[T]):
     rows: list[T] = field(default_factory=list)
+    line_numbers: list[int] = field(default_factory=list)  # the file line of each row
     rejected: list[tuple[int, str, str]] = field(default_factory=list)  # (line number, raw text, reason)
     lines_in: int = 0
 
@@ -74,6 +75,20 @@ ALIASES = {
     "台账序号": "line_ref", "年度": "year", "乡镇": "township", "村": "village", "身份证号": "person_id",
     "收款日期": "collected_on", "缴存日期": "deposited_on", "缴存凭证号": "deposit_ref", "任务数": "target_people",
 }
+
+
+def keep_region(parsed: Parsed, region: str) -> Parsed:
+    """Refuse the lines of another pooling region (the caller may hand in only their own), keep the rest."""
+    kept: Parsed = Parsed(lines_in=parsed.lines_in, rejected=list(parsed.rejected))
+    for number, row in zip(parsed.line_numbers, parsed.rows):
+        if row.region == region:
+            kept.rows.append(row)
+            kept.line_numbers.append(number)
+        else:
+            kept.rejected.append((number, f"(统筹区 {row.region})", f"第{number}行：属于统筹区{row.region}，"
+                                  f"不是本统筹区{region}的数据，请交给该统筹区"))
+    kept.rejected.sort()
+    return kept
 
 
 def _yuan_to_fen(text: str, *, allow_negative: bool = False) -> int:
@@ -136,6 +151,7 @@ def _read(text: str, required: set[str], make: Any) -> Parsed:
             if len(values) != len(header):
                 raise LineError(f"应有{len(header)}列，实有{len(values)}列")
             parsed.rows.append(make(dict(zip(header, values))))
+            parsed.line_numbers.append(number)
         except LineError as err:
             parsed.rejected.append((number, raw, f"第{number}行：{err}"))
     return parsed
