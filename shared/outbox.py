@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
+from aiokafka.partitioner import DefaultPartitioner
 
 from shared.logging import get_logger
 from shared.messages.envelope import Envelope
@@ -59,6 +60,7 @@ class OutboxRelay:
         self._schema = schema
         self._batch_size = batch_size
         self._wake = asyncio.Event()
+        self._partitioner = DefaultPartitioner()
         self.is_leader = False
 
     async def run_forever(self) -> None:
@@ -95,11 +97,37 @@ class OutboxRelay:
         if not rows:
             OUTBOX_BACKLOG.labels(self._schema).set(0)
             return 0
-        sends = [await self._producer.send(r["topic"], value=r["payload"], key=r["key"]) for r in rows]
-        await asyncio.gather(*sends)
+        await asyncio.gather(*await self._send_as_record_batches(rows))
         await conn.execute("DELETE FROM outbox WHERE id = ANY($1::bigint[])", [r["id"] for r in rows])
         OUTBOX_PUBLISHED.labels(self._schema).inc(len(rows))
         return len(rows)
+
+    async def _send_as_record_batches(self, rows: list[asyncpg.Record]) -> list[asyncio.Future]:
+        """Hand the producer whole record batches, one per topic-partition, instead of one send() per row.
+
+        A send() per row cost a future, a metadata lookup and a partitioner call each: at thousands of
+        rows per batch that was most of the relay's time. Rows are grouped by the partition the
+        producer's default partitioner gives their key (murmur2, as send() and the Java clients do),
+        in id order within each partition, so one person's events keep their order."""
+        by_partition: dict[tuple[str, int], list[asyncpg.Record]] = {}
+        partitions: dict[str, list[int]] = {}
+        for row in rows:
+            topic = row["topic"]
+            if topic not in partitions:
+                partitions[topic] = sorted(await self._producer.partitions_for(topic))
+            known = partitions[topic]
+            by_partition.setdefault((topic, self._partitioner(row["key"], known, known)), []).append(row)
+        futures = []
+        for (topic, partition), items in by_partition.items():
+            batch = self._producer.create_batch()
+            for row in items:
+                if batch.append(key=row["key"], value=row["payload"], timestamp=None) is None:
+                    futures.append(await self._producer.send_batch(batch, topic, partition=partition))
+                    batch = self._producer.create_batch()
+                    if batch.append(key=row["key"], value=row["payload"], timestamp=None) is None:
+                        raise ValueError(f"outbox row {row['id']} is larger than the producer's batch size")
+            futures.append(await self._producer.send_batch(batch, topic, partition=partition))
+        return futures
 
     def _on_notify(self, *_args: object) -> None:
         self._wake.set()

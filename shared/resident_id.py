@@ -12,9 +12,11 @@ import hashlib
 import re
 from dataclasses import dataclass
 from datetime import date
+from operator import mul
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
+_ZERO_OFFSET = 48 * sum(_WEIGHTS)
 _SHAPE = re.compile(r"^\d{17}[\dX]$")
 _EXCEL_NUMBER = "身份证号被 Excel 存成了数字，后三位已丢失（变成000或科学计数法）：请把该列设为文本后重新导出，不要手工补位"
 _FULLWIDTH = str.maketrans("０１２３４５６７８９Ｘｘ", "0123456789XX")
@@ -52,7 +54,11 @@ class ResidentId:
 
 def check_character(first17: str) -> str:
     """The ISO 7064 MOD 11-2 check character for the first 17 digits."""
-    total = sum(int(d) * w for d, w in zip(first17, _WEIGHTS))
+    if len(first17) == 17 and first17.isascii() and first17.isdigit():
+        # Hot path (every receipt): weights times the ASCII codes, minus 48 ('0') times each weight.
+        total = sum(map(mul, first17.encode(), _WEIGHTS)) - _ZERO_OFFSET
+    else:
+        total = sum(int(d) * w for d, w in zip(first17, _WEIGHTS))
     return _CHECK[total % 11]
 
 

@@ -324,6 +324,15 @@ class Bench:
                 if r.expect == "accepted":
                     sent.setdefault(r.receipt_no, time.monotonic())
 
+            # Warm up first: the service joins its consumer group after it reports healthy, and the
+            # first receipts would otherwise measure the group join, not the pipeline.
+            # (another region's season: its receipt numbers cannot clash with the measured ones)
+            other = "341522" if self.args.region != "341522" else "430502"
+            warm = [r for r in season(other, 200, seed=self.args.seed + 2) if r.expect == "accepted"]
+            await produce(self.settings.kafka_bootstrap, prefix + RECEIVED, iter(warm))
+            seen = 0
+            while seen < len(warm):
+                seen += sum(len(rs) for rs in (await consumer.getmany(timeout_ms=200)).values())
             reader = asyncio.create_task(read_back())
             cpu.start()
             started = time.monotonic()
@@ -337,7 +346,7 @@ class Bench:
             proc.wait(timeout=60)
         q = statistics.quantiles(latencies, n=100)
         return {"offered_rate": round(offered), "accepted_events": len(latencies),
-                "p50_ms": round(q[49] * 1000, 1), "p99_ms": round(q[98] * 1000, 1),
+                "p50_ms": round(q[49] * 1000, 1), "p90_ms": round(q[89] * 1000, 1), "p99_ms": round(q[98] * 1000, 1),
                 "max_ms": round(max(latencies) * 1000, 1), "cpu": cpu.report(len(latencies))}
 
     async def cleanup(self) -> None:
@@ -417,7 +426,8 @@ async def run(args: argparse.Namespace) -> int:
           f"{report['summary']['ratio']:.2f} × baseline {report['summary']['baseline_rate']:,} receipts/s")
     if "latency" in report:
         lat = report["latency"]
-        print(f"latency at {lat['offered_rate']:,} receipts/s offered: p50 {lat['p50_ms']} ms, p99 {lat['p99_ms']} ms, "
+        print(f"latency at {lat['offered_rate']:,} receipts/s offered: p50 {lat['p50_ms']} ms, p90 {lat['p90_ms']} ms, "
+              f"p99 {lat['p99_ms']} ms, "
               f"max {lat['max_ms']} ms ({lat['accepted_events']:,} accepted events), cpu {lat['cpu']}")
     print(f"report: {out}")
     return 0 if all(r["ok"] for r in report["runs"]) else 1

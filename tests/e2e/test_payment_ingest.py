@@ -90,8 +90,8 @@ async def ruled(ingest: System) -> dict:
         receipt(resident_id(HY), 40000, channel="village_agent", receipt_no=(n.setdefault("agent", no(8)))),
         receipt(resident_id(HY), 40000, channel="village_agent", agent_id="A-古城-07",
                 receipt_no=(n.setdefault("agent_ok", no(9)))),
-        ok,                                                     # replay, same message id: the inbox drops it
-        {**ok, "message_id": str(uuid.uuid4())},                # replay under a new id: number + hash drop it
+        ok,                                                     # replay, same message id: number + hash drop it
+        {**ok, "message_id": str(uuid.uuid4())},                # replay under a new id: the same
         {**ok, "message_id": str(uuid.uuid4()), "channel": "alipay"},  # conflict
         receipt(ok["person_id"], -30000, receipt_no=(n.setdefault("reversal", no(10))), original_receipt_no=ok["receipt_no"]),
         receipt(ok["person_id"], -20000, receipt_no=(n.setdefault("too_much", no(11))), original_receipt_no=ok["receipt_no"]),
