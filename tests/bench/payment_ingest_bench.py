@@ -44,6 +44,7 @@ from shared.kafka_admin import ensure_topics
 from shared.migrate import migrate
 from shared.settings import ServiceSettings
 from shared.topics import ALL_TOPICS
+from tests.support.kafka import lag
 from tests.support.system import free_port, with_database
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -219,7 +220,9 @@ class Bench:
     async def pipeline(self, i: int, truth: Truth, *, profile: bool = False) -> dict:
         dsn = await self.database(f"yibao_{self.tag}_p{i}", migrated=True)
         before = await self.end_offsets(self.prefix, (ACCEPTED, REJECTED, DEAD))
-        proc = self.start_service(self.service_env(dsn, self.prefix, f"{self.tag}p{i}", free_port()), f"pipeline{i}")
+        procs = [self.start_service(self.service_env(dsn, self.prefix, f"{self.tag}p{i}", free_port()), f"pipeline{i}-{n}")
+                 for n in range(self.args.instances)]
+        proc = procs[0]
         spy = None
         if profile:
             spy = subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(proc.pid), "--rate", "50", "--format", "raw",
@@ -227,7 +230,9 @@ class Bench:
                                    stdout=subprocess.DEVNULL, stderr=open(self.log_dir / "py-spy.log", "ab"))
         conn = await asyncpg.connect(dsn, server_settings={"search_path": "payment"})
         redis = aioredis.from_url(self.settings.redis_url, decode_responses=True)
-        cpu = CpuSampler({"service": psutil.Process(proc.pid)})
+        group, topic = f"{self.tag}p{i}.payment_ingest.receipts", self.prefix + RECEIVED
+        cpu = CpuSampler({f"service{n + 1}" if len(procs) > 1 else "service": psutil.Process(p.pid)
+                          for n, p in enumerate(procs)})
         t_first = None
         first_count = 0
         deadline = time.monotonic() + self.args.timeout
@@ -239,24 +244,29 @@ class Bench:
                     cpu.start()
                 elif t_first is not None:
                     cpu.sample()
-                if received >= truth.records and not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM outbox)"):
-                    if int(await redis.hget(f"{self.prefix}payment:intake", "received") or 0) >= truth.records:
+                # Done: every record's offset committed (so its transaction and counters are done: a batch
+                # redelivered after a rebalance counts twice in `received`, as duplicates the second
+                # time), and the outbox empty (every event published).
+                if received >= truth.records and await lag(self.settings.kafka_bootstrap, group, topic) == 0:
+                    if not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM outbox)"):
                         break
-                if proc.poll() is not None or time.monotonic() > deadline:
+                if any(p.poll() is not None for p in procs) or time.monotonic() > deadline:
                     raise RuntimeError(f"pipeline {i} did not finish (received {received}); see {self.log_dir}")
                 await asyncio.sleep(0.1)
             t_done = time.monotonic()
             checks = await self.check_pipeline(conn, redis, truth, before)
         finally:
-            proc.send_signal(signal.SIGTERM)
-            proc.wait(timeout=60)
+            for p in procs:
+                p.send_signal(signal.SIGTERM)
+            for p in procs:
+                p.wait(timeout=60)
             if spy:
                 spy.wait(timeout=60)
             await redis.delete(f"{self.prefix}payment:intake")
             await redis.aclose()
             await conn.close()
         seconds = t_done - t_first
-        return {"run": f"pipeline {i + 1}" + (" (profiled)" if profile else ""),
+        return {"run": f"pipeline {i + 1}" + (f" ×{len(procs)}" if len(procs) > 1 else "") + (" (profiled)" if profile else ""),
                 "rate": (truth.records - first_count) / seconds, "seconds": seconds,
                 "cpu": cpu.report(truth.records - first_count),
                 "checks": checks, "ok": all(a == b for a, b in checks.values())}
@@ -284,7 +294,9 @@ class Bench:
             "rejected by reason": (dict(sorted(by_reason.items())), dict(sorted(truth.rejected_by.items()))),
             "dead letters kept": (dead_rows, truth.outcomes["dead_lettered"]),
             "in = acc + rej + dead + dup": (t["r"], t["a"] + t["j"] + t["d"] + t["u"]),
-            "duplicates": (t["u"], truth.outcomes["duplicate"]),
+            # records delivered twice (a rebalance between the commit and the offset commit) are duplicates
+            "duplicates (less redelivered)": (t["u"] - (t["r"] - truth.records), truth.outcomes["duplicate"]),
+            "redis intake = ledger": (int(await redis.hget(f"{self.prefix}payment:intake", "received") or 0), t["r"]),
             "accepted events published": (after[ACCEPTED] - before[ACCEPTED], truth.outcomes["accepted"]),
             "rejected events published": (after[REJECTED] - before[REJECTED], truth.outcomes["rejected"]),
             "dead-letter events published": (after[DEAD] - before[DEAD], truth.outcomes["dead_lettered"]),
@@ -440,6 +452,7 @@ def main() -> None:
     p.add_argument("--region", default="340321")
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--batch", type=int, default=10_000, help="most records per consumed batch")
+    p.add_argument("--instances", type=int, default=1, help="service processes in the pipeline's consumer group")
     p.add_argument("--outbox-batch", type=int, default=20_000, help="most outbox rows the relay sends at once")
     p.add_argument("--latency-rate", type=float, default=10_000, help="receipts/s offered in the latency run")
     p.add_argument("--latency-seconds", type=float, default=20, help="length of the latency run (0: skip it)")
