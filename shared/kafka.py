@@ -86,9 +86,12 @@ def batch_subscriber(router: KafkaRouter, settings: ServiceSettings, topic: str,
         max_records=settings.batch_max_records,
         batch_timeout_ms=settings.batch_timeout_ms,
         auto_offset_reset="earliest",
-        ack_policy=AckPolicy.NACK_ON_ERROR,
+        ack_policy=AckPolicy.NACK_ON_ERROR if not settings.unsafe_ack_first else AckPolicy.ACK_FIRST,
         decoder=batch_decoder(model),
         description=description,
+        # unsafe_ack_first exists only so the chaos harness can prove its checker sees losses: FastStream's
+        # ACK_FIRST is aiokafka's auto-commit of fetched positions, here every 100 ms (before processing ends).
+        **({"auto_commit_interval_ms": 100} if settings.unsafe_ack_first else {}),
     )
 
 

@@ -15,6 +15,7 @@ import asyncpg
 from aiokafka import AIOKafkaProducer
 from aiokafka.partitioner import DefaultPartitioner
 
+from shared.faults import crash_point
 from shared.logging import get_logger
 from shared.messages.envelope import Envelope
 from shared.metrics import OUTBOX_BACKLOG, OUTBOX_PUBLISHED
@@ -48,6 +49,7 @@ async def add(conn: asyncpg.Connection, outgoing: list[Outgoing], *, topic_prefi
         for item in outgoing
     ]
     await conn.copy_records_to_table("outbox", records=records, columns=("topic", "key", "payload"))
+    crash_point("after_outbox_insert")
     await conn.execute("SELECT pg_notify($1, '')", notify_channel(schema))
 
 
@@ -98,6 +100,7 @@ class OutboxRelay:
             OUTBOX_BACKLOG.labels(self._schema).set(0)
             return 0
         await asyncio.gather(*await self._send_as_record_batches(rows))
+        crash_point("after_publish")  # published, not yet deleted: the rows go out again after a restart
         await conn.execute("DELETE FROM outbox WHERE id = ANY($1::bigint[])", [r["id"] for r in rows])
         OUTBOX_PUBLISHED.labels(self._schema).inc(len(rows))
         return len(rows)

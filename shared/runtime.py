@@ -20,6 +20,7 @@ from aiokafka import AIOKafkaProducer
 
 from shared import inbox, outbox
 from shared.db import create_pool
+from shared.faults import crash_point
 from shared.kafka import Unreadable, create_producer
 from shared.logging import get_logger
 from shared.messages import DeadLettered
@@ -94,6 +95,8 @@ class Runtime:
                 outgoing = await handle(conn, fresh, now) if fresh or always_handle else []
                 outgoing += await self._keep_dead_letters(conn, dead_letters, now)
                 await outbox.add(conn, outgoing, topic_prefix=self.settings.topic_prefix, schema=self.schema)
+                crash_point("mid_batch")
+            crash_point("after_db_commit")  # committed; the subscriber commits the offsets after we return
         except Exception as err:
             BATCH_FAILURES.labels(self.service, topic).inc()
             log.error("batch failed; it will be redelivered", topic=topic, size=len(events), error=repr(err))

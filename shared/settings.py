@@ -23,6 +23,11 @@ class ServiceSettings(BaseSettings):
     batch_timeout_ms: int = Field(50, description="How long a consumer waits to fill a batch.")
     outbox_batch: int = Field(5000, description="Most outbox rows the relay publishes at once.")
     retry_backoff_s: float = Field(1.0, description="Pause before a failed batch is redelivered.")
+    unsafe_ack_first: bool = Field(
+        False,
+        description="TEST ONLY (the chaos harness's negative control): commit offsets before processing, "
+        "i.e. at most once. Never set it anywhere else: a crash then loses the batch.",
+    )
     campaign_year: int = Field(
         2025,
         description="The coverage year being collected (default: the seeds' campaign, autumn 2024 for 2025).",
