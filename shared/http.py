@@ -4,12 +4,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from faststream.kafka import KafkaBroker
 from prometheus_client import make_asgi_app
 
-from shared.logging import get_logger
+from shared.logging import get_logger, mask_ids
 from shared.runtime import Runtime
 
 log = get_logger(__name__)
@@ -41,6 +42,15 @@ def health_router(runtime: Runtime, broker: KafkaBroker) -> APIRouter:
     return router
 
 
+async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    """422 naming each field that failed, without FastAPI's echo of the input: an error body is no
+    place for a resident ID (the caller's own, or one a proxy or log collector would keep)."""
+    detail = [{"loc": list(e.get("loc", ())), "type": e.get("type"), "msg": mask_ids(str(e.get("msg", "")))}
+              for e in exc.errors()]
+    return JSONResponse({"detail": detail, "message": "请求内容不合规：请按 detail 中列出的字段更正后重新提交"},
+                        status_code=422)
+
+
 def build_http_app(
     runtime: Runtime,
     broker: KafkaBroker,
@@ -63,6 +73,7 @@ def build_http_app(
             await runtime.stop()
 
     app = FastAPI(title=title, lifespan=lifespan, docs_url="/api/docs", openapi_url="/api/openapi.json")
+    app.add_exception_handler(RequestValidationError, validation_error)
     app.include_router(health_router(runtime, broker))
     if api is not None:
         app.include_router(api, prefix="/api")
