@@ -36,6 +36,7 @@ async def test_bad_rows_are_rejected_with_a_reason_and_good_neighbours_accepted(
         "unknown_category": {"id": resident_id(REGION), "category": "贫困户ABC", "certified_on": "2024-10-08"},
         "impossible_date": {"id": resident_id(REGION), "category": "低保", "certified_on": "2024-02-30"},
         "certified_in_future": {"id": resident_id(REGION), "category": "低保", "certified_on": "2099-01-01"},
+        "control_characters": {"id": resident_id(REGION), "category": "低\u0000保", "certified_on": "2024-10-08"},
         "ended_before_certified": {"id": resident_id(REGION), "category": "低保", "certified_on": "2024-10-08",
                                    "ended_on": "2024-01-01"},
     }
