@@ -13,6 +13,7 @@ import json
 import random
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 import asyncpg
@@ -20,7 +21,9 @@ import httpx
 import typer
 from aiokafka import AIOKafkaProducer
 
+from services.enrollment import store as enrollment_store
 from services.identity_certification import store as identity_store
+from services.reconciliation import access as reconciliation_access
 from shared.policy import standard_fen
 from shared.resident_id import check_character, mask, person_key
 from shared.topics import RECEIPT_RECEIVED
@@ -44,14 +47,30 @@ def demo_command(
     reconciliation_url: str = typer.Option("http://127.0.0.1:18005", envvar="YIBAO_RECONCILIATION_URL"),
     pg_dsn: str = typer.Option("postgresql://yibao@127.0.0.1:15432/yibao", envvar="YIBAO_PG_DSN"),
     kafka: str = typer.Option("127.0.0.1:19092", envvar="YIBAO_KAFKA_BOOTSTRAP"),
+    topic_prefix: str = typer.Option("", envvar="YIBAO_TOPIC_PREFIX", help="As the services were started with."),
     people: int = typer.Option(24, min=4, max=500, help="How many residents the demo season has."),
     seed: int = typer.Option(2024, help="Random seed: the same seed gives the same season."),
 ) -> None:
     """Run a miniature collection season for 怀远县 through the five running services."""
-    asyncio.run(_demo(identity_url, enrollment_url, subsidy_url, reconciliation_url, pg_dsn, kafka, people, seed))
+    where = Endpoints(identity_url, enrollment_url, subsidy_url, reconciliation_url, pg_dsn, kafka,
+                      topic_prefix + RECEIPT_RECEIVED.name)
+    asyncio.run(_demo(where, people, seed))
 
 
-async def _demo(identity_url, enrollment_url, subsidy_url, reconciliation_url, pg_dsn, kafka, count, seed) -> None:
+@dataclass(frozen=True)
+class Endpoints:
+    identity_url: str
+    enrollment_url: str
+    subsidy_url: str
+    reconciliation_url: str
+    pg_dsn: str
+    kafka: str
+    receipts_topic: str
+
+
+async def _demo(where: Endpoints, count: int, seed: int) -> None:
+    identity_url, enrollment_url, subsidy_url = where.identity_url, where.enrollment_url, where.subsidy_url
+    reconciliation_url, pg_dsn = where.reconciliation_url, where.pg_dsn
     rng = random.Random(seed)
     run = uuid.uuid4().int % 900 + 100  # fresh sequence numbers: a second demo run adds new people
     residents = [_person(rng, (run + i) % 1000) for i in range(count)]
@@ -60,7 +79,8 @@ async def _demo(identity_url, enrollment_url, subsidy_url, reconciliation_url, p
         typer.echo(f"1. 户籍底册：导入{count}人（{REGION} 怀远县）")
         baseline = {"people": [{"id": p, "region": REGION, "township": places[p][0], "village": places[p][1]}
                                for p in residents]}
-        (await client.post(f"{enrollment_url}/api/baseline", json=baseline)).raise_for_status()
+        agency = {"Authorization": f"Bearer {await _enrollment_credential(pg_dsn)}"}
+        (await client.post(f"{enrollment_url}/api/baseline", json=baseline, headers=agency)).raise_for_status()
 
         typer.echo("2. 部门报送：民政、农业农村上报困难人员名单")
         vulnerable = residents[: count // 3]
@@ -89,13 +109,15 @@ async def _demo(identity_url, enrollment_url, subsidy_url, reconciliation_url, p
         receipts.append(_receipt(residents[-1], dues[residents[-1]] + 1000, rng))  # wrong amount: rejected
         receipts.append(receipts[0])  # the gateway resends one: ignored
         before = sum(v["paid_people"] for v in await _wait_progress(client, reconciliation_url, 0))
-        await _produce(kafka, receipts)
+        await _produce(where.kafka, where.receipts_topic, receipts)
 
         typer.echo("5. 对账进度：按村统计已缴费人数")
         villages = await _wait_progress(client, reconciliation_url, before + len(payers))
         typer.echo(f"   {'乡镇':<6}{'村':<8}{'已缴人数':>6}{'金额(元)':>12}")
         for v in villages:
             typer.echo(f"   {v['township']:<6}{v['village']:<8}{v['paid_people']:>6}{v['paid_fen'] / 100:>12.2f}")
+        viewer = await _console_credential(pg_dsn)
+        typer.echo(f"6. 运行监控台：{reconciliation_url}/api/console （查看凭证：{viewer}）")
         free = sum(1 for p in residents if dues[p] == 0)
         typer.echo(f"完成：{len(payers)}人缴费入账，{free}人全额资助无需缴费，1笔金额不符被退回，1笔重复推送被忽略。")
 
@@ -104,6 +126,24 @@ async def _credential(pg_dsn: str, department: str) -> str:
     conn = await asyncpg.connect(pg_dsn, server_settings={"search_path": "identity"})
     try:
         return await identity_store.create_credential(conn, department, REGION)
+    finally:
+        await conn.close()
+
+
+async def _enrollment_credential(pg_dsn: str) -> str:
+    """The county insurance office's credential: enrollment answers only for its own region."""
+    conn = await asyncpg.connect(pg_dsn, server_settings={"search_path": "enrollment"})
+    try:
+        return await enrollment_store.create_credential(conn, REGION, "agency", "演示：医保经办")
+    finally:
+        await conn.close()
+
+
+async def _console_credential(pg_dsn: str) -> str:
+    """A read-only credential for the ops console of the demo region."""
+    conn = await asyncpg.connect(pg_dsn, server_settings={"search_path": "reconciliation"})
+    try:
+        return await reconciliation_access.grant(conn, REGION, "viewer", "演示：运行监控")
     finally:
         await conn.close()
 
@@ -130,12 +170,12 @@ def _receipt(person: str, amount_fen: int, rng: random.Random) -> dict:
     }
 
 
-async def _produce(kafka: str, receipts: list[dict]) -> None:
+async def _produce(kafka: str, topic: str, receipts: list[dict]) -> None:
     producer = AIOKafkaProducer(bootstrap_servers=kafka, enable_idempotence=True)
     await producer.start()
     try:
         for r in receipts:
-            await producer.send(RECEIPT_RECEIVED.name, json.dumps(r).encode(), key=person_key(r["person_id"]).encode())
+            await producer.send(topic, json.dumps(r).encode(), key=person_key(r["person_id"]).encode())
         await producer.flush()
     finally:
         await producer.stop()
