@@ -69,4 +69,8 @@ def serve(spec: ServiceSpec) -> None:
     """Run the service until SIGTERM (uvicorn handles the signal and the lifespan shutdown)."""
     settings = spec.settings()
     app = create_app(spec, settings)
-    uvicorn.run(app, host=settings.http_host, port=settings.http_port, log_config=None, access_log=False)
+    # loop="asyncio", not uvloop (which uvicorn picks when installed): under uvloop a write on a connection
+    # the broker has just reset raises RuntimeError inside aiokafka's fetcher task, the task dies, and that
+    # consumer never fetches again while /health says ok — a stuck partition (found by tools/chaos).
+    uvicorn.run(app, host=settings.http_host, port=settings.http_port, log_config=None, access_log=False,
+                loop="asyncio")
