@@ -12,7 +12,7 @@ VENV_STAMP := $(VENV)/.pyproject.sha256
 WITH_ENV   := eval "$$($(STACK) env)" &&
 TEST_DIRS  := $(wildcard tests/unit tests/integration tests/e2e)
 
-.PHONY: venv install up run test stop
+.PHONY: venv install up run test stop chaos
 
 # (Re)install the project into .venv only when pyproject.toml changed since the last install.
 venv:
@@ -49,3 +49,10 @@ stop:
 .PHONY: bench
 bench: up
 	$(WITH_ENV) $(VENV)/bin/python -m tests.bench.payment_ingest_bench $(BENCH_ARGS)
+
+# The fault harness at full size (tools/chaos): its own Kafka, PostgreSQL and Redis on other loopback
+# ports, the five services killed and restarted, the checker and the replay; the report is printed and
+# kept in artifacts/chaos/<run>/report.json. CHAOS_RECEIPTS=20000 make chaos for a shorter run.
+CHAOS_RECEIPTS ?= 200000
+chaos: up
+	$(VENV)/bin/python -m tools.chaos --receipts $(CHAOS_RECEIPTS)
