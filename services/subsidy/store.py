@@ -15,6 +15,9 @@ Key = tuple[str, int]
 
 
 async def save_people(conn: asyncpg.Connection, events: Sequence[StatusChanged], now: datetime) -> None:
+    """The last event of each person wins: two in one batch would make the upsert touch a row twice,
+    which PostgreSQL refuses — a batch failing forever (found by the chaos harness's replay)."""
+    events = list({e.person_id: e for e in events}.values())
     await conn.execute(
         """
         INSERT INTO person (person_id, region, township, village, statuses, updated_at)
