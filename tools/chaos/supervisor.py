@@ -63,6 +63,7 @@ class Plan:
     network_episodes: int = 1          # each of: latency, reset, black hole
     ack_first: bool = False            # the negative control: offsets committed before processing
     crash_probability: float = 0.0     # also arm every start with random crash points (negative control)
+    random_crash_services: tuple[str, ...] = ("payment_ingest",)
     replay: bool = True
     settle_timeout_s: float = 1800.0
     point_timeout_s: float = 20.0      # how long an armed crash point may take to be reached
@@ -73,10 +74,12 @@ class ChaosSystem(System):
     """tests.support.system.System with extra environment per start (crash points, the ack-first knob)."""
 
     common: dict[str, str] = field(default_factory=dict)
-    armed: dict[str, str] = field(default_factory=dict)
+    armed: dict[str, str] = field(default_factory=dict)          # one start, one named point
+    random_crashes: dict[str, str] = field(default_factory=dict)  # every start (negative control)
 
     def env(self, service: str) -> dict[str, str]:
-        extra = {"YIBAO_CRASH_AT": self.armed[service]} if service in self.armed else {}
+        crash = self.armed.get(service) or self.random_crashes.get(service)
+        extra = {"YIBAO_CRASH_AT": crash} if crash else {}
         return {**super().env(service), **self.common, **extra}
 
 
@@ -144,7 +147,7 @@ class Run:
             system.common["YIBAO_UNSAFE_ACK_FIRST"] = "true"
         if self.plan.crash_probability:
             p = self.plan.crash_probability
-            system.common["YIBAO_CRASH_AT"] = f"mid_batch%{p},after_db_commit%{p}"
+            system.random_crashes = {s: f"mid_batch%{p},after_db_commit%{p}" for s in self.plan.random_crash_services}
         return system
 
     # ---------------------------------------------------------------- services
@@ -160,7 +163,7 @@ class Run:
                     if process is not None and process.returncode not in (-signal.SIGKILL, 137):
                         self.tally.unexpected_exits[service] += 1
                         log.warning("service exited unasked", service=service, code=process.returncode)
-                    elif process is not None and self.plan.crash_probability:
+                    elif process is not None and service in system.random_crashes:
                         self.tally.crash_points[f"{service}:random"] += 1
                     system.processes.pop(service, None)
                     system.armed.pop(service, None)
@@ -404,6 +407,7 @@ class Run:
         """A fresh database and groups, the same input topics copied from offset 0: the same state?"""
         replay = await self.new_system(servers)
         replay.common.clear()
+        replay.random_crashes.clear()
         try:
             for name in ("payment.receipt-received", "identity.status-changed"):
                 await self.copy_topic(self.system.topic(name), replay.topic(name))
