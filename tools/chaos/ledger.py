@@ -161,6 +161,7 @@ class _Receipts:
         self.start, self.end = pack.collection_period.start, pack.collection_period.end
         self.valid: list[dict] = []
         self.reversed: set[str] = set()
+        self.conflicts: dict[str, int] = {}
         self.numbers = 0
         self.people = 0
 
@@ -195,7 +196,11 @@ class _Receipts:
         if kind == "resent_new_message" and base:
             return self.record(n, kind, expect, {**base, "message_id": str(uuid.uuid4())})
         if kind == "conflicting_payload" and base:
-            changed = {**base, "message_id": str(uuid.uuid4()), "channel": "bank" if base["channel"] != "bank" else "wechat"}
+            # a second conflict on the same receipt must differ from the first, or it is an exact resend of it
+            self.conflicts[base["receipt_no"]] = self.conflicts.get(base["receipt_no"], 0) + 1
+            paid = datetime.fromisoformat(base["paid_at"]) + timedelta(minutes=self.conflicts[base["receipt_no"]])
+            changed = {**base, "message_id": str(uuid.uuid4()), "paid_at": paid.isoformat(),
+                       "channel": "bank" if base["channel"] != "bank" else "wechat"}
             changed.pop("agent_id", None)
             return self.record(n, kind, expect, changed)
         if kind == "reversal" and base and base["receipt_no"] not in self.reversed:
