@@ -21,7 +21,8 @@ def render(spec: ServiceSpec) -> str:
     defaults = ServiceSettings.model_fields
     settings = spec.settings(kafka_bootstrap=defaults["kafka_bootstrap"].default, topic_prefix="")
     document = asyncapi_app(spec, settings).schema.to_specification().to_jsonable()
-    return yaml.safe_dump(document, allow_unicode=True, sort_keys=False, width=100)
+    # Sorted keys: FastStream orders channels by hash, which changes from one interpreter run to the next.
+    return yaml.safe_dump(document, allow_unicode=True, sort_keys=True, width=100)
 
 
 def path_of(spec: ServiceSpec) -> Path:
