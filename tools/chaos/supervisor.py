@@ -147,7 +147,8 @@ class Run:
             system.common["YIBAO_UNSAFE_ACK_FIRST"] = "true"
         if self.plan.crash_probability:
             p = self.plan.crash_probability
-            system.random_crashes = {s: f"mid_batch%{p},after_db_commit%{p}" for s in self.plan.random_crash_services}
+            # mid_batch: after the work, before the commit — where offsets committed first lose the batch
+            system.random_crashes = {s: f"mid_batch%{p}" for s in self.plan.random_crash_services}
         return system
 
     # ---------------------------------------------------------------- services
@@ -486,8 +487,9 @@ class Run:
             for service in SERVICES:
                 self.system.start(service)
             await self.healthy()
-            report = await self.break_while_feeding(ledger)
-            report["settle_s"] = round(await self.settle(self.system), 1)
+            await self.break_while_feeding(ledger)
+            settle_s = round(await self.settle(self.system), 1)
+            report = {**self.tallied(), "settle_s": settle_s}
             report["check"], failures = await checker.check(
                 ledger, self.system.pg_dsn.replace(f":{self.pg_proxy.listen_port}/", f":{self.pg.port}/"),
                 self.read_topic, self.system.topic_prefix)
@@ -509,7 +511,7 @@ class Run:
         finally:
             await drop_system(self.system)
 
-    async def break_while_feeding(self, ledger: Ledger) -> dict:
+    async def break_while_feeding(self, ledger: Ledger) -> None:
         actions = self.schedule()
         # consecutive pieces (not strides): records of one person keep their order
         size = -(-len(ledger.receipts) // (len(actions) + 1))
@@ -528,6 +530,9 @@ class Run:
             await self.produce(piece)
         for submission in pending:
             await self.post(submission)
+
+    def tallied(self) -> dict:
+        """What was done to the system (read after settling: crashes may still happen while it settles)."""
         t = self.tally
         return {
             "plan": dataclasses.asdict(self.plan), "tag": self.tag,
