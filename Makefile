@@ -50,9 +50,9 @@ stop:
 bench: up
 	$(WITH_ENV) $(VENV)/bin/python -m tests.bench.payment_ingest_bench $(BENCH_ARGS)
 
-# The fault harness at full size (tools/chaos): its own Kafka, PostgreSQL and Redis on other loopback
+# The fault harness at full size (tests/chaos): its own Kafka, PostgreSQL and Redis on other loopback
 # ports, the five services killed and restarted, the checker and the replay; the report is printed and
 # kept in artifacts/chaos/<run>/report.json. CHAOS_RECEIPTS=20000 make chaos for a shorter run.
 CHAOS_RECEIPTS ?= 200000
 chaos: up
-	$(VENV)/bin/python -m tools.chaos --receipts $(CHAOS_RECEIPTS)
+	$(VENV)/bin/python -m tests.chaos --receipts $(CHAOS_RECEIPTS)

@@ -1,4 +1,4 @@
-"""Named crash points for the fault harness (tools/chaos): die right here, like a power cut.
+"""Named crash points for the fault harness (tests/chaos): die right here, like a power cut.
 
 `crash_point(name)` does nothing unless the environment variable YIBAO_CRASH_AT
 names that point; then the process ends at once with `os._exit(137)` (what a

@@ -71,6 +71,6 @@ def serve(spec: ServiceSpec) -> None:
     app = create_app(spec, settings)
     # loop="asyncio", not uvloop (which uvicorn picks when installed): under uvloop a write on a connection
     # the broker has just reset raises RuntimeError inside aiokafka's fetcher task, the task dies, and that
-    # consumer never fetches again while /health says ok — a stuck partition (found by tools/chaos).
+    # consumer never fetches again while /health says ok — a stuck partition (found by tests/chaos).
     uvicorn.run(app, host=settings.http_host, port=settings.http_port, log_config=None, access_log=False,
                 loop="asyncio")

@@ -1,4 +1,4 @@
-"""The smaller chaos tier that `make test` runs (the full one is `make chaos`, tools/chaos).
+"""The smaller chaos tier that `make test` runs (the full one is `make chaos`, tests/chaos).
 
 Private Kafka, PostgreSQL and Redis (never the shared stack), the five services, a
 seeded ledger of receipts with every kind of defect, and one of each fault: every
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from tools.chaos.supervisor import SERVICES, Plan, run
+from tests.chaos.supervisor import SERVICES, Plan, run
 
 pytestmark = pytest.mark.timeout(600)
 

@@ -14,7 +14,7 @@ import httpx
 from tests.e2e.security_support import fetch, identity, issue  # noqa: F401 - identity is a fixture
 from tests.support.people import resident_id
 from tests.support.system import System
-from tools.chaos.leaks import full_ids
+from tests.chaos.leaks import full_ids
 
 REGION = "340321"
 

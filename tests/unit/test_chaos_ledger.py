@@ -6,8 +6,8 @@ import hashlib
 import json
 
 from tests.support.people import resident_id
-from tools.chaos.leaks import full_ids
-from tools.chaos.ledger import KINDS, generate
+from tests.chaos.leaks import full_ids
+from tests.chaos.ledger import KINDS, generate
 
 
 def test_the_same_seed_gives_the_same_ledger() -> None:

@@ -20,7 +20,7 @@ from datetime import date
 import asyncpg
 
 from shared.policy import assess, load_pack, parse_scenario
-from tools.chaos.ledger import REGION, YEAR, Ledger
+from tests.chaos.ledger import REGION, YEAR, Ledger
 
 # (schema.table, columns): business state only — no generated ids, timestamps or revision counters,
 # which legitimately differ between a run and its replay.

@@ -1,8 +1,8 @@
-"""`python -m tools.chaos`: one bounded, seeded chaos run; prints the report, exits 1 when a check failed.
+"""`python -m tests.chaos`: one bounded, seeded chaos run; prints the report, exits 1 when a check failed.
 
-    python -m tools.chaos --receipts 200000                 # what `make chaos` runs
-    python -m tools.chaos --receipts 3000 --kills 1 --broker-kills 1 --pg-stops 1
-    python -m tools.chaos --receipts 3000 --negative-control   # must report losses (exit 0 when it does)
+    python -m tests.chaos --receipts 200000                 # what `make chaos` runs
+    python -m tests.chaos --receipts 3000 --kills 1 --broker-kills 1 --pg-stops 1
+    python -m tests.chaos --receipts 3000 --negative-control   # must report losses (exit 0 when it does)
 """
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ import argparse
 import json
 import sys
 
-from tools.chaos.supervisor import Plan, run
+from tests.chaos.supervisor import Plan, run
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m tools.chaos", description=__doc__,
+    p = argparse.ArgumentParser(prog="python -m tests.chaos", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--receipts", type=int, default=200_000, help="receipt records in the ledger (default 200000)")
     p.add_argument("--seed", type=int, default=7)

@@ -34,10 +34,10 @@ from services.identity_certification import store as identity_store
 from shared.logging import get_logger
 from tests.support.servers import Servers
 from tests.support.system import SERVICES, System, create_system, drop_system, free_port
-from tools.chaos import checker, leaks
-from tools.chaos.infra import Kafka, Postgres, Redis, pg_home, run_home
-from tools.chaos.ledger import Ledger, Submission, generate
-from tools.chaos.proxy import FaultProxy
+from tests.chaos import checker, leaks
+from tests.chaos.infra import Kafka, Postgres, Redis, pg_home, run_home
+from tests.chaos.ledger import Ledger, Submission, generate
+from tests.chaos.proxy import FaultProxy
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts" / "chaos"

@@ -1,7 +1,7 @@
 """The fault harness: a ground-truth ledger, a supervisor that breaks things, and a checker.
 
-    python -m tools.chaos --receipts 200000          # `make chaos`
-    python -m tools.chaos --receipts 3000 --tier small
+    python -m tests.chaos --receipts 200000          # `make chaos`
+    python -m tests.chaos --receipts 3000 --tier small
 
 ledger.py     the generator: receipts and status changes, with what each must come to
 infra.py      private Kafka, PostgreSQL and Redis (own ports and data under .local/chaos/)
