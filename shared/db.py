@@ -11,12 +11,22 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
     await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 
 
-async def create_pool(dsn: str, schema: str, *, min_size: int = 1, max_size: int = 8) -> asyncpg.Pool:
-    """A pool whose connections see `schema` first: a service never reads another's tables."""
+async def create_pool(
+    dsn: str, schema: str, *, min_size: int = 1, max_size: int = 8, idle_in_transaction_ms: int = 60_000
+) -> asyncpg.Pool:
+    """A pool whose connections see `schema` first: a service never reads another's tables.
+
+    A transaction left open by a client that vanished behind a network partition would keep
+    its locks forever and block the consumer that comes after it (seen in the fault harness);
+    the server ends such a session after `idle_in_transaction_ms`."""
     return await asyncpg.create_pool(
         dsn,
         min_size=min_size,
         max_size=max_size,
-        server_settings={"search_path": schema, "application_name": f"yibao-{schema}"},
+        server_settings={
+            "search_path": schema,
+            "application_name": f"yibao-{schema}",
+            "idle_in_transaction_session_timeout": str(idle_in_transaction_ms),
+        },
         init=_init_connection,
     )

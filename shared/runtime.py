@@ -54,7 +54,8 @@ class Runtime:
         self._relay_task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        self.pool = await create_pool(self.settings.pg_dsn, self.schema)
+        self.pool = await create_pool(self.settings.pg_dsn, self.schema,
+                                      idle_in_transaction_ms=self.settings.pg_idle_in_transaction_ms)
         self.redis = aioredis.from_url(self.settings.redis_url, decode_responses=True)
         self.producer = create_producer(self.settings)
         await self.producer.start()

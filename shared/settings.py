@@ -19,6 +19,9 @@ class ServiceSettings(BaseSettings):
     log_level: str = "INFO"
     topic_prefix: str = Field("", description="Prefix on every topic name: lets tests run side by side.")
     group_prefix: str = Field("yibao", description="Prefix of every consumer group id.")
+    pg_idle_in_transaction_ms: int = Field(
+        60_000, description="PostgreSQL ends a session idle inside a transaction this long (releases its locks)."
+    )
     batch_max_records: int = Field(2000, description="Most records one consumer batch takes.")
     batch_timeout_ms: int = Field(50, description="How long a consumer waits to fill a batch.")
     outbox_batch: int = Field(5000, description="Most outbox rows the relay publishes at once.")
