@@ -1,8 +1,6 @@
 """The identity certification service, assembled."""
 from __future__ import annotations
 
-from fastapi import FastAPI
-from faststream import FastStream
 from pydantic import Field
 
 from services.identity_certification.api import api
@@ -29,11 +27,3 @@ SPEC = service.ServiceSpec(
     register_handlers=register_handlers,
     api=api,
 )
-
-
-def create_app() -> FastAPI:
-    return service.create_app(SPEC)
-
-
-def asyncapi() -> FastStream:
-    return service.asyncapi_app(SPEC)

@@ -9,13 +9,13 @@ import redis.asyncio as aioredis
 import typer
 
 from services.payment_ingest import counters
-from services.payment_ingest.app import Settings
+from shared.settings import ServiceSettings
 
 app = typer.Typer(no_args_is_help=True, help="Payment ingest: receipt counters.")
 
 
 async def _with_clients(work):
-    settings = Settings()
+    settings = ServiceSettings()
     conn = await asyncpg.connect(settings.pg_dsn, server_settings={"search_path": "payment"})
     redis = aioredis.from_url(settings.redis_url, decode_responses=True)
     try:

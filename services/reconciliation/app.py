@@ -1,9 +1,6 @@
 """The reconciliation service, assembled."""
 from __future__ import annotations
 
-from fastapi import FastAPI
-from faststream import FastStream
-
 from services.reconciliation.api import api
 from services.reconciliation.handlers import register_handlers
 from services.reconciliation.settings import Settings
@@ -18,11 +15,3 @@ SPEC = service.ServiceSpec(
     register_handlers=register_handlers,
     api=api,
 )
-
-
-def create_app() -> FastAPI:
-    return service.create_app(SPEC)
-
-
-def asyncapi() -> FastStream:
-    return service.asyncapi_app(SPEC)
