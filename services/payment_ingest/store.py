@@ -13,6 +13,7 @@ from services.payment_ingest.domain.receipts import Decision, Known
 from services.payment_ingest.domain.tally import Intake
 from shared.kafka import Unreadable
 from shared.messages import DueAssessed, ReceiptReceived
+from shared.messages.subsidy import newest_per_person_year
 
 _RECEIPT_COLUMNS = ("receipt_no", "payload_sha256", "verdict", "reason_code", "reason", "person_id", "region",
                     "year", "amount_fen", "channel", "agent_id", "paid_at", "original_receipt_no", "received_at")
@@ -116,12 +117,7 @@ async def receipt_groups(conn: asyncpg.Connection) -> list[asyncpg.Record]:
 
 async def upsert_dues(conn: asyncpg.Connection, dues: Sequence[DueAssessed]) -> None:
     """Keep the newest revision of each person's due (the topic is compacted, redeliveries are old)."""
-    latest: dict[tuple[str, int], DueAssessed] = {}
-    for due in dues:
-        key = (due.person_id, due.year)
-        if key not in latest or latest[key].revision < due.revision:
-            latest[key] = due
-    items = list(latest.values())
+    items = newest_per_person_year(dues)
     await conn.execute(
         """
         INSERT INTO due (person_id, year, region, due_fen, revision)

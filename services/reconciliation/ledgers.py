@@ -12,6 +12,7 @@ from shared.messages import (
     DueAssessed, EnrollmentEnded, EnrollmentPaid, EnrollmentRegistered, PersonBaselined, ReceiptAccepted,
     ReceiptRejected, RefundOrdered, StatusChanged,
 )
+from shared.messages.subsidy import newest_per_person_year
 
 
 async def apply_enrollment_events(conn: asyncpg.Connection, events: Sequence, now: datetime) -> None:
@@ -95,11 +96,7 @@ async def save_rejections(conn: asyncpg.Connection, events: Sequence[ReceiptReje
 
 async def save_dues(conn: asyncpg.Connection, dues: Sequence[DueAssessed]) -> None:
     """Keep the newest revision of each person-year's due (the topic is compacted; redeliveries are older)."""
-    latest: dict[tuple[str, int], DueAssessed] = {}
-    for d in dues:
-        if (d.person_id, d.year) not in latest or latest[(d.person_id, d.year)].revision < d.revision:
-            latest[(d.person_id, d.year)] = d
-    items = list(latest.values())
+    items = newest_per_person_year(dues)
     await conn.execute(
         """
         INSERT INTO due (person_id, year, region, due_fen, refund_after_fen, state, revision, lines)

@@ -42,6 +42,19 @@ class DueAssessed(Envelope):
     )
 
 
+def newest_per_person_year(dues: list[DueAssessed] | tuple[DueAssessed, ...]) -> list[DueAssessed]:
+    """The newest revision of each person-year among `dues`.
+
+    subsidy.due-assessed is compacted and consumers see redeliveries: an older revision
+    arriving later must never replace a newer one, inside a batch as across batches."""
+    latest: dict[tuple[str, int], DueAssessed] = {}
+    for due in dues:
+        key = (due.person_id, due.year)
+        if key not in latest or latest[key].revision < due.revision:
+            latest[key] = due
+    return list(latest.values())
+
+
 class RefundOrdered(Envelope):
     """subsidy.refund-ordered — money to pay back to a person, and who pays it."""
 

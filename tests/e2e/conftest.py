@@ -6,18 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.system import System, create_system, drop_system
+from tests.support.system import System, running
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "e2e"
 
 
 @pytest.fixture(scope="module")
 async def system(servers) -> AsyncIterator[System]:
-    system = await create_system(servers, ARTIFACTS)
-    try:
-        for service in ("identity_certification", "enrollment", "payment_ingest", "subsidy", "reconciliation"):
-            system.start(service)
-        await system.wait_healthy()
+    async with running(servers, ARTIFACTS) as system:
         yield system
-    finally:
-        await drop_system(system)

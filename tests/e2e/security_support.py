@@ -12,20 +12,15 @@ import asyncpg
 import pytest
 
 from services.identity_certification import store as identity_store
-from tests.support.system import System, create_system, drop_system
+from tests.support.system import System, running
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "security"
 
 
 @pytest.fixture(scope="module")
 async def identity(servers) -> AsyncIterator[System]:
-    system = await create_system(servers, ARTIFACTS)
-    try:
-        system.start("identity_certification")
-        await system.wait_healthy(("identity_certification",))
+    async with running(servers, ARTIFACTS, ("identity_certification",)) as system:
         yield system
-    finally:
-        await drop_system(system)
 
 
 async def issue(system: System, department: str, region: str) -> str:

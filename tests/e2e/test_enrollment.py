@@ -12,7 +12,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from datetime import date, datetime, timezone
 
 import asyncpg
@@ -25,20 +24,11 @@ from shared.resident_id import person_key
 from tests.support.kafka import produce, read_all, wait_consumed
 from tests.support.people import encode, receipt, resident_id
 from tests.support.system import ROOT, System
+from tests.support.waiting import eventually
 
 HY, SQ, AK = "340321", "430502", "610900"  # 怀远县, 双清区, 安康市
 YEAR = 2025
 
-
-async def eventually(check, timeout: float = 30.0, interval: float = 0.2):
-    deadline = time.monotonic() + timeout
-    while True:
-        result = await check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            pytest.fail(f"condition not met within {timeout}s; last answer: {result!r}")
-        await asyncio.sleep(interval)
 
 
 async def headers(system: System, region: str, role: str = "agency") -> dict:

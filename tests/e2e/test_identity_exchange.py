@@ -26,7 +26,7 @@ from tests.e2e.conftest import ARTIFACTS
 from tests.e2e.test_walking_skeleton import credential, eventually
 from tests.support.kafka import produce, read_all, wait_consumed
 from tests.support.people import resident_id
-from tests.support.system import ROOT, System, create_system, drop_system
+from tests.support.system import ROOT, System, running
 
 REGION = "340321"
 A, B, C, D = (resident_id(REGION, seq=s) for s in (201, 203, 205, 207))
@@ -36,13 +36,8 @@ FOREIGN = resident_id("990000", seq=209)  # check character right, region code n
 
 @pytest.fixture(scope="module")
 async def system(servers) -> AsyncIterator[System]:
-    system = await create_system(servers, ARTIFACTS)
-    try:
-        system.start("identity_certification")
-        await system.wait_healthy(("identity_certification",))
+    async with running(servers, ARTIFACTS, ("identity_certification",)) as system:
         yield system
-    finally:
-        await drop_system(system)
 
 
 @pytest.fixture(scope="module")

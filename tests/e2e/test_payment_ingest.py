@@ -25,7 +25,7 @@ from shared.resident_id import person_key
 from tests.e2e.conftest import ARTIFACTS
 from tests.support.kafka import produce, read_all, wait_consumed
 from tests.support.people import encode, receipt, resident_id
-from tests.support.system import System, create_system, drop_system
+from tests.support.system import System, running
 
 HY, YEAR = "340321", 2025
 BEIJING = timezone(timedelta(hours=8))
@@ -34,13 +34,8 @@ RECEIPTS = "payment.receipt-received"
 
 @pytest.fixture(scope="module")
 async def ingest(servers):
-    system = await create_system(servers, ARTIFACTS)
-    try:
-        system.start("payment_ingest")
-        await system.wait_healthy(("payment_ingest",))
+    async with running(servers, ARTIFACTS, ("payment_ingest",)) as system:
         yield system
-    finally:
-        await drop_system(system)
 
 
 async def fetch(system: System, sql: str, *args):

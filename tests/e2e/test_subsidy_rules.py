@@ -24,20 +24,15 @@ from tests.e2e.conftest import ARTIFACTS
 from tests.e2e.test_walking_skeleton import eventually
 from tests.support.kafka import produce, read_all, wait_consumed
 from tests.support.people import encode, resident_id
-from tests.support.system import System, create_system, drop_system
+from tests.support.system import System, running
 
 HY, SQ, AK = "340321", "430502", "610900"
 
 
 @pytest.fixture(scope="module")
 async def subsidy(servers) -> AsyncIterator[System]:
-    system = await create_system(servers, ARTIFACTS)
-    try:
-        system.start("subsidy")
-        await system.wait_healthy(("subsidy",))
+    async with running(servers, ARTIFACTS, ("subsidy",)) as system:
         yield system
-    finally:
-        await drop_system(system)
 
 
 def envelope(**fields) -> dict:

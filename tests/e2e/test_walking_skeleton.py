@@ -7,8 +7,6 @@ change nothing.
 """
 from __future__ import annotations
 
-import asyncio
-import time
 
 import asyncpg
 import httpx
@@ -20,20 +18,10 @@ from shared.resident_id import person_key
 from tests.support.kafka import produce, read_all, wait_consumed
 from tests.support.people import encode, receipt, resident_id
 from tests.support.system import System
+from tests.support.waiting import eventually
 
 REGION, YEAR = "340321", 2025  # 怀远县: 低保 subsidy 340 of 400 → pays 60 (HY seed)
 
-
-async def eventually(check, timeout: float = 30.0, interval: float = 0.2):
-    """Call `check` until it returns something truthy; fail with its last answer."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = await check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            pytest.fail(f"condition not met within {timeout}s; last answer: {result!r}")
-        await asyncio.sleep(interval)
 
 
 async def credential(system: System, department: str, region: str) -> str:

@@ -16,6 +16,8 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -136,3 +138,16 @@ async def drop_system(system: System) -> None:
         await admin.execute(f'DROP DATABASE IF EXISTS "{urlsplit(system.pg_dsn).path[1:]}" WITH (FORCE)')
     finally:
         await admin.close()
+
+
+@asynccontextmanager
+async def running(servers: Servers, log_root: Path, services: tuple[str, ...] = SERVICES) -> AsyncIterator[System]:
+    """A fresh system with `services` started and healthy; torn down (database dropped) afterwards."""
+    system = await create_system(servers, log_root)
+    try:
+        for service in services:
+            system.start(service)
+        await system.wait_healthy(services)
+        yield system
+    finally:
+        await drop_system(system)
