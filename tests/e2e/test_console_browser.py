@@ -16,6 +16,9 @@ from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.e2e import reconciliation_season as gen
 from tests.e2e.test_reconciliation_season import load_season
@@ -62,6 +65,15 @@ def browser() -> Iterator[webdriver.Chrome]:
         driver.quit()
 
 
+def submit(browser: WebDriver, button_id: str) -> None:
+    """Click a form's button and wait for the page it posts to: a click returns before the
+    navigation ends, so reading the next page at once may still read the old one."""
+    old_page = browser.find_element(By.TAG_NAME, "html")
+    browser.find_element(By.ID, button_id).click()
+    WebDriverWait(browser, 30).until(expected_conditions.staleness_of(old_page))
+    WebDriverWait(browser, 30).until(lambda b: b.execute_script("return document.readyState") == "complete")
+
+
 async def api(system: System, path: str) -> dict:
     async with httpx.AsyncClient(timeout=30, headers=HEADERS) as client:
         r = await client.get(system.url("reconciliation", path), params={"region": gen.REGION, "year": gen.YEAR})
@@ -78,10 +90,10 @@ async def test_the_console_asks_for_a_credential_then_keeps_it_in_a_cookie(conso
     viewer = (await gen.credential(system.pg_dsn, role="viewer", holder="县医保局"))["Authorization"][7:]
     await asyncio.to_thread(browser.get, system.url("reconciliation", f"/api/console?region={gen.REGION}"))
     browser.find_element(By.ID, "token").send_keys("wrong-token")
-    browser.find_element(By.ID, "login").click()
+    submit(browser, "login")
     assert "凭证无效" in browser.find_element(By.ID, "error").text
     browser.find_element(By.ID, "token").send_keys(viewer)
-    browser.find_element(By.ID, "login").click()
+    submit(browser, "login")
     assert "运行监控台" in browser.find_element(By.TAG_NAME, "h1").text
     assert viewer not in browser.current_url
     cookie = browser.get_cookie("yibao_reconciliation")
@@ -138,7 +150,7 @@ async def test_person_lookup_posts_the_id_and_shows_it_masked(console, browser):
     person = next(p for p in season.people if p.state == "paid" and p.receipts)
     await asyncio.to_thread(browser.get, system.url("reconciliation", f"/api/console?region={gen.REGION}"))
     browser.find_element(By.ID, "person-id").send_keys(person.person_id)
-    browser.find_element(By.ID, "lookup").click()
+    submit(browser, "lookup")
     assert browser.find_element(By.ID, "person").text == gen.mask(person.person_id)
     assert person.person_id not in browser.current_url and person.person_id not in browser.page_source
     numbers = [td.text for td in browser.find_elements(By.CSS_SELECTOR, "#receipts tbody td:first-child")]
@@ -152,5 +164,5 @@ async def test_a_wrong_id_gets_a_reason_a_clerk_can_act_on(console, browser):
     wrong = person[:17] + ("1" if person[17] != "1" else "2")
     await asyncio.to_thread(browser.get, system.url("reconciliation", f"/api/console?region={gen.REGION}"))
     browser.find_element(By.ID, "person-id").send_keys(wrong)
-    browser.find_element(By.ID, "lookup").click()
+    submit(browser, "lookup")
     assert "校验位" in browser.find_element(By.ID, "error").text
