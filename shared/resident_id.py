@@ -91,6 +91,21 @@ def parse_resident_id(text: str, *, today: date | None = None) -> ResidentId:
     return ResidentId(value)
 
 
+def valid_resident_id(text: str) -> str:
+    """The ID as `parse_resident_id` would give it, or `InvalidResidentId`; fast when already clean.
+
+    Every receipt and status row carries an ID, and almost all arrive normalised and valid:
+    those are checked here without normalising or building a ResidentId (a third of the
+    decoding time of a receipt); anything else takes the full path and its precise reason."""
+    if len(text) == 18 and text.isascii() and _SHAPE.match(text) and check_character(text[:17]) == text[17]:
+        try:
+            if date(int(text[6:10]), int(text[10:12]), int(text[12:14])).year >= 1890:
+                return text
+        except ValueError:
+            pass
+    return parse_resident_id(text).value
+
+
 def mask(value: str) -> str:
     """Keep the region code and the last two characters: 340321**********1X."""
     if len(value) < 8:

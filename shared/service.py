@@ -16,6 +16,7 @@ from faststream import FastStream
 from faststream.kafka import KafkaBroker, KafkaRouter
 from faststream.specification import AsyncAPI
 
+from shared import gc_tuning
 from shared.http import build_http_app
 from shared.logging import configure_logging
 from shared.runtime import Runtime
@@ -69,6 +70,7 @@ def serve(spec: ServiceSpec) -> None:
     """Run the service until SIGTERM (uvicorn handles the signal and the lifespan shutdown)."""
     settings = spec.settings()
     app = create_app(spec, settings)
+    gc_tuning.tune(settings.gc_gen0_threshold)
     # loop="asyncio", not uvloop (which uvicorn picks when installed): under uvloop a write on a connection
     # the broker has just reset raises RuntimeError inside aiokafka's fetcher task, the task dies, and that
     # consumer never fetches again while /health says ok — a stuck partition (found by tests/chaos).

@@ -31,6 +31,11 @@ class ServiceSettings(BaseSettings):
         description="TEST ONLY (the chaos harness's negative control): commit offsets before processing, "
         "i.e. at most once. Never set it anywhere else: a crash then loses the batch.",
     )
+    gc_gen0_threshold: int = Field(
+        50_000,
+        description="Allocations between two young-generation garbage collections (CPython's default is 700; "
+        "0 keeps it). Batches allocate many short-lived objects: see shared/gc_tuning.py.",
+    )
     campaign_year: int = Field(
         2025,
         description="The coverage year being collected (default: the seeds' campaign, autumn 2024 for 2025).",

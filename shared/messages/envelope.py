@@ -7,7 +7,7 @@ from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from shared.resident_id import InvalidResidentId, parse_resident_id
+from shared.resident_id import InvalidResidentId, valid_resident_id
 
 
 class Envelope(BaseModel):
@@ -23,7 +23,7 @@ class Envelope(BaseModel):
 
 def _check_resident_id(value: str) -> str:
     try:
-        return parse_resident_id(value).value
+        return valid_resident_id(value)
     except InvalidResidentId as err:
         raise ValueError(err.reason) from None
 

@@ -2,8 +2,17 @@
 from datetime import date
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from shared.resident_id import InvalidResidentId, check_character, mask, parse_resident_id, person_key
+from shared.resident_id import (
+    InvalidResidentId,
+    check_character,
+    mask,
+    parse_resident_id,
+    person_key,
+    valid_resident_id,
+)
 
 
 def make(first17: str) -> str:
@@ -57,3 +66,23 @@ def test_person_key_is_stable_and_does_not_contain_the_id():
     key = person_key("11010519491231002x")
     assert key == person_key("11010519491231002X")
     assert "110105" not in key and len(key) == 20
+
+
+_ID_LIKE = st.one_of(
+    st.builds(lambda first17: first17 + check_character(first17), st.from_regex(r"\A\d{17}\Z")),
+    st.from_regex(r"\A[\d Xx０-９]{16,19}\Z"),
+    st.text(max_size=20),
+)
+
+
+@given(_ID_LIKE)
+def test_the_fast_check_agrees_with_the_full_parse(text):
+    """valid_resident_id's shortcut must accept and refuse exactly what parse_resident_id does."""
+    try:
+        expected = parse_resident_id(text).value
+    except InvalidResidentId as err:
+        with pytest.raises(InvalidResidentId) as raised:
+            valid_resident_id(text)
+        assert raised.value.code == err.code
+    else:
+        assert valid_resident_id(text) == expected
