@@ -35,32 +35,48 @@ log = get_logger(__name__)
 SERVICE = "payment_ingest"
 
 
-def _event_json(event_type: str, now: str, fields: dict) -> bytes:
+_UUID_VARIANT = {c: "89ab"[int(c, 16) & 3] for c in "0123456789abcdef"}
+
+
+def event_id(payload_sha256: str, verdict: str) -> str:
+    """The message id of a receipt's accepted or rejected event, derived from the receipt itself.
+
+    A receipt (number + payload hash) is recorded once, so its event is unique; deriving the
+    id (an RFC 9562 version-8 UUID from one half of the hash per verdict) also means that a
+    receipt processed again, e.g. after restoring the database, announces itself under the
+    same id, which downstream inboxes drop. And it is cheaper than a random uuid4 per receipt."""
+    h = payload_sha256[:32] if verdict == "accepted" else payload_sha256[32:64]
+    return f"{h[:8]}-{h[8:12]}-8{h[13:16]}-{_UUID_VARIANT[h[16]]}{h[17:20]}-{h[20:32]}"
+
+
+def _event_json(event_type: str, message_id: str, now: str, fields: dict) -> bytes:
     """An event's JSON, built directly: the same bytes shape as the model's, without a model per event.
 
     Every field was validated when the receipt was decoded; building ReceiptAccepted per
     receipt (and validating the resident ID again) cost more than the decision itself.
     tests/unit/payment/test_payment_events.py checks these validate as the wire models."""
-    return to_json({"message_id": str(uuid4()), "occurred_at": now, "schema_version": 1,
+    return to_json({"message_id": message_id, "occurred_at": now, "schema_version": 1,
                     "event_type": event_type, **fields})
 
 
 def accepted_event(d: Decision, now: str) -> Outgoing:
     r = d.receipt
-    return Outgoing(RECEIPT_ACCEPTED.name, person_key(r.person_id), _event_json("payment.receipt-accepted", now, {
-        "receipt_no": r.receipt_no, "person_id": r.person_id, "region": r.region, "year": r.year,
-        "amount_fen": r.amount_fen, "channel": r.channel, "agent_id": r.agent_id, "paid_at": r.paid_at.isoformat(),
-        "original_receipt_no": r.original_receipt_no,
-    }))
+    return Outgoing(RECEIPT_ACCEPTED.name, person_key(r.person_id), _event_json(
+        "payment.receipt-accepted", event_id(d.payload_sha256, "accepted"), now, {
+            "receipt_no": r.receipt_no, "person_id": r.person_id, "region": r.region, "year": r.year,
+            "amount_fen": r.amount_fen, "channel": r.channel, "agent_id": r.agent_id,
+            "paid_at": r.paid_at.isoformat(), "original_receipt_no": r.original_receipt_no,
+        }))
 
 
 def rejected_event(d: Decision, now: str) -> Outgoing:
     r = d.receipt
     key = person_key(r.person_id)
-    return Outgoing(RECEIPT_REJECTED.name, key, _event_json("payment.receipt-rejected", now, {
-        "receipt_no": r.receipt_no, "person_key": key, "region": r.region, "year": r.year,
-        "amount_fen": r.amount_fen, "reason_code": d.reason_code or "", "reason": d.reason or "",
-    }))
+    return Outgoing(RECEIPT_REJECTED.name, key, _event_json(
+        "payment.receipt-rejected", event_id(d.payload_sha256, "rejected"), now, {
+            "receipt_no": r.receipt_no, "person_key": key, "region": r.region, "year": r.year,
+            "amount_fen": r.amount_fen, "reason_code": d.reason_code or "", "reason": d.reason or "",
+        }))
 
 
 def schema_rejection(record: Unreadable, now: datetime) -> tuple[tuple[str, str | None, str, str, str], Outgoing]:

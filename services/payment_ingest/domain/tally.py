@@ -32,14 +32,22 @@ class Group:
 
 def groups_of(decisions: Iterable[Decision]) -> Counter[tuple[Group, str]]:
     """(group, "count" | "fen") -> value, for the accepted and rejected decisions of a batch."""
-    out: Counter[tuple[Group, str]] = Counter()
+    # Counted under plain tuples first: a batch has thousands of decisions but a few dozen groups, and
+    # hashing a tuple is far cheaper than building and hashing a Group per decision.
+    counts: Counter[tuple] = Counter()
+    fen: Counter[tuple] = Counter()
     for d in decisions:
         if d.verdict == "duplicate":
             continue
         r = d.receipt
-        g = Group(r.region, r.year, d.verdict, d.reason_code, r.channel, r.agent_id, r.amount_fen < 0)
-        out[(g, "count")] += 1
-        out[(g, "fen")] += r.amount_fen
+        key = (r.region, r.year, d.verdict, d.reason_code, r.channel, r.agent_id, r.amount_fen < 0)
+        counts[key] += 1
+        fen[key] += r.amount_fen
+    out: Counter[tuple[Group, str]] = Counter()
+    for key, n in counts.items():
+        group = Group(*key)
+        out[(group, "count")] = n
+        out[(group, "fen")] = fen[key]
     return out
 
 

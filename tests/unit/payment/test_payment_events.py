@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from uuid import UUID
 
-from services.payment_ingest.domain.receipts import Decision
+from services.payment_ingest.domain.receipts import Decision, payload_hash
 from services.payment_ingest.handlers import accepted_event, rejected_event
 from shared.messages import ReceiptAccepted, ReceiptReceived, ReceiptRejected
 from shared.resident_id import person_key
@@ -16,7 +17,7 @@ NOW = datetime(2024, 12, 1, 8, tzinfo=UTC)
 def test_an_accepted_event_validates_as_receipt_accepted_with_every_field():
     r = ReceiptReceived.model_validate(receipt(resident_id(), -40000, channel="village_agent", agent_id="A-1",
                                                original_receipt_no="330000000000000001"))
-    out = accepted_event(Decision(r, "h", "accepted"), NOW.isoformat())
+    out = accepted_event(Decision(r, payload_hash(r), "accepted"), NOW.isoformat())
     event = ReceiptAccepted.model_validate_json(out.message)
     assert out.key == person_key(r.person_id)
     assert event.model_dump(exclude={"message_id"}) == {
@@ -28,10 +29,22 @@ def test_an_accepted_event_validates_as_receipt_accepted_with_every_field():
 
 def test_a_rejected_event_carries_the_reason_and_no_resident_id():
     r = ReceiptReceived.model_validate(receipt(resident_id(), 38000))
-    out = rejected_event(Decision(r, "h", "rejected", "amount_differs_from_due", "金额380.00元与政策标准400.00元不符"),
+    out = rejected_event(Decision(r, payload_hash(r), "rejected", "amount_differs_from_due", "金额380.00元与政策标准400.00元不符"),
                          NOW.isoformat())
     event = ReceiptRejected.model_validate_json(out.message)
     assert (event.reason_code, event.reason, event.person_key) == (
         "amount_differs_from_due", "金额380.00元与政策标准400.00元不符", person_key(r.person_id))
     assert r.person_id not in out.message.decode()
-    assert json.loads(out.message)["message_id"] != json.loads(accepted_event(Decision(r, "h", "accepted"), "x").message)["message_id"]
+    assert json.loads(out.message)["message_id"] != json.loads(accepted_event(Decision(r, payload_hash(r), "accepted"), "x").message)["message_id"]
+
+
+def test_the_event_id_is_derived_from_the_receipt_and_differs_by_verdict():
+    r = ReceiptReceived.model_validate(receipt(resident_id(), 40000))
+    other = ReceiptReceived.model_validate(receipt(resident_id(), 40000))
+    accepted = [json.loads(accepted_event(Decision(r, payload_hash(r), "accepted"), t).message)["message_id"]
+                for t in ("a", "b")]
+    rejected = json.loads(rejected_event(Decision(r, payload_hash(r), "rejected", "x", "y"), "a").message)["message_id"]
+    elsewhere = json.loads(accepted_event(Decision(other, payload_hash(other), "accepted"), "a").message)["message_id"]
+    assert accepted[0] == accepted[1], "the same receipt announces itself under the same id"
+    assert len({accepted[0], rejected, elsewhere}) == 3
+    assert {UUID(i).version for i in (accepted[0], rejected, elsewhere)} == {8}
