@@ -18,6 +18,7 @@ from faststream import AckPolicy
 from faststream.kafka import KafkaRouter
 from pydantic import TypeAdapter, ValidationError
 
+from shared.kafka_security import aiokafka_options
 from shared.logging import mask_ids
 from shared.settings import ServiceSettings
 
@@ -104,4 +105,5 @@ def create_producer(settings: ServiceSettings) -> AIOKafkaProducer:
         linger_ms=5,
         max_batch_size=512 * 1024,
         client_id=f"yibao-outbox",
+        **aiokafka_options(settings),
     )

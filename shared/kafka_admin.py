@@ -8,7 +8,8 @@ stack and docker-compose's `topics` job.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError, TopicAlreadyExistsError, for_code
@@ -34,11 +35,13 @@ async def ensure_topics(
     *,
     replication_factor: int = 1,
     timeout_s: float = 60.0,
+    client_options: Mapping[str, Any] | None = None,
 ) -> list[str]:
     """Create the missing ones among `topics`; return the names that were created.
 
     Raises TopicCreationError with the broker's reason for any topic it refused,
-    or when the broker cannot be reached within `timeout_s`.
+    or when the broker cannot be reached within `timeout_s`. `client_options`: the
+    admin principal's authentication (`shared.kafka_security.aiokafka_options`).
     """
     wanted = {t.name: t for t in topics}
     loop = asyncio.get_running_loop()
@@ -46,7 +49,7 @@ async def ensure_topics(
     created: list[str] = []
     while True:
         try:
-            done, retriable = await _create_missing(bootstrap, wanted, replication_factor)
+            done, retriable = await _create_missing(bootstrap, wanted, replication_factor, client_options or {})
             created += done
             if not retriable:
                 return created
@@ -61,10 +64,10 @@ async def ensure_topics(
 
 
 async def _create_missing(
-    bootstrap: str, wanted: dict[str, Topic], replication_factor: int
+    bootstrap: str, wanted: dict[str, Topic], replication_factor: int, client_options: Mapping[str, Any]
 ) -> tuple[list[str], list[str]]:
     """One attempt: (names created, retriable failures). Fatal failures raise."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15000)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15000, **client_options)
     try:
         await admin.start()
         existing = set(await admin.list_topics())

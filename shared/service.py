@@ -18,6 +18,7 @@ from faststream.specification import AsyncAPI
 
 from shared import gc_tuning
 from shared.http import build_http_app
+from shared.kafka_security import faststream_security
 from shared.logging import configure_logging
 from shared.runtime import Runtime
 from shared.settings import ServiceSettings
@@ -38,6 +39,7 @@ def build_broker(spec: ServiceSpec, runtime: Runtime) -> KafkaBroker:
     broker = KafkaBroker(
         runtime.settings.kafka_bootstrap,
         client_id=f"yibao-{spec.name}",
+        security=faststream_security(runtime.settings),
         logger=logging.getLogger(f"faststream.{spec.name}"),
         # "Received"/"Processed" per batch is noise at the December peak: debug level only.
         log_level=logging.DEBUG,

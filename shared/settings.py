@@ -4,7 +4,9 @@ Services extend `ServiceSettings`; nothing reads the environment anywhere else.
 """
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Literal
+
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -12,6 +14,16 @@ class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="YIBAO_", extra="ignore")
 
     kafka_bootstrap: str = Field("127.0.0.1:19092", description="Kafka bootstrap servers.")
+    # Kafka authentication (shared/kafka_security.py turns these into client options; principals and ACLs:
+    # shared/kafka_acls.py). PLAINTEXT, the default, is the local stack's broker, which has no authentication.
+    kafka_security_protocol: Literal["PLAINTEXT", "SASL_PLAINTEXT"] = Field(
+        "PLAINTEXT", description="PLAINTEXT (no authentication) or SASL_PLAINTEXT (a principal per service)."
+    )
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"] = Field(
+        "SCRAM-SHA-512", description="SASL mechanism; PLAIN only for the admin principal on the broker's internal listener."
+    )
+    kafka_username: str = Field("", description="This process's Kafka principal (SASL username).")
+    kafka_password: SecretStr = Field(SecretStr(""), description="Its password (never logged).")
     pg_dsn: str = Field("postgresql://yibao@127.0.0.1:15432/yibao", description="PostgreSQL DSN.")
     redis_url: str = Field("redis://127.0.0.1:16379/0", description="Redis URL.")
     http_host: str = "127.0.0.1"

@@ -171,7 +171,12 @@ def _receipt(person: str, amount_fen: int, rng: random.Random) -> dict:
 
 
 async def _produce(kafka: str, topic: str, receipts: list[dict]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=kafka, enable_idempotence=True)
+    from shared.kafka_security import aiokafka_options
+    from shared.settings import ServiceSettings
+
+    # On a broker with SASL the demo sends as the tax gateway (YIBAO_KAFKA_USERNAME / _PASSWORD).
+    producer = AIOKafkaProducer(bootstrap_servers=kafka, enable_idempotence=True,
+                                **aiokafka_options(ServiceSettings()))
     await producer.start()
     try:
         for r in receipts:

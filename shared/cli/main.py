@@ -16,6 +16,10 @@ from shared.cli.topics import app as topics_app  # noqa: E402
 
 app.add_typer(topics_app, name="topics")
 
+from shared.cli.kafka_acls import app as kafka_acls_app  # noqa: E402
+
+app.add_typer(kafka_acls_app, name="kafka-acls")
+
 from shared.cli.quote import quote_command  # noqa: E402
 
 app.command("quote")(quote_command)

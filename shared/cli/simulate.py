@@ -197,11 +197,13 @@ def season_totals(records: list[Simulated]) -> dict:
 
 
 async def produce(bootstrap: str, topic: str, records: Iterator[Simulated], rate: float | None = None,
-                  on_sent=None, linger_ms: int = 20) -> int:
-    """Send the records in order (keyed by person), batched by the producer; `rate` records/s when given."""
+                  on_sent=None, linger_ms: int = 20, client_options: dict | None = None) -> int:
+    """Send the records in order (keyed by person), batched by the producer; `rate` records/s when given.
+
+    `client_options`: the sender's Kafka authentication (`shared.kafka_security.aiokafka_options`)."""
     from aiokafka import AIOKafkaProducer
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, acks="all", linger_ms=linger_ms,
-                                max_batch_size=1024 * 1024)
+                                max_batch_size=1024 * 1024, **(client_options or {}))
     await producer.start()
     sent, pending, started = 0, [], time.monotonic()
     try:
@@ -238,14 +240,16 @@ def receipts_command(
     ledger: str = typer.Option(None, help="write receipt_no,amount_fen,expect per record to this CSV"),
 ) -> None:
     """Stream a season of receipts to the receipt topic; print the expected totals as JSON."""
+    from shared.kafka_security import aiokafka_options
     from shared.settings import ServiceSettings
-    topic = topic or ServiceSettings().topic("payment.receipt-received")
+    settings = ServiceSettings()  # on a broker with SASL: the tax gateway's principal, from YIBAO_KAFKA_*
+    topic = topic or settings.topic("payment.receipt-received")
     records = list(season(region, count, seed=seed, year=year))
     if ledger:
         with open(ledger, "w", newline="", encoding="utf-8") as f:
             w = csv.writer(f)
             w.writerow(["receipt_no", "amount_fen", "expect"])
             w.writerows((r.receipt_no or "", r.amount_fen, r.expect) for r in records)
-    sent = asyncio.run(produce(bootstrap, topic, iter(records), rate))
+    sent = asyncio.run(produce(bootstrap, topic, iter(records), rate, client_options=aiokafka_options(settings)))
     typer.echo(json.dumps({"topic": topic, "sent": sent, "expected": season_totals(records)}, ensure_ascii=False))
     sys.stdout.flush()

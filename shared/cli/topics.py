@@ -4,7 +4,8 @@
     yibao topics list   [--bootstrap HOST:PORT]   # declared topics and whether they exist
 
 The bootstrap address comes from YIBAO_KAFKA_BOOTSTRAP (default 127.0.0.1:19092,
-the local stack's broker).
+the local stack's broker); on a broker with SASL, the admin principal's credentials
+from YIBAO_KAFKA_SECURITY_PROTOCOL / _SASL_MECHANISM / _USERNAME / _PASSWORD.
 """
 from __future__ import annotations
 
@@ -13,6 +14,15 @@ import asyncio
 import typer
 
 from shared.topics import ALL_TOPICS
+
+
+
+def _client_options() -> dict:
+    from shared.kafka_security import aiokafka_options
+    from shared.settings import ServiceSettings
+
+    return aiokafka_options(ServiceSettings())
+
 
 app = typer.Typer(no_args_is_help=True, help="Kafka topics declared in shared/topics.py.")
 
@@ -30,7 +40,7 @@ def create(
     from shared.kafka_admin import TopicCreationError, ensure_topics
 
     try:
-        created = asyncio.run(ensure_topics(bootstrap, ALL_TOPICS, timeout_s=timeout))
+        created = asyncio.run(ensure_topics(bootstrap, ALL_TOPICS, timeout_s=timeout, client_options=_client_options()))
     except TopicCreationError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1)
@@ -46,7 +56,7 @@ def list_(bootstrap: str = BootstrapOption) -> None:
     from aiokafka.admin import AIOKafkaAdminClient
 
     async def existing() -> set[str]:
-        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10000)
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10000, **_client_options())
         await admin.start()
         try:
             return set(await admin.list_topics())

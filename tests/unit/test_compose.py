@@ -13,6 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from shared.kafka_acls import ADMIN, password_env_var, principals
+from tests.support.secure_kafka import SECURITY_PROPERTIES, jaas
+
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 SERVICES = ["identity_certification", "enrollment", "payment_ingest", "subsidy", "reconciliation"]
@@ -76,6 +79,8 @@ def test_jobs_create_topics_and_migrate(config):
     services = config["services"]
     assert services["topics"]["command"] == ["yibao", "topics", "create"]
     assert services["topics"]["depends_on"]["kafka"]["condition"] == "service_healthy"
+    assert services["kafka_acls"]["command"] == ["yibao", "kafka-acls", "apply"]
+    assert services["kafka_acls"]["depends_on"]["kafka"]["condition"] == "service_healthy"
     assert services["migrate"]["command"] == ["yibao", "migrate"]
     assert services["migrate"]["depends_on"]["postgres"]["condition"] == "service_healthy"
 
@@ -95,11 +100,67 @@ def test_service_wiring(config, name):
         "postgres": "service_healthy",
         "redis": "service_healthy",
         "topics": "service_completed_successfully",
+        "kafka_acls": "service_completed_successfully",
         "migrate": "service_completed_successfully",
     }
+    # Its own Kafka principal over SASL/SCRAM, whose password the ACL job gives the broker.
+    assert env["YIBAO_KAFKA_SECURITY_PROTOCOL"] == "SASL_PLAINTEXT"
+    assert env["YIBAO_KAFKA_SASL_MECHANISM"] == "SCRAM-SHA-512"
+    assert env["YIBAO_KAFKA_USERNAME"] == name
+    assert env["YIBAO_KAFKA_PASSWORD"]
+    assert env["YIBAO_KAFKA_PASSWORD"] == config["services"]["kafka_acls"]["environment"][password_env_var(name)]
 
 
 def test_dockerfile_installs_the_project():
     text = (ROOT / "Dockerfile").read_text()
     assert "FROM python:3.11-slim" in text
     assert "pip install ." in text
+
+
+def broker_properties(environment: dict[str, str]) -> dict[str, str]:
+    """The apache/kafka image's rule (KafkaDockerWrapper): KAFKA_A_B -> a.b, `__` -> `_`, `___` -> `-`."""
+    excluded = {"KAFKA_OPTS", "KAFKA_HEAP_OPTS", "KAFKA_JMX_OPTS", "KAFKA_LOG4J_OPTS", "KAFKA_VERSION"}
+    return {
+        key.removeprefix("KAFKA_").lower().replace("_", ".").replace("...", "-").replace("..", "_"): value
+        for key, value in environment.items() if key.startswith("KAFKA_") and key not in excluded
+    }
+
+
+def test_kafka_runs_sasl_and_acls_like_the_tested_broker(config):
+    """The security settings are those of tests/support/secure_kafka.py, which the integration test runs."""
+    kafka = config["services"]["kafka"]
+    props = broker_properties(kafka["environment"])
+    protocols = dict(pair.split(":") for pair in props["listener.security.protocol.map"].split(","))
+    assert set(protocols.values()) == {"SASL_PLAINTEXT"}, "no listener may be PLAINTEXT"
+    assert props.pop("listener.name.host.sasl.enabled.mechanisms") == props["listener.name.client.sasl.enabled.mechanisms"]
+    del protocols["HOST"]  # the host listener is the CLIENT listener again, published for tools on the host
+    props["listener.security.protocol.map"] = ",".join(f"{k}:{v}" for k, v in protocols.items())
+    assert {k: props.get(k) for k in SECURITY_PROPERTIES} == SECURITY_PROPERTIES
+    assert props["authorizer.class.name"] == "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
+    assert props["allow.everyone.if.no.acl.found"] == "false"
+    assert kafka["ports"] == [{"mode": "ingress", "host_ip": "127.0.0.1", "target": 19092, "published": "19092",
+                               "protocol": "tcp"}], "only the SCRAM host listener is published"
+
+
+def test_the_broker_jaas_file_is_the_tested_one_with_the_jobs_admin_password(config):
+    jobs_admin = config["services"]["topics"]["environment"]
+    assert jobs_admin["YIBAO_KAFKA_USERNAME"] == ADMIN
+    assert jobs_admin["YIBAO_KAFKA_SASL_MECHANISM"] == "PLAIN"
+    assert jobs_admin["YIBAO_KAFKA_BOOTSTRAP"] == "kafka:9094"
+    assert "BROKER://kafka:9094" in config["services"]["kafka"]["environment"]["KAFKA_ADVERTISED_LISTENERS"]
+    configs = config["configs"]
+    assert configs["kafka-jaas"]["content"] == jaas(jobs_admin["YIBAO_KAFKA_PASSWORD"], "dev-only-kafka-broker")
+    opts = config["services"]["kafka"]["environment"]["KAFKA_OPTS"]
+    target = {c["source"]: c["target"] for c in config["services"]["kafka"]["configs"]}
+    assert opts == f"-Djava.security.auth.login.config={target['kafka-jaas']}"
+    assert f'password="{jobs_admin["YIBAO_KAFKA_PASSWORD"]}"' in configs["kafka-admin-client"]["content"]
+    assert target["kafka-admin-client"] in " ".join(config["services"]["kafka"]["healthcheck"]["test"])
+    assert config["services"]["kafka_acls"]["environment"]["YIBAO_KAFKA_PASSWORD"] == jobs_admin["YIBAO_KAFKA_PASSWORD"]
+
+
+def test_every_principal_has_its_own_password(config):
+    env = config["services"]["kafka_acls"]["environment"]
+    passwords = [env.get(password_env_var(name)) for name in principals()]
+    assert all(passwords), [password_env_var(n) for n, p in zip(principals(), passwords) if not p]
+    assert len(set(passwords)) == len(passwords), "two principals share a password"
+    assert all(p.startswith("dev-only-") for p in passwords), "compose passwords are marked development-only"

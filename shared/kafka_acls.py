@@ -1,0 +1,153 @@
+"""Who may do what on Kafka: one principal per service, per department and per outside system, as data.
+
+The plan is derived from `shared.topics`: a service WRITEs the topics it owns (and
+the dead-letter topic), READs the topics it consumes (`CONSUMES`, checked against
+the subscribers the services really register by tests/unit/test_kafka_acl_plan.py)
+and uses the consumer groups `{group_prefix}.{service}.*` (PREFIXED group ACL).
+Each department (shared.codes.Department) may only WRITE
+`identity.records-submitted`; the tax gateway may only WRITE
+`payment.receipt-received`. The admin principal is the broker's super user
+(`super.users`), bootstrapped by the broker's own configuration: it creates the
+topics, these users and these ACLs, and needs no ACL itself.
+
+`apply` makes a broker match the plan with confluent-kafka's AdminClient (aiokafka's
+admin client can create neither SCRAM users nor ACLs): SCRAM credentials are upserted,
+ACLs created (creating an existing ACL is a no-op, so `apply` can run on every start).
+Passwords are never part of the plan; the caller passes them (see `passwords_from_env`).
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+from shared.codes import Department
+from shared.topics import (
+    ALL_TOPICS, DEAD_LETTER, DUE_ASSESSED, ENROLLMENT_EVENTS, ENROLLMENT_REFUNDS, IDENTITY_RECORDS,
+    POPULATION_BASELINE, RECEIPT_ACCEPTED, RECEIPT_RECEIVED, RECEIPT_REJECTED, REFUND_ORDERED, STATUS_CHANGED,
+    Topic,
+)
+
+ADMIN = "admin"
+TAX_GATEWAY = "tax_gateway"
+SERVICES = ("identity_certification", "enrollment", "payment_ingest", "subsidy", "reconciliation")
+
+# What each service consumes (its batch subscribers). Kept here as readable data; a unit test compares it
+# with the subscribers each service registers, so the two cannot drift apart.
+CONSUMES: dict[str, tuple[Topic, ...]] = {
+    "identity_certification": (IDENTITY_RECORDS,),
+    "enrollment": (RECEIPT_ACCEPTED, STATUS_CHANGED, DUE_ASSESSED),
+    "payment_ingest": (RECEIPT_RECEIVED, DUE_ASSESSED),
+    "subsidy": (STATUS_CHANGED, ENROLLMENT_EVENTS, RECEIPT_ACCEPTED),
+    "reconciliation": (ENROLLMENT_EVENTS, RECEIPT_ACCEPTED, RECEIPT_REJECTED, DUE_ASSESSED, REFUND_ORDERED,
+                       ENROLLMENT_REFUNDS, STATUS_CHANGED, POPULATION_BASELINE),
+}
+
+Resource = Literal["topic", "group"]
+Pattern = Literal["literal", "prefixed"]
+Operation = Literal["read", "write"]
+
+
+@dataclass(frozen=True, order=True)
+class Acl:
+    """One ALLOW rule: `principal` may `operation` on the `resource` named `name` (or every name it prefixes)."""
+
+    principal: str
+    resource: Resource
+    name: str
+    pattern: Pattern
+    operation: Operation
+
+    def describe(self) -> str:
+        star = "*" if self.pattern == "prefixed" else ""
+        return f"User:{self.principal:24} {self.operation.upper():5} {self.resource} {self.name}{star}"
+
+
+def department_principal(department: Department | str) -> str:
+    return f"dept-{Department(department).value}"
+
+
+def produces(service: str) -> tuple[Topic, ...]:
+    """The topics a service writes: those it owns, and the dead-letter topic every service writes."""
+    return tuple(t for t in ALL_TOPICS if t.owner == service) + (DEAD_LETTER,)
+
+
+def principals() -> tuple[str, ...]:
+    """Every principal that needs a SCRAM user (the admin is the broker's own, see the module docstring)."""
+    return (*SERVICES, TAX_GATEWAY, *(department_principal(d) for d in Department))
+
+
+def plan(*, topic_prefix: str = "", group_prefix: str = "yibao") -> tuple[Acl, ...]:
+    """Every ACL of the system, for topics named `{topic_prefix}{name}` and groups `{group_prefix}.{service}.*`."""
+    acls: set[Acl] = set()
+    for service in SERVICES:
+        acls |= {Acl(service, "topic", topic_prefix + t.name, "literal", "write") for t in produces(service)}
+        acls |= {Acl(service, "topic", topic_prefix + t.name, "literal", "read") for t in CONSUMES[service]}
+        acls.add(Acl(service, "group", f"{group_prefix}.{service}.", "prefixed", "read"))
+    acls.add(Acl(TAX_GATEWAY, "topic", topic_prefix + RECEIPT_RECEIVED.name, "literal", "write"))
+    acls |= {Acl(department_principal(d), "topic", topic_prefix + IDENTITY_RECORDS.name, "literal", "write")
+             for d in Department}
+    return tuple(sorted(acls))
+
+
+def password_env_var(principal: str) -> str:
+    """Where `yibao kafka-acls apply` reads a principal's password: YIBAO_KAFKA_PASSWORD__<PRINCIPAL>."""
+    return "YIBAO_KAFKA_PASSWORD__" + principal.upper().replace("-", "_")
+
+
+def passwords_from_env(names: Iterable[str], environ: Mapping[str, str] = os.environ) -> dict[str, str]:
+    """Each principal's password from its variable; every missing one is named in the error."""
+    names = list(names)
+    missing = [password_env_var(n) for n in names if not environ.get(password_env_var(n))]
+    if missing:
+        raise KeyError("no Kafka password for: " + ", ".join(missing))
+    return {n: environ[password_env_var(n)] for n in names}
+
+
+class AclApplyError(RuntimeError):
+    """The broker refused a user or an ACL; the message names each and the broker's reason."""
+
+
+def apply(admin_config: Mapping[str, str], passwords: Mapping[str, str], acls: Iterable[Acl], *,
+          mechanism: str = "SCRAM-SHA-512", iterations: int = 8192, timeout_s: float = 30.0) -> tuple[int, int]:
+    """Upsert a SCRAM credential per principal in `passwords`, create `acls`; return (users, acls) applied.
+
+    `admin_config`: librdkafka settings of the admin principal (`shared.kafka_security.confluent_config`).
+    `iterations`: SCRAM's PBKDF2 rounds; 8192 is Kafka's documented minimum 4096 doubled (a setting, not a rule).
+    """
+    from confluent_kafka.admin import (
+        AclBinding, AclOperation, AclPermissionType, AdminClient, ResourcePatternType, ResourceType,
+        ScramCredentialInfo, ScramMechanism, UserScramCredentialUpsertion,
+    )
+
+    admin = AdminClient(dict(admin_config))
+    scram = ScramCredentialInfo(ScramMechanism[mechanism.replace("-", "_")], iterations)
+    failures: list[str] = []
+    if passwords:
+        upserts = [UserScramCredentialUpsertion(user, scram, password.encode()) for user, password in passwords.items()]
+        for user, future in admin.alter_user_scram_credentials(upserts, request_timeout=timeout_s).items():
+            try:
+                future.result(timeout=timeout_s)
+            except Exception as exc:  # noqa: BLE001 - collected and reported together
+                failures.append(f"user {user}: {exc}")
+    bindings = [
+        AclBinding(ResourceType[acl.resource.upper()], acl.name, ResourcePatternType[acl.pattern.upper()],
+                   f"User:{acl.principal}", "*", AclOperation[acl.operation.upper()], AclPermissionType.ALLOW)
+        for acl in acls
+    ]
+    if bindings:
+        for binding, future in admin.create_acls(bindings, request_timeout=timeout_s).items():
+            try:
+                future.result(timeout=timeout_s)
+            except Exception as exc:  # noqa: BLE001
+                failures.append(f"ACL {binding}: {exc}")
+    if failures:
+        raise AclApplyError("Kafka refused: " + "; ".join(failures))
+    return len(passwords), len(bindings)
+
+
+__all__ = [
+    "ADMIN", "CONSUMES", "SERVICES", "TAX_GATEWAY", "Acl", "AclApplyError", "apply", "department_principal",
+    "password_env_var", "passwords_from_env", "plan", "principals", "produces",
+]
