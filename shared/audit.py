@@ -18,7 +18,9 @@ async def record(conn: asyncpg.Connection, *, actor: str, action: str, subject: 
                  detail: dict[str, Any] | None = None) -> None:
     """Append one entry; resident IDs in the subject or the detail are masked before they are stored."""
     await conn.execute(
-        "INSERT INTO audit_log (actor, action, subject, detail) VALUES ($1, $2, $3, $4::jsonb)",
+        # $4 as text then cast: the JSON is encoded once here, whether or not the connection has a jsonb codec
+        # (the services' pools have one, which would encode this string a second time as a JSON string)
+        "INSERT INTO audit_log (actor, action, subject, detail) VALUES ($1, $2, $3, $4::text::jsonb)",
         actor, action, mask_ids(subject), mask_ids(json.dumps(detail or {}, ensure_ascii=False, default=str)),
     )
 

@@ -1,8 +1,22 @@
 """HTTP API of the subsidy service: quotes for the tax gateway, the subsidy ledger, refund orders.
 
-Resident IDs travel only in request bodies (never in URLs) and come back masked.
+Every call carries `Authorization: Bearer <credential>` (shared.access); a credential
+belongs to one region and one role, named after who holds it:
+
+- tax_gateway  (税务征收端): the quote only — "how much does this person owe for 2025 and why";
+- viewer       (县乡医保、乡镇查看): the quote, a person's subsidy lines, ledger totals, refund
+  search and detail;
+- refund_clerk (乡镇财政所、医保经办退费经办): all a viewer may, and moving refunds
+  (ordered → paid by the township → confirmed by the agency).
+
+Everything a call reads is its region's: a person's answer comes only from rows of the
+caller's region (a person of another region is 403 when the ID's own region is not the
+caller's, else 404 as if unknown), another region's totals or refund search are 403, and
+another region's refund is 404, exactly as one that does not exist. Resident IDs travel
+only in request bodies (never in URLs) and come back masked.
 The quote is answered from Redis; a cold cache falls back to PostgreSQL and warms
-the cache for the next ask.
+the cache for the next ask. Verified credentials are cached in process
+(`credential_cache_s`), so authentication adds no database round trip to a quote.
 """
 from __future__ import annotations
 
@@ -10,7 +24,7 @@ import json
 from typing import Literal
 from uuid import UUID
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field, ValidationError
@@ -18,9 +32,17 @@ from pydantic import BaseModel, Field, ValidationError
 from services.subsidy import cache, store
 from services.subsidy.domain.refunds import LABEL as STATE_LABEL
 from services.subsidy.domain.refunds import RefundStepRefused, advance
+from shared import audit
+from shared.access import Authenticator, Caller, Roles
 from shared.messages.envelope import RegionCode, ResidentIdStr
 from shared.resident_id import mask
 from shared.runtime import Runtime, utcnow
+
+
+TAX_GATEWAY, VIEWER, REFUND_CLERK = "tax_gateway", "viewer", "refund_clerk"
+ROLES = Roles({TAX_GATEWAY: "税务征收端：只查询应缴额",
+               VIEWER: "查看（县乡医保、乡镇）：应缴额、资助台账、合计、退费单",
+               REFUND_CLERK: "退费经办（乡镇财政所、医保经办）：另可登记支付、确认退费"})
 
 
 class QuoteRequest(BaseModel):
@@ -59,82 +81,125 @@ def refund_body(row) -> dict:
             "updated_at": row["updated_at"].isoformat()}
 
 
+def not_in_region(person_id: str, year: int, who: Caller) -> HTTPException:
+    """The answer for a person with no row of the caller's region: it says nothing of other regions' rows."""
+    if person_id[:6] != who.region:
+        return HTTPException(403, f"无权查询：{mask(person_id)} 的身份证号不属于统筹区{who.region}，"
+                                  f"本统筹区也没有此人{year}年度的记录")
+    return HTTPException(404, f"{mask(person_id)} 在统筹区{who.region}尚无{year}年度核定应缴额（未收到参保登记或身份认定）")
+
+
+def cached_region(cached: str) -> str | None:
+    try:
+        return json.loads(cached).get("region")
+    except (ValueError, AttributeError):  # not a JSON object: treat as a miss
+        return None
+
+
 def api(runtime: Runtime) -> APIRouter:
     router = APIRouter(tags=["subsidy"])
     prefix = runtime.settings.topic_prefix
+    authenticate = Authenticator(lambda: runtime.pool, cache_s=runtime.settings.credential_cache_s)
 
-    @router.post("/quote", openapi_extra={"requestBody": {"required": True, "content": {
-        "application/json": {"schema": QuoteRequest.model_json_schema()}}}})
+    def role(*roles: str, refused: str):
+        async def dependency(who: Caller = Depends(authenticate)) -> Caller:
+            who.require(*roles, refused=refused)
+            return who
+        return Depends(dependency)
+
+    reader = role(VIEWER, REFUND_CLERK, refused="税务征收端（tax_gateway）凭证只能查询应缴额；台账和退费单需要查看或退费经办凭证")
+    clerk = role(REFUND_CLERK, refused="变更退费单需要退费经办（refund_clerk）凭证：查看和税务征收端凭证不能办理")
+
+    @router.post("/quote", openapi_extra={"security": [{"HTTPBearer": []}], "requestBody": {
+        "required": True, "content": {"application/json": {"schema": QuoteRequest.model_json_schema()}}}})
     async def quote(request: Request) -> Response:
-        """How much this person owes for the year, and why.
+        """How much this person owes for the year, and why (a person of the caller's region only; any role).
 
-        The hot path of the tax gateway: the body is validated by pydantic-core directly and the
-        cached JSON object is spliced into the answer as it is, not parsed and re-encoded."""
+        The hot path of the tax gateway: no dependency injection (the credential is checked by a direct
+        call, from the in-process cache), the body is validated by pydantic-core directly and the
+        cached JSON object is spliced into the answer as it is, not re-encoded."""
+        who = await authenticate.of(request)
         try:
             body = QuoteRequest.model_validate_json(await request.body())
         except ValidationError as err:
             raise RequestValidationError(err.errors(include_url=False, include_input=False)) from None
         cached = await cache.get_raw(runtime.redis, prefix, body.id, body.year)
         if cached is not None:
+            if cached_region(cached) != who.region:
+                raise not_in_region(body.id, body.year, who)
             head = json.dumps({"person": mask(body.id), "source": "cache"}, ensure_ascii=False)[:-1]
             return Response(f"{head}, {cached[1:]}", media_type="application/json")
         async with runtime.pool.acquire() as conn:
             row = await store.current_due(conn, body.id, body.year)
             problem = None if row else await store.unassessed(conn, body.id, body.year)
+        found = row or problem
+        if found is None or found["region"] != who.region:
+            raise not_in_region(body.id, body.year, who)
         if problem is not None:
             raise HTTPException(422, f"{mask(body.id)} {body.year}年度无法核定应缴额：{problem['reason']}")
-        if row is None:
-            raise HTTPException(404, f"{mask(body.id)} 尚无{body.year}年度核定应缴额（未收到参保登记或身份认定）")
         answer = due_body(row)
         await cache.put(runtime.redis, prefix, body.id, body.year, answer)
         return JSONResponse({"person": mask(body.id), "source": "database", **answer})
 
     @router.post("/ledger/person")
-    async def person_ledger(body: QuoteRequest) -> dict:
-        """The subsidy lines of one person and year (status, funding source, mode, amount)."""
+    async def person_ledger(body: QuoteRequest, who: Caller = reader) -> dict:
+        """The subsidy lines of one person and year (status, funding source, mode, amount) in the caller's region."""
         async with runtime.pool.acquire() as conn:
-            lines = await store.person_lines(conn, body.id, body.year)
+            lines = await store.person_lines(conn, body.id, body.year, who.region)
+        if not lines and body.id[:6] != who.region:
+            raise not_in_region(body.id, body.year, who)
         return {"person": mask(body.id), "year": body.year, "lines": [
             {"category": r["category"], "funding_source": r["funding_source"], "mode": r["mode"],
              "amount_fen": r["amount_fen"], "township": r["township"]} for r in lines]}
 
     @router.get("/ledger/totals")
-    async def ledger_totals(region: str = Query(pattern=r"^\d{6}$"), year: int = Query(ge=2000, le=2100)) -> dict:
+    async def ledger_totals(region: str = Query(pattern=r"^\d{6}$"), year: int = Query(ge=2000, le=2100),
+                            who: Caller = reader) -> dict:
         """Subsidy totals per township, funding source and mode: what each fund owes the pool."""
+        who.check(region)
         async with runtime.pool.acquire() as conn:
             rows = await store.line_totals(conn, region, year)
         return {"region": region, "year": year, "totals": [dict(r) for r in rows]}
 
     @router.post("/refunds/search")
-    async def refunds(body: RefundSearch) -> dict:
+    async def refunds(body: RefundSearch, who: Caller = reader) -> dict:
+        """Refund orders of the caller's region (a body naming another region is refused)."""
+        who.check(body.region or who.region)
         async with runtime.pool.acquire() as conn:
-            rows = await store.refund_orders(conn, person_id=body.id, region=body.region, year=body.year,
+            rows = await store.refund_orders(conn, person_id=body.id, region=who.region, year=body.year,
                                              township=body.township, state=body.state)
         return {"refunds": [refund_body(r) for r in rows]}
 
+    def unknown_refund(refund_id: UUID) -> HTTPException:
+        return HTTPException(404, f"本统筹区没有编号为{refund_id}的退费单")
+
     @router.get("/refunds/{refund_id}")
-    async def refund(refund_id: UUID) -> dict:
+    async def refund(refund_id: UUID, who: Caller = reader) -> dict:
         async with runtime.pool.acquire() as conn:
             row = await store.refund_order(conn, refund_id)
-            if row is None:
-                raise HTTPException(404, f"没有编号为{refund_id}的退费单")
+            if row is None or row["region"] != who.region:
+                raise unknown_refund(refund_id)
             history = await store.refund_history(conn, refund_id)
         return {**refund_body(row), "history": [
-            {"from": h["from_state"], "to": h["to_state"], "actor": h["actor"], "note": h["note"],
-             "at": h["at"].isoformat()} for h in history]}
+            {"from": h["from_state"], "to": h["to_state"], "actor": h["actor"], "recorded_by": h["recorded_by"],
+             "note": h["note"], "at": h["at"].isoformat()} for h in history]}
 
     @router.post("/refunds/{refund_id}/transitions")
-    async def move(refund_id: UUID, body: RefundStep) -> dict:
-        """ordered → paid (by the order's township) → confirmed; each step kept with who and when."""
+    async def move(refund_id: UUID, body: RefundStep, who: Caller = clerk) -> dict:
+        """ordered → paid (by the order's township) → confirmed; each step kept with who and when, and audited."""
         async with runtime.pool.acquire() as conn, conn.transaction():
             row = await store.refund_order(conn, refund_id, for_update=True)
-            if row is None:
-                raise HTTPException(404, f"没有编号为{refund_id}的退费单")
+            if row is None or row["region"] != who.region:
+                raise unknown_refund(refund_id)
             try:
                 step = advance(row["state"], body.to, order_township=row["township"], actor_township=body.township)
             except RefundStepRefused as err:
                 raise HTTPException(err.status, err.message) from None
-            await store.move_refund(conn, refund_id, step.from_state, step.to_state, body.actor, body.note, utcnow())
+            await store.move_refund(conn, refund_id, step.from_state, step.to_state, body.actor, body.note, utcnow(),
+                                    recorded_by=who.holder)
+            await audit.record(conn, actor=f"{who.role}/{who.region}/{who.holder}", action="refund.moved",
+                               subject=f"refund:{refund_id}",
+                               detail={"from": step.from_state, "to": step.to_state, "actor": body.actor})
             row = await store.refund_order(conn, refund_id)
         return refund_body(row)
 

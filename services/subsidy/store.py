@@ -186,9 +186,11 @@ async def unassessed(conn: asyncpg.Connection, person_id: str, year: int) -> asy
     return await conn.fetchrow("SELECT * FROM unassessed WHERE person_id = $1 AND year = $2", person_id, year)
 
 
-async def person_lines(conn: asyncpg.Connection, person_id: str, year: int) -> list[asyncpg.Record]:
-    return await conn.fetch("SELECT * FROM subsidy_line WHERE person_id = $1 AND year = $2 ORDER BY category",
-                            person_id, year)
+async def person_lines(conn: asyncpg.Connection, person_id: str, year: int, region: str) -> list[asyncpg.Record]:
+    """One person's subsidy lines of a year, only those of `region`."""
+    return await conn.fetch(
+        "SELECT * FROM subsidy_line WHERE person_id = $1 AND year = $2 AND region = $3 ORDER BY category",
+        person_id, year, region)
 
 
 async def line_totals(conn: asyncpg.Connection, region: str, year: int) -> list[asyncpg.Record]:
@@ -229,10 +231,11 @@ async def refund_history(conn: asyncpg.Connection, refund_id: UUID) -> list[asyn
 
 
 async def move_refund(conn: asyncpg.Connection, refund_id: UUID, from_state: str, to_state: str, actor: str,
-                      note: str | None, now: datetime) -> None:
+                      note: str | None, now: datetime, *, recorded_by: str | None = None) -> None:
     await conn.execute("UPDATE refund_order SET state = $2, updated_at = $3 WHERE refund_id = $1",
                        refund_id, to_state, now)
     await conn.execute(
-        "INSERT INTO refund_transition (refund_id, from_state, to_state, actor, note, at) VALUES ($1, $2, $3, $4, $5, $6)",
-        refund_id, from_state, to_state, actor, note, now,
+        "INSERT INTO refund_transition (refund_id, from_state, to_state, actor, note, at, recorded_by) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        refund_id, from_state, to_state, actor, note, now, recorded_by,
     )

@@ -24,6 +24,7 @@ from aiokafka import AIOKafkaProducer
 from services.enrollment import store as enrollment_store
 from services.identity_certification import store as identity_store
 from services.reconciliation import access as reconciliation_access
+from services.subsidy.api import ROLES as SUBSIDY_ROLES
 from shared.policy import standard_fen
 from shared.resident_id import check_character, mask, person_key
 from shared.topics import RECEIPT_RECEIVED
@@ -98,8 +99,9 @@ async def _demo(where: Endpoints, count: int, seed: int) -> None:
         typer.echo("3. 核定应缴：困难人员向医保核定服务询价，其他人按政策包个人缴费标准")
         standard = standard_fen(REGION, YEAR)
         dues = {p: standard for p in residents}
+        gateway = {"Authorization": f"Bearer {await _gateway_credential(pg_dsn)}"}
         for p in vulnerable:
-            dues[p] = await _wait_quote(client, subsidy_url, p)
+            dues[p] = await _wait_quote(client, subsidy_url, p, gateway)
             typer.echo(f"   {mask(p)} 应缴 {dues[p] / 100:.2f} 元")
 
         typer.echo("4. 税务缴费：微信、支付宝、村居代收陆续到账（含1笔金额错误、1笔重复推送）")
@@ -148,10 +150,20 @@ async def _console_credential(pg_dsn: str) -> str:
         await conn.close()
 
 
-async def _wait_quote(client: httpx.AsyncClient, subsidy_url: str, person: str, timeout: float = 30) -> int:
+async def _gateway_credential(pg_dsn: str) -> str:
+    """The tax gateway's credential for the subsidy quote of the demo region."""
+    conn = await asyncpg.connect(pg_dsn, server_settings={"search_path": "subsidy"})
+    try:
+        return await SUBSIDY_ROLES.grant(conn, REGION, "tax_gateway", "演示：税务征收端")
+    finally:
+        await conn.close()
+
+
+async def _wait_quote(client: httpx.AsyncClient, subsidy_url: str, person: str, headers: dict[str, str],
+                      timeout: float = 30) -> int:
     deadline = time.monotonic() + timeout
     while True:
-        answer = await client.post(f"{subsidy_url}/api/quote", json={"id": person, "year": YEAR})
+        answer = await client.post(f"{subsidy_url}/api/quote", json={"id": person, "year": YEAR}, headers=headers)
         if answer.status_code == 200:
             return answer.json()["due_fen"]
         if time.monotonic() > deadline:

@@ -5,6 +5,9 @@
 here), in batches, each in one transaction whose events go through the outbox
 that the running subsidy service relays. Settings come from the environment
 (YIBAO_PG_DSN, YIBAO_REDIS_URL, YIBAO_TOPIC_PREFIX), as for the services.
+
+`grant --region 340321 --role tax_gateway --holder 怀远县税务局` issues a credential for
+the subsidy HTTP API and prints its token once (the roles: services/subsidy/api.py).
 """
 from __future__ import annotations
 
@@ -89,3 +92,27 @@ def reassess_command(year: int = typer.Option(..., help="coverage year to assess
 
     people, events = asyncio.run(run())
     typer.echo(f"{people} people assessed for {year}; {events} events to publish (outbox)")
+
+
+@app.command("grant")
+def grant_command(region: str = typer.Option(..., help="6-digit pooling region the credential is for."),
+                  role: str = typer.Option(..., help="tax_gateway (quotes only), viewer (quotes, ledger, totals, "
+                                           "refunds) or refund_clerk (also moves refunds)."),
+                  holder: str = typer.Option(..., help="Who holds it, e.g. 怀远县税务局 or 榴城镇财政所.")) -> None:
+    """Issue a credential for the subsidy HTTP API; the token is printed once (only its hash is kept)."""
+    from services.subsidy.api import ROLES
+
+    async def run() -> str:
+        pool = await create_pool(ServiceSettings().pg_dsn, SCHEMA, max_size=1)
+        try:
+            async with pool.acquire() as conn:
+                return await ROLES.grant(conn, region, role, holder)
+        finally:
+            await pool.close()
+
+    try:
+        token = asyncio.run(run())
+    except ValueError as err:
+        typer.echo(f"错误：{err}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(token)

@@ -10,7 +10,8 @@ generator (`--concurrency` requests in flight, `--requests` per phase):
   redis_get    a bare Redis GET round trip of a due key (the floor for a cached answer)
   http_floor   GET /api/docs: a static page from the same uvicorn + FastAPI process, no I/O behind it
                (the HTTP floor; /health pings PostgreSQL, Kafka and Redis, so it is no floor)
-  quote_warm   POST /api/quote answered from Redis
+  quote_warm   POST /api/quote answered from Redis (with the tax gateway's credential, verified from the
+               service's in-process credential cache after the first request)
   quote_cold   POST /api/quote after the person's key was deleted: answered from PostgreSQL
 
 and prints p50/p90/p99/max in milliseconds, requests per second, and the quote's
@@ -38,6 +39,7 @@ from shared.resident_id import person_key
 from tests.support.kafka import produce, wait_consumed
 from tests.support.people import encode, resident_id
 from tests.support.servers import find_servers
+from tests.support.subsidy_access import subsidy_headers
 from tests.support.system import System, create_system, drop_system
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "bench"
@@ -55,8 +57,9 @@ class Connection:
         self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
         return self
 
-    async def request(self, method: str, path: str, body: bytes = b"") -> tuple[int, bytes]:
-        head = (f"{method} {path} HTTP/1.1\r\nHost: {self.host}\r\nContent-Type: application/json\r\n"
+    async def request(self, method: str, path: str, body: bytes = b"", token: str = "") -> tuple[int, bytes]:
+        auth = f"Authorization: Bearer {token}\r\n" if token else ""
+        head = (f"{method} {path} HTTP/1.1\r\nHost: {self.host}\r\nContent-Type: application/json\r\n{auth}"
                 f"Content-Length: {len(body)}\r\n\r\n").encode()
         self.writer.write(head + body)
         status_line, *headers = (await self.reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
@@ -139,10 +142,14 @@ async def measure(system: System, ids: list[str], args: argparse.Namespace) -> l
     for _ in range(args.concurrency):  # one connection per request in flight, kept alive
         pool.put_nowait(await Connection("127.0.0.1", port).open())
 
-    async def http(method: str, path: str, body: bytes = b"") -> bytes:
+    # the tax gateway of each region: a quote is answered only for the caller's region
+    tokens = {r: (await subsidy_headers(system.pg_dsn, r, "tax_gateway", "压测：税务征收端"))["Authorization"][7:]
+              for r in REGIONS}
+
+    async def http(method: str, path: str, body: bytes = b"", token: str = "") -> bytes:
         connection = await pool.get()
         try:
-            status, answer = await connection.request(method, path, body)
+            status, answer = await connection.request(method, path, body, token)
         finally:
             pool.put_nowait(connection)
         assert status == 200, (status, answer[:300])
@@ -157,7 +164,8 @@ async def measure(system: System, ids: list[str], args: argparse.Namespace) -> l
         await http("GET", "/api/docs")
 
     async def quote(person: str, source: str) -> None:
-        answer = await http("POST", "/api/quote", json.dumps({"id": person, "year": 2025}).encode())
+        body = json.dumps({"id": person, "year": 2025}).encode()
+        answer = await http("POST", "/api/quote", body, tokens[person[:6]])
         assert f'"{source}"'.encode() in answer[:80], answer[:300]  # cheap: no JSON parse in the generator
 
     async def quote_warm(_i: int) -> None:

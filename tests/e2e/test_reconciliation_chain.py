@@ -17,6 +17,7 @@ from tests.e2e.reconciliation_season import credential as reconciliation_credent
 from tests.e2e.test_walking_skeleton import credential, enrollment_headers, eventually
 from tests.support.kafka import produce, wait_consumed
 from tests.support.people import encode, receipt, resident_id
+from tests.support.subsidy_access import subsidy_headers
 from tests.support.system import System
 
 REGION, YEAR = "340321", 2025
@@ -41,8 +42,11 @@ async def chain(system: System) -> dict:
         await wait_consumed(system.servers.kafka_bootstrap, f"{system.tag}.payment_ingest.dues",
                             system.topic("subsidy.due-assessed"))
 
+        gateway = await subsidy_headers(system.pg_dsn, REGION)
+
         async def due_known():
-            q = await client.post(system.url("subsidy", "/api/quote"), json={"id": person, "year": YEAR})
+            q = await client.post(system.url("subsidy", "/api/quote"), json={"id": person, "year": YEAR},
+                                  headers=gateway)
             return q.json() if q.status_code == 200 else None
 
         assert (await eventually(due_known))["due_fen"] == 6000

@@ -24,6 +24,7 @@ from tests.e2e.conftest import ARTIFACTS
 from tests.e2e.test_walking_skeleton import eventually
 from tests.support.kafka import produce, read_all, wait_consumed
 from tests.support.people import encode, resident_id
+from tests.support.subsidy_access import subsidy_headers
 from tests.support.system import System, running
 
 HY, SQ, AK = "340321", "430502", "610900"
@@ -59,9 +60,12 @@ async def send(system: System, topic: str, *messages: dict) -> None:
     await wait_consumed(system.servers.kafka_bootstrap, f"{system.tag}.subsidy.{group}", system.topic(topic))
 
 
-async def quote(system: System, person: str, year: int = 2025) -> httpx.Response:
+async def quote(system: System, person: str, year: int = 2025, region: str | None = None) -> httpx.Response:
+    """The tax gateway's quote, with a credential of the person's region (the ID's own unless given)."""
+    headers = await subsidy_headers(system.pg_dsn, region or person[:6])
     async with httpx.AsyncClient(timeout=10) as client:
-        return await client.post(system.url("subsidy", "/api/quote"), json={"id": person, "year": year})
+        return await client.post(system.url("subsidy", "/api/quote"), json={"id": person, "year": year},
+                                 headers=headers)
 
 
 async def published(system: System, topic: str, person: str) -> list[dict]:
@@ -146,7 +150,8 @@ async def test_huaiyuan_pay_first_refund_later_orders_a_refund_once_the_receipt_
     [order] = await published(subsidy, "subsidy.refund-ordered", person)
     assert (order["amount_fen"], order["funding_source"], order["township"]) == (40000, "finance", "榴城镇")
 
-    async with httpx.AsyncClient(timeout=10, base_url=subsidy.url("subsidy", "/api")) as client:
+    clerk = await subsidy_headers(subsidy.pg_dsn, HY, "refund_clerk", "怀远县医保中心退费经办")
+    async with httpx.AsyncClient(timeout=10, base_url=subsidy.url("subsidy", "/api"), headers=clerk) as client:
         [found] = (await client.post("/refunds/search", json={"id": person})).json()["refunds"]
         assert (found["refund_id"], found["state"]) == (order["refund_id"], "ordered")
         assert person not in json.dumps(found, ensure_ascii=False)
@@ -183,7 +188,8 @@ async def test_the_ledger_totals_subsidy_lines_per_township_and_funding_source(s
                status_changed(region_people[0], HY, ("minimum_living", "2024-10-08"), township="白莲坡镇"),
                status_changed(region_people[1], HY, ("minimum_living", "2024-10-08"), township="白莲坡镇"),
                status_changed(region_people[2], HY, ("entitled_veteran", "2024-10-08"), township="白莲坡镇"))
-    async with httpx.AsyncClient(timeout=10, base_url=subsidy.url("subsidy", "/api")) as client:
+    viewer = await subsidy_headers(subsidy.pg_dsn, HY, "viewer")
+    async with httpx.AsyncClient(timeout=10, base_url=subsidy.url("subsidy", "/api"), headers=viewer) as client:
         totals = (await client.get("/ledger/totals", params={"region": HY, "year": 2025})).json()["totals"]
         mine = (await client.post("/ledger/person", json={"id": region_people[0], "year": 2025})).json()
     assert [t for t in totals if t["township"] == "白莲坡镇"] == [

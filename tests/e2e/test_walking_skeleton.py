@@ -17,6 +17,7 @@ from services.identity_certification import store as identity_store
 from shared.resident_id import person_key
 from tests.support.kafka import produce, read_all, wait_consumed
 from tests.support.people import encode, receipt, resident_id
+from tests.support.subsidy_access import subsidy_headers
 from tests.support.system import System
 from tests.support.waiting import eventually
 
@@ -66,8 +67,11 @@ async def paid_person(system: System) -> dict:
         assert posted.status_code == 200, posted.text
         assert posted.json()["people_changed"] == 1
 
+        gateway = await subsidy_headers(system.pg_dsn, REGION)
+
         async def quoted():
-            r = await client.post(system.url("subsidy", "/api/quote"), json={"id": person, "year": YEAR})
+            r = await client.post(system.url("subsidy", "/api/quote"), json={"id": person, "year": YEAR},
+                                  headers=gateway)
             return r.json() if r.status_code == 200 else None
 
         quote = await eventually(quoted)
