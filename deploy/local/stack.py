@@ -459,6 +459,9 @@ def pg_up() -> bool:
           IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{PG_USER}') THEN
             CREATE ROLE {PG_USER} LOGIN CREATEDB;
           END IF; END $$;"""], capture=True)
+    # Tests drop their databases WITH (FORCE); an autovacuum worker busy in one has no role the
+    # owner belongs to, so without pg_signal_backend the drop fails now and then after big loads.
+    run(psql + ["-c", f"GRANT pg_signal_backend TO {PG_USER}"], capture=True)
     exists = run(psql + ["-tA", "-c", f"SELECT 1 FROM pg_database WHERE datname = '{PG_DB}'"],
                  capture=True).stdout.strip()
     if exists != "1":
