@@ -15,7 +15,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from faststream import AckPolicy
-from faststream.kafka import KafkaRouter
+from faststream.kafka import KafkaRouter, Topic as DeclaredTopic
 from pydantic import TypeAdapter, ValidationError
 
 from shared.kafka_security import aiokafka_options
@@ -81,7 +81,10 @@ def batch_decoder(model: Any) -> Callable[[Any], Any]:
 def batch_subscriber(router: KafkaRouter, settings: ServiceSettings, topic: str, *, group: str, model: Any, description: str):
     """Declare an at-least-once batch subscriber on `topic` for `model`."""
     return router.subscriber(
-        settings.topic(topic),
+        # declare=False: topics are created by `yibao topics create` from shared/topics.py only (partitions,
+        # cleanup policy). FastStream would otherwise try to create each topic at start, which a broker with
+        # ACLs refuses (a service has no CREATE right) and, on a missing topic, would make a 1-partition one.
+        DeclaredTopic(settings.topic(topic), declare=False),
         group_id=group,
         batch=True,
         max_records=settings.batch_max_records,
