@@ -41,6 +41,8 @@ def show() -> None:
 @app.command("apply")
 def apply(
     mechanism: str = typer.Option("SCRAM-SHA-512", help="SCRAM mechanism of the users' credentials."),
+    iterations: int = typer.Option(4096, min=4096, help="SCRAM iterations (4096: the broker's minimum and "
+                                   "kafka-configs.sh's default)."),
     timeout: float = typer.Option(30.0, help="Seconds to wait for the broker's answer."),
 ) -> None:
     """Upsert each principal's SCRAM credential and create every ACL (safe to run again)."""
@@ -55,7 +57,8 @@ def apply(
         raise typer.Exit(2)
     acls = kafka_acls.plan(topic_prefix=settings.topic_prefix, group_prefix=settings.group_prefix)
     try:
-        users, created = kafka_acls.apply(admin, passwords, acls, mechanism=mechanism, timeout_s=timeout)
+        users, created = kafka_acls.apply(admin, passwords, acls, mechanism=mechanism, iterations=iterations,
+                                          timeout_s=timeout)
     except Exception as exc:  # noqa: BLE001 - the broker's reason, shown to whoever runs the job
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1)

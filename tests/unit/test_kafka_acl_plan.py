@@ -97,3 +97,17 @@ def test_sasl_options_are_the_same_for_every_client():
 def test_sasl_without_a_principal_says_what_to_set():
     with pytest.raises(KafkaSecurityError, match="YIBAO_KAFKA_USERNAME and YIBAO_KAFKA_PASSWORD"):
         aiokafka_options(ServiceSettings(kafka_security_protocol="SASL_PLAINTEXT"))
+
+
+def test_apply_without_the_passwords_names_them_and_touches_no_broker(monkeypatch):
+    from typer.testing import CliRunner
+
+    from shared.cli.main import app
+
+    for name in kafka_acls.principals():
+        monkeypatch.delenv(kafka_acls.password_env_var(name), raising=False)
+    monkeypatch.setenv(kafka_acls.password_env_var("subsidy"), "x")
+    result = CliRunner().invoke(app, ["kafka-acls", "apply"])
+    assert result.exit_code == 2
+    assert "YIBAO_KAFKA_PASSWORD__DEPT_CIVIL_AFFAIRS" in result.output
+    assert "YIBAO_KAFKA_PASSWORD__SUBSIDY" not in result.output
