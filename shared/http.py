@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.routing import Match
 from faststream.kafka import KafkaBroker
 from prometheus_client import make_asgi_app
 
@@ -51,6 +52,17 @@ async def validation_error(_request: Request, exc: RequestValidationError) -> JS
                         status_code=422)
 
 
+async def method_not_allowed(request: Request, _exc: Exception) -> JSONResponse:
+    """405 whose Allow header names every method of the path: Starlette names only those of the first route
+    matching the path, so GET and POST /api/runs each claimed to be the only one (found by schemathesis)."""
+    allowed = [method for method in _METHODS if any(
+        route.matches({**request.scope, "method": method})[0] == Match.FULL for route in request.app.router.routes)]
+    return JSONResponse({"detail": "Method Not Allowed"}, status_code=405, headers={"Allow": ", ".join(allowed)})
+
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
 def build_http_app(
     runtime: Runtime,
     broker: KafkaBroker,
@@ -74,6 +86,7 @@ def build_http_app(
 
     app = FastAPI(title=title, lifespan=lifespan, docs_url="/api/docs", openapi_url="/api/openapi.json")
     app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(405, method_not_allowed)
     app.include_router(health_router(runtime, broker))
     if api is not None:
         app.include_router(api, prefix="/api")

@@ -8,15 +8,16 @@ and answers show them masked.
 """
 # No `from __future__ import annotations` here: FastAPI resolves the dependency aliases
 # (Caller, Agency) defined inside `api()` from the evaluated annotations.
-from datetime import date
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, File, Form, Header, HTTPException, UploadFile
+from fastapi import APIRouter, Depends, File, Form, HTTPException, UploadFile
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
 from services.enrollment import cases, events, imports, registrations, store
 from services.enrollment.domain import lifecycle
 from services.enrollment.sheets import SheetError
+from shared.api_contract import IsoDate, PlainText, Year, problems, visible
 from shared.codes import EnrollmentKind, RefundReason
 from shared.outbox import add as add_to_outbox
 from shared.messages.envelope import ResidentIdStr
@@ -33,7 +34,7 @@ class BaselinePerson(BaseModel):
 
 
 class BaselineImport(BaseModel):
-    source: str = Field("public_security", description="Where the list comes from.")
+    source: PlainText = Field("public_security", description="Where the list comes from.")
     people: list[BaselinePerson] = Field(max_length=100_000)
 
 
@@ -41,24 +42,25 @@ class RosterPerson(BaseModel):
     id: str
     region: str | None = None
     employer: str | None = None
-    insured_from: str | date | None = Field(None, description="职工医保参保日期")
-    insured_to: str | date | None = Field(None, description="停保日期; empty while insured")
+    # Text is judged per row (2024/11/5, 2024年11月5日 …); a bare number is no date and refuses the request.
+    insured_from: str | IsoDate | None = Field(None, description="职工医保参保日期")
+    insured_to: str | IsoDate | None = Field(None, description="停保日期; empty while insured")
 
 
 class RosterImport(BaseModel):
-    source: str = Field("employee_insurance", description="Where the roster comes from.")
+    source: PlainText = Field("employee_insurance", description="Where the roster comes from.")
     people: list[RosterPerson] = Field(max_length=100_000)
 
 
 class Registration(BaseModel):
     id: ResidentIdStr
-    year: int = Field(ge=2000, le=2100)
+    year: Year
     kind: EnrollmentKind = EnrollmentKind.GENERAL
     hukou_region: str | None = Field(None, pattern=r"^\d{6}$", description="户籍地; the baseline fills it in when known.")
     residence_region: str | None = Field(None, pattern=r"^\d{6}$", description="居住证所在地")
     school_region: str | None = Field(None, pattern=r"^\d{6}$", description="学校所在地 (students)")
-    event_date: date | None = Field(None, description="Lapse, discharge, release, entry … as the kind needs.")
-    registered_on: date | None = Field(None, description="Defaults to today (China).")
+    event_date: IsoDate | None = Field(None, description="Lapse, discharge, release, entry … as the kind needs.")
+    registered_on: IsoDate | None = Field(None, description="Defaults to today (China).")
 
 
 class BulkRegistration(BaseModel):
@@ -67,20 +69,20 @@ class BulkRegistration(BaseModel):
 
 class Ending(BaseModel):
     id: ResidentIdStr
-    year: int
+    year: Year
     reason: Literal["death", "employee_insurance", "other_region"]
-    ended_on: date
+    ended_on: IsoDate
 
 
 class RefundRequest(BaseModel):
     id: ResidentIdStr
-    year: int
+    year: Year
     reason: RefundReason
-    requested_on: date | None = Field(None, description="The day the request was lodged; defaults to today (China).")
+    requested_on: IsoDate | None = Field(None, description="The day the request was lodged; defaults to today (China).")
 
 
 class Advance(BaseModel):
-    as_of: date | None = Field(None, description="Defaults to today (China).")
+    as_of: IsoDate | None = Field(None, description="Defaults to today (China).")
 
 
 class PersonLookup(BaseModel):
@@ -90,9 +92,12 @@ class PersonLookup(BaseModel):
 def api(runtime: Runtime) -> APIRouter:
     router = APIRouter(tags=["enrollment"])
     outbox_args = {"topic_prefix": runtime.settings.topic_prefix, "schema": runtime.schema}
+    # Declared as the OpenAPI security scheme, so clients (and schemathesis's ignored_auth check) know every
+    # operation needs it; auto_error off so a missing credential gets our own 401 with a reason.
+    bearer = HTTPBearer(auto_error=False, description="Bearer <credential>: one region, one role (agent | agency)")
 
-    async def caller(authorization: Annotated[str | None, Header(description="Bearer <credential>")] = None) -> store.Caller:
-        token = (authorization or "").removeprefix("Bearer ").strip()
+    async def caller(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> store.Caller:
+        token = credentials.credentials.strip() if credentials else ""
         if not token:
             raise HTTPException(401, "缺少凭证（Authorization: Bearer …）")
         async with runtime.pool.acquire() as conn:
@@ -116,30 +121,32 @@ def api(runtime: Runtime) -> APIRouter:
             await add_to_outbox(conn, outgoing, **outbox_args)
         return {**result, "ignored_lines": ignored or []}
 
-    @router.post("/baseline")
+    @router.post("/baseline", responses=problems(400, 401, 403, 422))
     async def import_baseline(body: BaselineImport, who: Agency) -> dict:
         rows = [{"line_no": i, **p.model_dump()} for i, p in enumerate(body.people, start=1)]
         return await run_import(who, "household", rows, body.source, None, [])
 
-    @router.post("/employee-roster")
+    @router.post("/employee-roster", responses=problems(400, 401, 403, 422))
     async def import_roster(body: RosterImport, who: Agency) -> dict:
         rows = [{"line_no": i, **p.model_dump()} for i, p in enumerate(body.people, start=1)]
         return await run_import(who, "employee", rows, body.source, None, [])
 
-    @router.post("/baseline/file")
+    @router.post("/baseline/file", responses=problems(400, 401, 403, 422))
     async def import_file(who: Agency, file: UploadFile = File(...),
                           list_name: Literal["household", "employee"] = Form("household"),
-                          source: str | None = Form(None)) -> dict:
+                          source: Annotated[PlainText | None, Form()] = None) -> dict:
         from services.enrollment import sheets
+        # The file's name and headers are kept with the import, not judged: made storable (a NUL is not).
+        file_name = visible(file.filename or "upload")
         try:
-            sheet = sheets.read(await file.read(), file.filename or "upload")
+            sheet = sheets.read(await file.read(), file_name)
         except SheetError as e:
             raise HTTPException(422, str(e)) from None
         default = "public_security" if list_name == "household" else "employee_insurance"
-        return await run_import(who, list_name, sheet.rows, source or default, file.filename, sheet.unknown_headers,
-                                sheet.ignored_lines)
+        return await run_import(who, list_name, sheet.rows, source or default, file_name,
+                                [visible(h) for h in sheet.unknown_headers], sheet.ignored_lines)
 
-    @router.post("/enrollments")
+    @router.post("/enrollments", responses=problems(400, 401, 422))
     async def register(body: Registration, who: Caller) -> dict:
         answers = await register_many([body], who)
         answer = answers[0]
@@ -147,7 +154,7 @@ def api(runtime: Runtime) -> APIRouter:
             raise HTTPException(422, answer)
         return answer
 
-    @router.post("/enrollments/bulk")
+    @router.post("/enrollments/bulk", responses=problems(400, 401, 422))
     async def register_bulk(body: BulkRegistration, who: Caller) -> dict:
         answers = await register_many(body.registrations, who)
         refused = sum(a["outcome"] == "refused" for a in answers)
@@ -163,7 +170,7 @@ def api(runtime: Runtime) -> APIRouter:
             await add_to_outbox(conn, outgoing, **outbox_args)
         return answers
 
-    @router.post("/enrollments/end")
+    @router.post("/enrollments/end", responses=problems(400, 401, 404, 409, 422))
     async def end_enrollment(body: Ending, who: Caller) -> dict:
         now = utcnow()
         async with runtime.pool.acquire() as conn, conn.transaction():
@@ -176,7 +183,7 @@ def api(runtime: Runtime) -> APIRouter:
         return {"person": mask(body.id), "year": body.year, "state": "ended", "ended_on": body.ended_on,
                 "reason": body.reason}
 
-    @router.post("/refunds")
+    @router.post("/refunds", responses=problems(400, 401, 404, 409, 422))
     async def request_refund(body: RefundRequest, who: Caller) -> dict:
         now = utcnow()
         requested_on = body.requested_on or events.today_in(now)
@@ -193,7 +200,7 @@ def api(runtime: Runtime) -> APIRouter:
                 "approved": refund["approved"], "amount_fen": refund["amount_fen"],
                 "explanation": refund["explanation"], "state": row["state"]}
 
-    @router.post("/coverage/advance")
+    @router.post("/coverage/advance", responses=problems(400, 401, 403, 422))
     async def advance(body: Advance, who: Agency) -> dict:
         now = utcnow()
         as_of = body.as_of or events.today_in(now)
@@ -205,7 +212,7 @@ def api(runtime: Runtime) -> APIRouter:
             await add_to_outbox(conn, [events.covered(r, now) for r in rows], **outbox_args)
         return {"region": who.region, "as_of": as_of, "covered": len(rows)}
 
-    @router.post("/person-record")
+    @router.post("/person-record", responses=problems(400, 401, 404, 422))
     async def person_record(body: PersonLookup, who: Caller) -> dict:
         async with runtime.pool.acquire() as conn:
             record = await store.person_record(conn, body.id, who.region)

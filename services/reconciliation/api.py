@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
 from services.reconciliation import access, console, reports, store, tables
@@ -24,6 +25,7 @@ from services.reconciliation.domain import files
 from services.reconciliation.domain.exports import to_csv, to_xlsx
 from services.reconciliation.runs import run_reconciliation, take_snapshot
 from services.reconciliation.scheduler import daily
+from shared.api_contract import CONTROL, IsoDate, PlainText, Year as YearNumber, problems
 from shared.messages.envelope import ResidentIdStr
 from shared.resident_id import mask
 from shared.runtime import Runtime, utcnow
@@ -31,17 +33,20 @@ from shared.runtime import Runtime, utcnow
 Region = Query(pattern=r"^\d{6}$", description="6-digit pooling region code.")
 Year = Query(ge=2000, le=2100, description="Coverage year.")
 MAX_FILE_BYTES = 200 * 1024 * 1024
+# The imports read the raw body (a bank's CSV, UTF-8 or GBK) themselves; declared so clients and fuzzers send one.
+CSV_BODY = {"requestBody": {"required": True, "description": "The file as exported: CSV text, UTF-8 or GBK.",
+                            "content": {"text/csv": {"schema": {"type": "string"}}}}}
 
 
 class RunRequest(BaseModel):
     region: str = Field(pattern=r"^\d{6}$")
-    year: int | None = Field(None, ge=2000, le=2100, description="Default: the campaign year.")
-    day: date | None = Field(None, description="Business day; default: today in the service's time zone.")
+    year: YearNumber | None = Field(None, description="Default: the campaign year.")
+    day: IsoDate | None = Field(None, description="Business day; default: today in the service's time zone.")
 
 
 class Resolution(BaseModel):
-    note: str = Field(min_length=1, max_length=2000, description="What was done (处理说明).")
-    by: str | None = Field(None, max_length=100, description="Who resolved it; default: the credential's holder.")
+    note: PlainText = Field(min_length=1, max_length=2000, description="What was done (处理说明).")
+    by: PlainText | None = Field(None, max_length=100, description="Who resolved it; default: the credential's holder.")
 
 
 class PersonLookup(BaseModel):
@@ -54,10 +59,21 @@ async def _csv_body(request: Request) -> str:
         raise HTTPException(413, "文件过大：请按银行和日期分开上传")
     for encoding in ("utf-8-sig", "gb18030"):  # banks' exports are often GBK
         try:
-            return raw.decode(encoding)
+            text = raw.decode(encoding)
+            break
         except UnicodeDecodeError:
             continue
-    raise HTTPException(422, "文件不是 UTF-8 或 GBK 编码的文本")
+    else:
+        raise HTTPException(422, "文件不是 UTF-8 或 GBK 编码的文本")
+    if not text.strip():  # was recorded as an import of 0 lines, then "already imported" (found by schemathesis)
+        raise HTTPException(422, "文件为空：请上传导出的 CSV 文件（第1行为列名）")
+    # The file is kept as sent, and PostgreSQL text cannot hold a NUL (one made the import a 500).
+    found = CONTROL.search(text)
+    if found:
+        line = text.count("\n", 0, found.start()) + 1
+        raise HTTPException(422, f"文件第{line}行含有控制字符（U+{ord(found.group()):04X}），不是银行或代办点导出的文本："
+                                 "请重新导出后上传")
+    return text
 
 
 def _parse(reader, text: str, region: str) -> files.Parsed:
@@ -81,8 +97,12 @@ def api(runtime: Runtime) -> APIRouter:
 
     router = APIRouter(tags=["reconciliation"], lifespan=lifespan)
     settings = runtime.settings
+    # Declares the credential in the OpenAPI document (clients, schemathesis's ignored_auth check); the token
+    # itself is read by access.token_of, which also takes the console's cookie.
+    bearer = HTTPBearer(auto_error=False, description="Bearer <credential>: one region, role viewer or clerk")
 
-    async def caller(request: Request) -> access.Caller:
+    async def caller(request: Request,
+                     _declared: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> access.Caller:
         token = access.token_of(request)
         if not token:
             raise HTTPException(401, "请先登录：缺少凭证（Authorization: Bearer …）")
@@ -98,7 +118,7 @@ def api(runtime: Runtime) -> APIRouter:
     def today() -> date:
         return utcnow().astimezone(ZoneInfo(settings.timezone)).date()
 
-    @router.get("/progress")
+    @router.get("/progress", responses=problems(422))
     async def progress(region: str = Region, year: int = Year) -> dict:
         async with runtime.pool.acquire() as conn:
             legacy = await store.legacy_paid_villages(conn, region, year)
@@ -108,7 +128,7 @@ def api(runtime: Runtime) -> APIRouter:
                               "paid_fen": int(r["paid_fen"] or 0)} for r in legacy],
                 "progress": full}
 
-    @router.get("/progress/snapshots")
+    @router.get("/progress/snapshots", responses=problems(401, 403, 422))
     async def snapshots(who: Who, region: str = Region, year: int = Year) -> dict:
         who.check(region)
         async with runtime.pool.acquire() as conn:
@@ -116,39 +136,39 @@ def api(runtime: Runtime) -> APIRouter:
         return {"region": region, "year": year, "weeks": [
             {**dict(r), "week": r["week"].isoformat(), "paid_fen": int(r["paid_fen"])} for r in rows]}
 
-    @router.post("/progress/snapshots")
+    @router.post("/progress/snapshots", responses=problems(401, 403, 422))
     async def snapshot(who: Who, region: str = Region, year: int = Year) -> dict:
         who.check(region, "clerk")
         async with runtime.pool.acquire() as conn, conn.transaction():
             rows = await take_snapshot(conn, region, year, today(), utcnow())
         return {"region": region, "year": year, "villages": len(rows)}
 
-    @router.get("/vulnerable")
+    @router.get("/vulnerable", responses=problems(401, 403, 422))
     async def vulnerable(who: Who, region: str = Region, year: int = Year) -> dict:
         who.check(region)
         async with runtime.pool.acquire() as conn:
             return {"region": region, "year": year, **await reports.vulnerable(conn, region, year)}
 
-    @router.get("/transfers")
+    @router.get("/transfers", responses=problems(401, 403, 422))
     async def transfers(who: Who, region: str = Region, year: int = Year) -> dict:
         who.check(region)
         async with runtime.pool.acquire() as conn:
             return {"region": region, "year": year, **await reports.transfers(conn, region, year)}
 
-    @router.get("/refunds")
+    @router.get("/refunds", responses=problems(401, 403, 422))
     async def refunds(who: Who, region: str = Region, year: int = Year) -> dict:
         who.check(region)
         async with runtime.pool.acquire() as conn:
             return {"region": region, "year": year, **await reports.refunds(conn, region, year)}
 
-    @router.post("/runs")
+    @router.post("/runs", responses=problems(400, 401, 403, 422))
     async def run(who: Who, body: RunRequest) -> dict:
         who.check(body.region, "clerk")
         async with runtime.pool.acquire() as conn:
             return await run_reconciliation(conn, settings, region=body.region, year=body.year or settings.campaign_year,
                                             day=body.day or today(), trigger=f"http:{who.holder}", now=utcnow())
 
-    @router.get("/runs")
+    @router.get("/runs", responses=problems(401, 403, 422))
     async def list_runs(who: Who, region: str = Region, year: int = Year) -> dict:
         who.check(region)
         async with runtime.pool.acquire() as conn:
@@ -157,9 +177,9 @@ def api(runtime: Runtime) -> APIRouter:
                           "new": r["new"], "counts": r["counts"], "fingerprint": r["fingerprint"],
                           "finished_at": r["finished_at"].isoformat()} for r in rows]}
 
-    @router.get("/discrepancies")
+    @router.get("/discrepancies", responses=problems(401, 403, 422))
     async def discrepancies(who: Who, region: str = Region, year: int = Year,
-                            status: Literal["open", "resolved", "all"] = "open", kind: str | None = None,
+                            status: Literal["open", "resolved", "all"] = "open", kind: PlainText | None = None,
                             limit: int = Query(10_000, ge=1, le=100_000)) -> dict:
         who.check(region)
         async with runtime.pool.acquire() as conn:
@@ -167,7 +187,7 @@ def api(runtime: Runtime) -> APIRouter:
                                              kind=kind, limit=limit)
         return {"region": region, "year": year, "discrepancies": [reports.discrepancy_json(r) for r in rows]}
 
-    @router.post("/discrepancies/{discrepancy_id}/resolve")
+    @router.post("/discrepancies/{discrepancy_id}/resolve", responses=problems(400, 401, 403, 404, 422))
     async def resolve(who: Who, discrepancy_id: UUID, body: Resolution) -> dict:
         async with runtime.pool.acquire() as conn:
             region = await conn.fetchval("SELECT region FROM discrepancy WHERE id = $1", discrepancy_id)
@@ -177,32 +197,39 @@ def api(runtime: Runtime) -> APIRouter:
             row = await store.resolve(conn, discrepancy_id, body.note, body.by or who.holder, utcnow())
         return reports.discrepancy_json(row)
 
-    @router.post("/imports/bank-settlement")
-    async def import_bank(who: Who, request: Request, bank: str = Query(min_length=1, max_length=60),
-                          name: str = Query("settlement.csv", max_length=200)) -> dict:
+    @router.post("/imports/bank-settlement", responses=problems(401, 403, 413, 422), openapi_extra=CSV_BODY)
+    async def import_bank(who: Who, request: Request, bank: Annotated[PlainText, Query(min_length=1, max_length=60)],
+                          name: Annotated[PlainText, Query(max_length=200)] = "settlement.csv") -> dict:
         who.check(who.region, "clerk")
         text = await _csv_body(request)
         parsed = _parse(files.read_settlement, text, who.region)
         async with runtime.pool.acquire() as conn, conn.transaction():
             return await store.import_settlement(conn, bank, name, text, parsed, utcnow())
 
-    @router.post("/imports/agent-deposits")
-    async def import_deposits(who: Who, request: Request, name: str = Query("deposits.csv", max_length=200)) -> dict:
+    @router.post("/imports/agent-deposits", responses=problems(401, 403, 413, 422), openapi_extra=CSV_BODY)
+    async def import_deposits(who: Who, request: Request,
+                              name: Annotated[PlainText, Query(max_length=200)] = "deposits.csv") -> dict:
         who.check(who.region, "clerk")
         text = await _csv_body(request)
         parsed = _parse(files.read_agent_deposits, text, who.region)
         async with runtime.pool.acquire() as conn, conn.transaction():
             return await store.import_agent_deposits(conn, name, text, parsed, utcnow())
 
-    @router.post("/imports/targets")
-    async def import_targets(who: Who, request: Request, name: str = Query("targets.csv", max_length=200)) -> dict:
+    @router.post("/imports/targets", responses=problems(401, 403, 413, 422), openapi_extra=CSV_BODY)
+    async def import_targets(who: Who, request: Request,
+                             name: Annotated[PlainText, Query(max_length=200)] = "targets.csv") -> dict:
         who.check(who.region, "clerk")
         text = await _csv_body(request)
         parsed = _parse(files.read_targets, text, who.region)
         async with runtime.pool.acquire() as conn, conn.transaction():
             return await store.import_targets(conn, name, text, parsed, utcnow())
 
-    @router.get("/exports/{name}.{fmt}")
+    @router.get("/exports/{name}.{fmt}", responses={
+        200: {"description": "The table as CSV or Excel", "content": {
+            "text/csv": {"schema": {"type": "string"}},
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet":
+                {"schema": {"type": "string", "format": "binary"}}}},
+        **problems(401, 403, 404, 422)})
     async def export(who: Who, name: str, fmt: Literal["csv", "xlsx"], region: str = Region,
                      year: int = Year) -> Response:
         who.check(region)
@@ -218,7 +245,7 @@ def api(runtime: Runtime) -> APIRouter:
                         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                         headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
-    @router.post("/person")
+    @router.post("/person", responses=problems(400, 401, 404, 422))
     async def person(who: Who, body: PersonLookup) -> dict:
         async with runtime.pool.acquire() as conn:
             view = await store.person_view(conn, body.id, who.region)

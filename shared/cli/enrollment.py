@@ -86,7 +86,11 @@ def _registrations(file: Path) -> list[dict]:
         data = json.loads(text)
         return data["registrations"] if isinstance(data, dict) else data
     rows = list(csv.DictReader(io.StringIO(text)))
-    return [{k: v for k, v in row.items() if v not in (None, "")} for row in rows]
+    items = [{k: v for k, v in row.items() if v not in (None, "")} for row in rows]
+    for item in items:  # every CSV cell is text, but the API's year is a number ("2025" is refused as text)
+        if isinstance(item.get("year"), str) and item["year"].strip().isascii() and item["year"].strip().isdigit():
+            item["year"] = int(item["year"])
+    return items
 
 
 @app.command("advance")
@@ -118,5 +122,9 @@ def credential_command(
         finally:
             await pool.close()
 
-    typer.echo(asyncio.run(issue()))
+    try:
+        token = asyncio.run(issue())
+    except ValueError as err:  # a malformed region
+        _fail(f"错误：{err}")
+    typer.echo(token)
     sys.stdout.flush()

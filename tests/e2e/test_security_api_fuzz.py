@@ -1,34 +1,48 @@
-"""Schemathesis against identity certification's OpenAPI document (/api/openapi.json), bounded and seeded:
-whatever a generated request holds — valid, invalid, absurd — the answer is never a server error.
+"""Schemathesis against the services' OpenAPI documents (/api/openapi.json), bounded and seeded.
 
-Run as schemathesis's own CLI (its pytest plugin cannot share this module's asyncio fixture), with a
-real department credential so that requests get past authentication into the handlers.
+Each service runs alone as a real process, fuzzed with a real credential of the role that may call
+every operation (so requests reach the handlers), through tests/e2e/api_fuzz_support.py.
+
+Checks: identity certification, `not_a_server_error` (its owner's choice so far). Enrollment and
+reconciliation: every check but those that cannot apply here (see `CHECKS`), so their documents must
+also be true — declared status codes, response bodies and content types, refused schema-violating
+input, a 401 without the declared credential.
 """
 from __future__ import annotations
 
-import asyncio
-import sys
-from pathlib import Path
+import asyncpg
 
+from services.enrollment import store as enrollment_store
+from services.reconciliation import access
+from tests.e2e.api_fuzz_support import EXCLUDED_CHECKS, enrollment, fuzz, reconciliation  # noqa: F401 - fixtures
 from tests.e2e.security_support import identity, issue  # noqa: F401 - identity is a fixture
 from tests.support.system import System
 
-BIN = Path(sys.executable).parent
-MAX_EXAMPLES = 30  # per operation and phase: bounded, this is a shared 2-core machine
+REGION = "340321"
 
 
 async def test_identity_api_never_answers_with_a_server_error(identity: System) -> None:
-    token = await issue(identity, "civil_affairs", "340321")
-    command = [
-        str(BIN / "schemathesis"), "run", identity.url("identity_certification", "/api/openapi.json"),
-        "--checks", "not_a_server_error", "--max-examples", str(MAX_EXAMPLES), "--seed", "20241105",
-        "--workers", "1", "--request-timeout", "30", "-H", f"Authorization: Bearer {token}",
-        "--phases", "examples,coverage,fuzzing",
-    ]
-    process = await asyncio.create_subprocess_exec(*command, stdout=asyncio.subprocess.PIPE,
-                                                   stderr=asyncio.subprocess.STDOUT)
-    output, _ = await asyncio.wait_for(process.communicate(), timeout=400)
-    text = output.decode(errors="replace")
-    (identity.log_dir / "schemathesis.txt").write_text(text)
-    assert process.returncode == 0, text[-4000:]
-    assert "operations" in text.lower() or "passed" in text.lower(), text[-2000:]
+    token = await issue(identity, "civil_affairs", REGION)
+    run = await fuzz(identity, "identity_certification", token, checks="not_a_server_error", max_examples=30)
+    assert run.passed, run.failure()
+
+
+async def test_enrollment_api_keeps_its_contract(enrollment: System) -> None:
+    conn = await asyncpg.connect(enrollment.pg_dsn, server_settings={"search_path": "enrollment"})
+    try:  # the insurance office's role: every operation is open to it
+        token = await enrollment_store.create_credential(conn, REGION, "agency", "schemathesis")
+    finally:
+        await conn.close()
+    run = await fuzz(enrollment, "enrollment", token, checks="all", exclude=EXCLUDED_CHECKS, max_examples=100)
+    assert run.passed, run.failure()
+
+
+async def test_reconciliation_api_keeps_its_contract(reconciliation: System) -> None:
+    conn = await asyncpg.connect(reconciliation.pg_dsn, server_settings={"search_path": "reconciliation"})
+    try:  # the clerk's role: imports, runs and resolutions as well as every view
+        token = await access.grant(conn, REGION, "clerk", "schemathesis")
+    finally:
+        await conn.close()
+    run = await fuzz(reconciliation, "reconciliation", token, checks="all", exclude=EXCLUDED_CHECKS,
+                     max_examples=100)
+    assert run.passed, run.failure()

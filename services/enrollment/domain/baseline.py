@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from shared.api_contract import visible
 from shared.resident_id import InvalidResidentId, mask, parse_resident_id
 
 _EXCEL_EPOCH = date(1899, 12, 30)
@@ -76,12 +77,26 @@ def _excel_number() -> InvalidResidentId:
     raise AssertionError("an Excel number must not parse as a resident ID")
 
 
+def _unreadable(row: dict) -> str | None:
+    """The first cell holding a control character or an unpaired surrogate: no one typed it, and PostgreSQL
+    cannot store a NUL (one made the whole import a 500; found by schemathesis)."""
+    for name, cell in row.items():
+        if isinstance(cell, str) and visible(cell) != cell:
+            return name
+    return None
+
+
 def _person(row: dict, region: str, judged: Judged) -> str | None:
     cell = row.get("id")
     raw = text(cell)
     line = row["line_no"]
     if raw is None:
         judged.rejected.append((line, "", "id_missing", "身份证号为空"))
+        return None
+    unreadable = _unreadable(row)
+    if unreadable is not None:
+        judged.rejected.append((line, mask(visible(raw)), "control_character",
+                                f"“{unreadable}”一栏含有控制字符或无效字符：请在表格中删除后重新导入"))
         return None
     if isinstance(cell, (int, float)) and not isinstance(cell, bool):
         # A numeric cell holds at most 15 significant digits: the ID is already damaged, never repair it.
