@@ -9,6 +9,7 @@ topics, the SCRAM users and the ACLs exactly as `yibao topics create` and
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -164,6 +165,30 @@ async def test_a_department_writes_its_lists_and_nothing_else(kafka, department)
         await _consume_one(dept, IDENTITY_RECORDS.name, f"yibao.{department.value}.peek")
     with pytest.raises(TopicAuthorizationFailedError):
         await _read_without_group(dept, IDENTITY_RECORDS.name)
+
+
+def yibao(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", "from shared.cli.main import app; app()", *args], cwd=ROOT,
+                          env={**os.environ, **env}, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                          timeout=120)
+
+
+def principal_env(kafka: SecureKafka, name: str) -> dict[str, str]:
+    return {"YIBAO_KAFKA_BOOTSTRAP": kafka.client, "YIBAO_KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT",
+            "YIBAO_KAFKA_SASL_MECHANISM": "SCRAM-SHA-512", "YIBAO_KAFKA_USERNAME": name,
+            "YIBAO_KAFKA_PASSWORD": PASSWORDS[name], "YIBAO_TOPIC_PREFIX": ""}
+
+
+def test_the_simulator_sends_as_the_tax_gateway_and_not_as_a_department(kafka):
+    """`yibao simulate receipts` takes its principal from the settings like every other client."""
+    sent = yibao(principal_env(kafka, kafka_acls.TAX_GATEWAY), "simulate", "receipts", "--region", "340321",
+                 "--count", "50")
+    assert sent.returncode == 0, sent.stderr
+    assert json.loads(sent.stdout.strip().splitlines()[-1])["sent"] == 50
+    refused = yibao(principal_env(kafka, kafka_acls.department_principal(Department.HEALTH)), "simulate",
+                    "receipts", "--region", "340321", "--count", "5")
+    assert refused.returncode != 0
+    assert "TopicAuthorizationFailedError" in refused.stderr
 
 
 def _failed_authentications(kafka: SecureKafka) -> int:
