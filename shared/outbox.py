@@ -8,6 +8,7 @@ second copy in their inbox. Only one relay per service publishes at a time
 from __future__ import annotations
 
 import asyncio
+import time
 import zlib
 from typing import NamedTuple
 
@@ -63,13 +64,24 @@ async def add(conn: asyncpg.Connection, outgoing: list[Outgoing], *, topic_prefi
 
 
 class OutboxRelay:
-    """Moves committed outbox rows to Kafka, oldest first, in batches."""
+    """Moves committed outbox rows to Kafka, oldest first, in batches.
 
-    def __init__(self, pool: asyncpg.Pool, producer: AIOKafkaProducer, schema: str, batch_size: int) -> None:
+    Published rows are deleted, so the front of the table's id index is a long run of dead
+    entries until autovacuum comes (up to a minute at the December peak: hundreds of
+    thousands). Reading "ORDER BY id" from the start walked that run on every wake-up,
+    dozens of times a second. So the relay reads on from the last id it published, and
+    sweeps from the start only every `sweep_s`: ids are taken at insert but become visible
+    at commit, so a transaction that committed late may have left a row behind the mark."""
+
+    def __init__(self, pool: asyncpg.Pool, producer: AIOKafkaProducer, schema: str, batch_size: int,
+                 sweep_s: float = 1.0) -> None:
         self._pool = pool
         self._producer = producer
         self._schema = schema
         self._batch_size = batch_size
+        self._sweep_s = sweep_s
+        self._after = 0          # the highest id published by this relay
+        self._next_sweep = 0.0   # when to read from the start again (monotonic clock)
         self._wake = asyncio.Event()
         self.is_leader = False
 
@@ -90,6 +102,7 @@ class OutboxRelay:
             while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", lock_id):
                 await asyncio.sleep(1.0)
             self.is_leader = True
+            self._next_sweep = 0.0  # another relay may have led meanwhile: start from the front
             channel = notify_channel(self._schema)
             await conn.add_listener(channel, self._on_notify)
             try:
@@ -103,7 +116,11 @@ class OutboxRelay:
                 self.is_leader = False
 
     async def _publish_batch(self, conn: asyncpg.Connection) -> int:
-        rows = await conn.fetch("SELECT id, topic, key, payload FROM outbox ORDER BY id LIMIT $1", self._batch_size)
+        after = self._after
+        if time.monotonic() >= self._next_sweep:
+            after, self._next_sweep = 0, time.monotonic() + self._sweep_s
+        rows = await conn.fetch("SELECT id, topic, key, payload FROM outbox WHERE id > $1 ORDER BY id LIMIT $2",
+                                after, self._batch_size)
         if not rows:
             OUTBOX_BACKLOG.labels(self._schema).set(0)
             return 0
@@ -111,6 +128,7 @@ class OutboxRelay:
         crash_point("after_publish")  # published, not yet deleted: the rows go out again after a restart
         await conn.execute("DELETE FROM outbox WHERE id = ANY($1::bigint[])", [r["id"] for r in rows])
         OUTBOX_PUBLISHED.labels(self._schema).inc(len(rows))
+        self._after = max(self._after, rows[-1]["id"])
         return len(rows)
 
     async def _send_as_record_batches(self, rows: list[asyncpg.Record]) -> list[asyncio.Future]:

@@ -59,7 +59,8 @@ class Runtime:
         self.redis = aioredis.from_url(self.settings.redis_url, decode_responses=True)
         self.producer = create_producer(self.settings)
         await self.producer.start()
-        self.relay = OutboxRelay(self.pool, self.producer, self.schema, self.settings.outbox_batch)
+        self.relay = OutboxRelay(self.pool, self.producer, self.schema, self.settings.outbox_batch,
+                                 sweep_s=self.settings.outbox_sweep_s)
         self._relay_task = asyncio.create_task(self.relay.run_forever(), name=f"{self.service}-outbox-relay")
 
     async def stop(self) -> None:

@@ -37,6 +37,10 @@ class ServiceSettings(BaseSettings):
     batch_max_records: int = Field(2000, description="Most records one consumer batch takes.")
     batch_timeout_ms: int = Field(50, description="How long a consumer waits to fill a batch.")
     outbox_batch: int = Field(5000, description="Most outbox rows the relay publishes at once.")
+    outbox_sweep_s: float = Field(
+        1.0, description="How often the outbox relay reads its table from the start, for rows whose transaction "
+        "committed after a later one (at most this much extra delay for them; see shared/outbox.py)."
+    )
     retry_backoff_s: float = Field(1.0, description="Pause before a failed batch is redelivered.")
     unsafe_ack_first: bool = Field(
         False,

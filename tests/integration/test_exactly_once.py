@@ -91,6 +91,33 @@ async def test_the_relay_publishes_committed_rows_in_order_and_empties_the_outbo
     assert {r.key for r in records} == {b"same-key"}
 
 
+async def test_a_row_that_commits_after_a_later_one_is_still_published(world):
+    """Ids are taken at insert but visible at commit: the relay reads on from the last id it
+    published, so a row with a lower id that commits later must be found by its sweep."""
+    topic = world.settings.topic(DUE_ASSESSED.name)
+    slow, fast = due(resident_id(), 1), due(resident_id(), 2)
+    async with world.pool.acquire() as late:
+        transaction = late.transaction()
+        await transaction.start()
+        await outbox.add(late, [Outgoing(DUE_ASSESSED.name, "slow", slow)],  # takes the lower id, commits last
+                         topic_prefix=world.settings.topic_prefix, schema=world.schema)
+        async with world.pool.acquire() as conn, conn.transaction():
+            await outbox.add(conn, [Outgoing(DUE_ASSESSED.name, "fast", fast)],
+                             topic_prefix=world.settings.topic_prefix, schema=world.schema)
+        for _ in range(100):  # the relay publishes the later row and moves its mark past the slow one
+            if await world.pool.fetchval("SELECT count(*) FROM outbox") == 0:
+                break
+            await asyncio.sleep(0.05)
+        assert [r.key for r in await read_all(world.settings.kafka_bootstrap, topic)] == [b"fast"]
+        await transaction.commit()
+    for _ in range(100):
+        if await world.pool.fetchval("SELECT count(*) FROM outbox") == 0:
+            break
+        await asyncio.sleep(0.1)
+    records = await read_all(world.settings.kafka_bootstrap, topic)
+    assert sorted(r.key for r in records) == [b"fast", b"slow"]
+
+
 async def test_a_failed_batch_is_redelivered_and_applied_once_and_offsets_follow_the_commit(world):
     """The handler fails the first time (as if the database went away): nothing is committed, the
     batch comes back, and the second attempt applies it exactly once. A record that is not JSON is
