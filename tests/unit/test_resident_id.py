@@ -9,6 +9,7 @@ from shared.resident_id import (
     InvalidResidentId,
     check_character,
     mask,
+    normalize,
     parse_resident_id,
     person_key,
     valid_resident_id,
@@ -86,3 +87,8 @@ def test_the_fast_check_agrees_with_the_full_parse(text):
         assert raised.value.code == err.code
     else:
         assert valid_resident_id(text) == expected
+
+
+@given(_ID_LIKE)
+def test_the_person_key_is_the_key_of_the_normalised_id(text):
+    assert person_key(text) == person_key(normalize(text))
