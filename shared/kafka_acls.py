@@ -12,7 +12,9 @@ topics, these users and these ACLs, and needs no ACL itself.
 
 `apply` makes a broker match the plan with confluent-kafka's AdminClient (aiokafka's
 admin client can create neither SCRAM users nor ACLs): SCRAM credentials are upserted,
-ACLs created (creating an existing ACL is a no-op, so `apply` can run on every start).
+ACLs created (creating an existing ACL is a no-op, so `apply` can run on every start)
+and, with `prune`, the ALLOW ACLs of these principals that the plan no longer has are
+removed (a topic changed owner, say). DENY ACLs and other principals are never touched.
 Passwords are never part of the plan; the caller passes them (see `passwords_from_env`).
 """
 from __future__ import annotations
@@ -109,16 +111,26 @@ class AclApplyError(RuntimeError):
     """The broker refused a user or an ACL; the message names each and the broker's reason."""
 
 
+@dataclass(frozen=True)
+class Applied:
+    users: int  # SCRAM credentials upserted
+    acls: int  # ACLs of the plan, now in place
+    removed: tuple[str, ...] = ()  # ACLs pruned, described
+
+
 def apply(admin_config: Mapping[str, str], passwords: Mapping[str, str], acls: Iterable[Acl], *,
-          mechanism: str = "SCRAM-SHA-512", iterations: int = 4096, timeout_s: float = 30.0) -> tuple[int, int]:
-    """Upsert a SCRAM credential per principal in `passwords`, create `acls`; return (users, acls) applied.
+          mechanism: str = "SCRAM-SHA-512", iterations: int = 4096, prune: bool = False,
+          timeout_s: float = 30.0) -> Applied:
+    """Upsert a SCRAM credential per principal in `passwords`, create `acls`, prune when asked.
 
     `admin_config`: librdkafka settings of the admin principal (`shared.kafka_security.confluent_config`).
     `iterations`: SCRAM's PBKDF2 rounds; 4096 is the broker's minimum and kafka-configs.sh's default.
+    `prune`: remove the ALLOW ACLs of the principals in `passwords` that are not in `acls` (assumes one
+    system per broker: a second topic prefix on the same broker would lose its ACLs).
     """
     from confluent_kafka.admin import (
-        AclBinding, AclOperation, AclPermissionType, AdminClient, ResourcePatternType, ResourceType,
-        ScramCredentialInfo, ScramMechanism, UserScramCredentialUpsertion,
+        AclBinding, AclBindingFilter, AclOperation, AclPermissionType, AdminClient, ResourcePatternType,
+        ResourceType, ScramCredentialInfo, ScramMechanism, UserScramCredentialUpsertion,
     )
 
     admin = AdminClient(dict(admin_config))
@@ -142,12 +154,29 @@ def apply(admin_config: Mapping[str, str], passwords: Mapping[str, str], acls: I
                 future.result(timeout=timeout_s)
             except Exception as exc:  # noqa: BLE001
                 failures.append(f"ACL {binding}: {exc}")
+    removed: list[str] = []
+    if prune and not failures:
+        wanted = set(bindings)
+        managed = {f"User:{name}" for name in passwords}
+        everything = AclBindingFilter(ResourceType.ANY, None, ResourcePatternType.ANY, None, None, AclOperation.ANY,
+                                      AclPermissionType.ALLOW)
+        stale = [b for b in admin.describe_acls(everything, request_timeout=timeout_s).result(timeout=timeout_s)
+                 if b.principal in managed and b not in wanted]
+        if stale:
+            exact = [AclBindingFilter(b.restype, b.name, b.resource_pattern_type, b.principal, b.host, b.operation,
+                                      b.permission_type) for b in stale]
+            for flt, future in admin.delete_acls(exact, request_timeout=timeout_s).items():
+                try:
+                    future.result(timeout=timeout_s)
+                    removed.append(f"{flt.principal} {flt.operation.name} {flt.restype.name} {flt.name}")
+                except Exception as exc:  # noqa: BLE001
+                    failures.append(f"removing {flt}: {exc}")
     if failures:
         raise AclApplyError("Kafka refused: " + "; ".join(failures))
-    return len(passwords), len(bindings)
+    return Applied(len(passwords), len(bindings), tuple(sorted(removed)))
 
 
 __all__ = [
-    "ADMIN", "CONSUMES", "SERVICES", "TAX_GATEWAY", "Acl", "AclApplyError", "apply", "department_principal",
+    "ADMIN", "CONSUMES", "SERVICES", "TAX_GATEWAY", "Acl", "AclApplyError", "Applied", "apply", "department_principal",
     "password_env_var", "passwords_from_env", "plan", "principals", "produces",
 ]

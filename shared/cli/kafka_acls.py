@@ -1,7 +1,8 @@
 """`yibao kafka-acls ...`: the Kafka principals and ACLs of shared/kafka_acls.py.
 
     yibao kafka-acls show                # every principal and what it may do
-    yibao kafka-acls apply               # create the SCRAM users and ACLs on the broker (idempotent)
+    yibao kafka-acls apply [--prune]     # create the SCRAM users and ACLs on the broker (idempotent);
+                                         # --prune also removes these principals' ACLs the plan dropped
 
 `apply` connects as the admin principal (the broker's super user) from
 YIBAO_KAFKA_BOOTSTRAP / _SECURITY_PROTOCOL / _SASL_MECHANISM / _USERNAME / _PASSWORD,
@@ -43,6 +44,8 @@ def apply(
     mechanism: str = typer.Option("SCRAM-SHA-512", help="SCRAM mechanism of the users' credentials."),
     iterations: int = typer.Option(4096, min=4096, help="SCRAM iterations (4096: the broker's minimum and "
                                    "kafka-configs.sh's default)."),
+    prune: bool = typer.Option(False, help="Also remove ALLOW ACLs of these principals that the plan no longer "
+                               "has (one system per broker)."),
     timeout: float = typer.Option(30.0, help="Seconds to wait for the broker's answer."),
 ) -> None:
     """Upsert each principal's SCRAM credential and create every ACL (safe to run again)."""
@@ -57,9 +60,12 @@ def apply(
         raise typer.Exit(2)
     acls = kafka_acls.plan(topic_prefix=settings.topic_prefix, group_prefix=settings.group_prefix)
     try:
-        users, created = kafka_acls.apply(admin, passwords, acls, mechanism=mechanism, iterations=iterations,
-                                          timeout_s=timeout)
+        done = kafka_acls.apply(admin, passwords, acls, mechanism=mechanism, iterations=iterations, prune=prune,
+                                timeout_s=timeout)
     except Exception as exc:  # noqa: BLE001 - the broker's reason, shown to whoever runs the job
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1)
-    typer.echo(f"{users} SCRAM users ({mechanism}) and {created} ACLs in place on {settings.kafka_bootstrap}")
+    for line in done.removed:
+        typer.echo(f"removed: {line}")
+    typer.echo(f"{done.users} SCRAM users ({mechanism}) and {done.acls} ACLs in place on {settings.kafka_bootstrap}"
+               + (f"; {len(done.removed)} stale ACLs removed" if done.removed else ""))

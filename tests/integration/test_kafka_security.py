@@ -22,13 +22,16 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import (
     GroupAuthorizationFailedError, KafkaConnectionError, KafkaError, TopicAuthorizationFailedError,
 )
+from confluent_kafka.admin import (
+    AclBinding, AclBindingFilter, AclOperation, AclPermissionType, AdminClient, ResourcePatternType, ResourceType,
+)
 from faststream.kafka import KafkaBroker
 
 from shared import kafka_acls
 from shared.codes import Department
 from shared.kafka import create_producer
 from shared.kafka_admin import ensure_topics
-from shared.kafka_security import aiokafka_options, faststream_security
+from shared.kafka_security import aiokafka_options, confluent_config, faststream_security
 from shared.settings import ServiceSettings
 from shared.topics import ALL_TOPICS, IDENTITY_RECORDS, RECEIPT_ACCEPTED, RECEIPT_RECEIVED, STATUS_CHANGED
 from tests.support.secure_kafka import ADMIN_PASSWORD, SecureKafka, secure_kafka
@@ -57,7 +60,7 @@ def kafka(tmp_path_factory) -> Iterator[SecureKafka]:
     with secure_kafka(tmp_path_factory.mktemp("sasl-kafka")) as broker:
         env = {**os.environ, **admin_env(broker),
                **{kafka_acls.password_env_var(n): p for n, p in PASSWORDS.items()}}
-        for command in (["topics", "create", "--timeout", "60"], ["kafka-acls", "apply"]):
+        for command in (["topics", "create", "--timeout", "60"], ["kafka-acls", "apply", "--prune"]):
             res = subprocess.run([sys.executable, "-c", "from shared.cli.main import app; app()", *command],
                                  cwd=ROOT, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True,
                                  timeout=120)
@@ -218,18 +221,47 @@ async def test_no_credentials_get_nothing(kafka):
     await producer.stop()
 
 
-async def test_every_declared_topic_exists_and_every_acl_is_in_place(kafka):
-    from confluent_kafka.admin import AclBindingFilter, AclOperation, AclPermissionType, AdminClient
-    from confluent_kafka.admin import ResourcePatternType, ResourceType
+def acls_on(kafka: SecureKafka) -> set[tuple[str, str, str, str, str, str]]:
+    """(principal, resource, name, pattern, operation, permission) of every ACL on the broker."""
+    admin = admin_client(kafka)  # held until the answer is in: a collected client cancels its futures
+    found = admin.describe_acls(AclBindingFilter(
+        ResourceType.ANY, None, ResourcePatternType.ANY, None, None, AclOperation.ANY, AclPermissionType.ANY,
+    )).result(timeout=20)
+    return {(b.principal, b.restype.name.lower(), b.name, b.resource_pattern_type.name.lower(),
+             b.operation.name.lower(), b.permission_type.name.lower()) for b in found}
 
-    from shared.kafka_security import confluent_config
 
-    admin_settings = ServiceSettings(**{k.removeprefix("YIBAO_").lower(): v for k, v in admin_env(kafka).items()})
-    admin = AdminClient(confluent_config(admin_settings))
-    assert {t.name for t in ALL_TOPICS} <= set(admin.list_topics(timeout=20).topics)
-    found = admin.describe_acls(AclBindingFilter(ResourceType.ANY, None, ResourcePatternType.ANY, None, None,
-                                                 AclOperation.ANY, AclPermissionType.ANY)).result(timeout=20)
-    have = {(b.principal, b.restype.name.lower(), b.name, b.resource_pattern_type.name.lower(),
-             b.operation.name.lower()) for b in found}
-    want = {(f"User:{a.principal}", a.resource, a.name, a.pattern, a.operation) for a in kafka_acls.plan()}
-    assert want == have
+def admin_client(kafka: SecureKafka) -> AdminClient:
+    settings = ServiceSettings(**{k.removeprefix("YIBAO_").lower(): v for k, v in admin_env(kafka).items()})
+    return AdminClient(confluent_config(settings))
+
+
+def planned() -> set[tuple[str, str, str, str, str, str]]:
+    return {(f"User:{a.principal}", a.resource, a.name, a.pattern, a.operation, "allow") for a in kafka_acls.plan()}
+
+
+def test_every_declared_topic_exists_and_the_acls_are_exactly_the_plan(kafka):
+    assert {t.name for t in ALL_TOPICS} <= set(admin_client(kafka).list_topics(timeout=20).topics)
+    assert acls_on(kafka) == planned()
+
+
+def test_apply_prune_removes_what_the_plan_dropped_and_nothing_else(kafka):
+    admin = admin_client(kafka)
+    stale = AclBinding(ResourceType.TOPIC, STATUS_CHANGED.name, ResourcePatternType.LITERAL, "User:payment_ingest",
+                       "*", AclOperation.WRITE, AclPermissionType.ALLOW)  # e.g. a topic that changed owner
+    operator = AclBinding(ResourceType.TOPIC, STATUS_CHANGED.name, ResourcePatternType.LITERAL, "User:ops",
+                          "*", AclOperation.READ, AclPermissionType.ALLOW)  # not one of ours: left alone
+    for future in admin.create_acls([stale, operator]).values():
+        future.result(timeout=20)
+    try:
+        env = {**admin_env(kafka), **{kafka_acls.password_env_var(n): p for n, p in PASSWORDS.items()}}
+        done = yibao(env, "kafka-acls", "apply", "--prune")
+        assert done.returncode == 0, done.stderr
+        assert "removed: User:payment_ingest WRITE TOPIC identity.status-changed" in done.stdout
+        assert acls_on(kafka) == planned() | {("User:ops", "topic", STATUS_CHANGED.name, "literal", "read", "allow")}
+    finally:
+        flt = AclBindingFilter(operator.restype, operator.name, operator.resource_pattern_type, operator.principal,
+                               operator.host, operator.operation, operator.permission_type)
+        for future in admin.delete_acls([flt]).values():
+            future.result(timeout=20)
+    assert acls_on(kafka) == planned()

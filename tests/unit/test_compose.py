@@ -79,7 +79,7 @@ def test_jobs_create_topics_and_migrate(config):
     services = config["services"]
     assert services["topics"]["command"] == ["yibao", "topics", "create"]
     assert services["topics"]["depends_on"]["kafka"]["condition"] == "service_healthy"
-    assert services["kafka_acls"]["command"] == ["yibao", "kafka-acls", "apply"]
+    assert services["kafka_acls"]["command"] == ["yibao", "kafka-acls", "apply", "--prune"]
     assert services["kafka_acls"]["depends_on"]["kafka"]["condition"] == "service_healthy"
     assert services["migrate"]["command"] == ["yibao", "migrate"]
     assert services["migrate"]["depends_on"]["postgres"]["condition"] == "service_healthy"
