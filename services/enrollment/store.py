@@ -1,19 +1,20 @@
 """SQL of enrollment: credentials, baseline and rosters, enrollments, payments, dues, cases, refunds.
 
+Credentials are shared.access's (the same machinery as subsidy's and reconciliation's), with
+enrollment's roles: agent (village agent 村代办) and agency (the insurance office 医保经办机构).
+
 Every statement works on a whole batch (unnest arrays or COPY): no round trip per person.
 """
 from __future__ import annotations
 
-import hashlib
 import json
-import secrets
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
 from uuid import UUID
 
 import asyncpg
 
+from shared.access import Caller, Roles, authenticate, token_hash  # noqa: F401 - the API and imports use these
 from shared.messages import DueAssessed, ReceiptAccepted, StatusChanged
 
 from services.enrollment.domain.registration import EmployeeCover
@@ -28,29 +29,12 @@ ENROLLMENT_COLUMNS = (
 )
 
 
-@dataclass(frozen=True)
-class Caller:
-    region: str
-    role: str    # agent (村代办) | agency (医保经办机构)
-    holder: str
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+ROLES = Roles({"agent": "村代办", "agency": "医保经办机构"})
 
 
 async def create_credential(conn: asyncpg.Connection, region: str, role: str, holder: str) -> str:
-    """Issue a credential for one region and role; only its hash is stored."""
-    token = secrets.token_urlsafe(32)
-    await conn.execute("INSERT INTO credential (token_sha256, region, role, holder) VALUES ($1, $2, $3, $4)",
-                       token_hash(token), region, role, holder)
-    return token
-
-
-async def authenticate(conn: asyncpg.Connection, token: str) -> Caller | None:
-    row = await conn.fetchrow("SELECT region, role, holder FROM credential WHERE token_sha256 = $1 AND revoked_at IS NULL",
-                              token_hash(token))
-    return Caller(row["region"], row["role"], row["holder"]) if row else None
+    """Issue a credential for one region and role (shared.access); only its hash is stored."""
+    return await ROLES.grant(conn, region, role, holder)
 
 
 # --- baseline and rosters -------------------------------------------------------------------------

@@ -21,7 +21,7 @@ the cache for the next ask. Verified credentials are cached in process
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from typing import Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
@@ -34,6 +34,7 @@ from services.subsidy.domain.refunds import LABEL as STATE_LABEL
 from services.subsidy.domain.refunds import RefundStepRefused, advance
 from shared import audit
 from shared.access import Authenticator, Caller, Roles
+from shared.api_contract import PlainText, Year, problems
 from shared.messages.envelope import RegionCode, ResidentIdStr
 from shared.resident_id import mask
 from shared.runtime import Runtime, utcnow
@@ -47,38 +48,23 @@ ROLES = Roles({TAX_GATEWAY: "税务征收端：只查询应缴额",
 
 class QuoteRequest(BaseModel):
     id: ResidentIdStr
-    year: int = Field(ge=2000, le=2100, examples=[2025])
+    year: Year = Field(examples=[2025])
 
 
 class RefundSearch(BaseModel):
     id: ResidentIdStr | None = None
     region: RegionCode | None = None
-    year: int | None = Field(None, ge=2000, le=2100)
-    township: str | None = None
+    year: Year | None = None
+    township: PlainText | None = Field(None, max_length=60)
     state: Literal["ordered", "paid", "confirmed"] | None = None
 
 
 class RefundStep(BaseModel):
     to: str = Field(description="paid (the township paid the person) or confirmed (the agency checked it).",
                     examples=["paid"])
-    actor: str = Field(min_length=1, max_length=80, description="Who records the step (name or office).")
-    township: str | None = Field(None, description="The paying township: must be the order's own.")
-    note: str | None = Field(None, max_length=500)
-
-
-class Refusal(BaseModel):
-    """Why a request was refused, in words the caller can act on."""
-    detail: str | list[dict[str, Any]] = Field(
-        description="The reason (Chinese); for a malformed request, pydantic's list of what is wrong where.")
-
-
-REFUSED = {400: "请求体无法解析（不是 UTF-8 编码的 JSON）", 401: "缺少凭证、凭证无效或已吊销", 403: "凭证的统筹区或权限不允许", 404: "本统筹区没有",
-           409: "退费单当前状态不允许这一步", 422: "请求有误：字段、身份证号校验位，或无法核定"}
-
-
-def answers(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """The refusals a route may answer, for its OpenAPI document (401 on every route)."""
-    return {s: {"model": Refusal, "description": REFUSED[s]} for s in (401, *statuses)}
+    actor: PlainText = Field(min_length=1, max_length=80, description="Who records the step (name or office).")
+    township: PlainText | None = Field(None, max_length=60, description="The paying township: must be the order's own.")
+    note: PlainText | None = Field(None, max_length=500)
 
 
 def due_body(row) -> dict:
@@ -125,8 +111,9 @@ def api(runtime: Runtime) -> APIRouter:
     reader = role(VIEWER, REFUND_CLERK, refused="税务征收端（tax_gateway）凭证只能查询应缴额；台账和退费单需要查看或退费经办凭证")
     clerk = role(REFUND_CLERK, refused="变更退费单需要退费经办（refund_clerk）凭证：查看和税务征收端凭证不能办理")
 
-    @router.post("/quote", responses=answers(400, 403, 404, 422), openapi_extra={"security": [{"HTTPBearer": []}], "requestBody": {
-        "required": True, "content": {"application/json": {"schema": QuoteRequest.model_json_schema()}}}})
+    @router.post("/quote", responses=problems(400, 401, 403, 404, 422), openapi_extra={
+        "security": [{"HTTPBearer": []}],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": QuoteRequest.model_json_schema()}}}})
     async def quote(request: Request) -> Response:
         """How much this person owes for the year, and why (a person of the caller's region only; any role).
 
@@ -137,7 +124,8 @@ def api(runtime: Runtime) -> APIRouter:
         try:
             body = QuoteRequest.model_validate_json(await request.body())
         except ValidationError as err:
-            raise RequestValidationError(err.errors(include_url=False, include_input=False)) from None
+            raise RequestValidationError([{**e, "loc": ("body", *e["loc"])}  # where, as for the other routes
+                                          for e in err.errors(include_url=False, include_input=False)]) from None
         cached = await cache.get_raw(runtime.redis, prefix, body.id, body.year)
         if cached is not None:
             if cached_region(cached) != who.region:
@@ -156,7 +144,7 @@ def api(runtime: Runtime) -> APIRouter:
         await cache.put(runtime.redis, prefix, body.id, body.year, answer)
         return JSONResponse({"person": mask(body.id), "source": "database", **answer})
 
-    @router.post("/ledger/person", responses=answers(400, 403, 422))
+    @router.post("/ledger/person", responses=problems(400, 401, 403, 422))
     async def person_ledger(body: QuoteRequest, who: Caller = reader) -> dict:
         """The subsidy lines of one person and year (status, funding source, mode, amount) in the caller's region."""
         async with runtime.pool.acquire() as conn:
@@ -167,7 +155,7 @@ def api(runtime: Runtime) -> APIRouter:
             {"category": r["category"], "funding_source": r["funding_source"], "mode": r["mode"],
              "amount_fen": r["amount_fen"], "township": r["township"]} for r in lines]}
 
-    @router.get("/ledger/totals", responses=answers(403, 422))
+    @router.get("/ledger/totals", responses=problems(401, 403, 422))
     async def ledger_totals(region: str = Query(pattern=r"^\d{6}$", examples=["340321"]), year: int = Query(ge=2000, le=2100),
                             who: Caller = reader) -> dict:
         """Subsidy totals per township, funding source and mode: what each fund owes the pool."""
@@ -176,7 +164,7 @@ def api(runtime: Runtime) -> APIRouter:
             rows = await store.line_totals(conn, region, year)
         return {"region": region, "year": year, "totals": [dict(r) for r in rows]}
 
-    @router.post("/refunds/search", responses=answers(400, 403, 422))
+    @router.post("/refunds/search", responses=problems(400, 401, 403, 422))
     async def refunds(body: RefundSearch, who: Caller = reader) -> dict:
         """Refund orders of the caller's region (a body naming another region is refused)."""
         who.check(body.region or who.region)
@@ -188,7 +176,7 @@ def api(runtime: Runtime) -> APIRouter:
     def unknown_refund(refund_id: UUID) -> HTTPException:
         return HTTPException(404, f"本统筹区没有编号为{refund_id}的退费单")
 
-    @router.get("/refunds/{refund_id:uuid}", responses=answers(403, 404, 422))
+    @router.get("/refunds/{refund_id:uuid}", responses=problems(401, 403, 404, 422))
     async def refund(refund_id: UUID, who: Caller = reader) -> dict:
         async with runtime.pool.acquire() as conn:
             row = await store.refund_order(conn, refund_id)
@@ -199,7 +187,7 @@ def api(runtime: Runtime) -> APIRouter:
             {"from": h["from_state"], "to": h["to_state"], "actor": h["actor"], "recorded_by": h["recorded_by"],
              "note": h["note"], "at": h["at"].isoformat()} for h in history]}
 
-    @router.post("/refunds/{refund_id:uuid}/transitions", responses=answers(400, 403, 404, 409, 422))
+    @router.post("/refunds/{refund_id:uuid}/transitions", responses=problems(400, 401, 403, 404, 409, 422))
     async def move(refund_id: UUID, body: RefundStep, who: Caller = clerk) -> dict:
         """ordered → paid (by the order's township) → confirmed; each step kept with who and when, and audited."""
         async with runtime.pool.acquire() as conn, conn.transaction():

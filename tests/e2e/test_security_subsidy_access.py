@@ -132,6 +132,21 @@ async def test_another_regions_refund_answers_as_one_that_does_not_exist(subsidy
     assert detail.json()["state"] == "ordered", detail.text  # the other region's clerk moved nothing
 
 
+async def test_control_characters_and_a_year_as_text_are_refused_with_a_reason(subsidy, people) -> None:
+    """A NUL cannot be stored in PostgreSQL text: it made a refund search or step a 500 (now 422 saying where)."""
+    clerk = people["clerk"]
+    for method, path, body in (
+            ("POST", "/refunds/search", {"township": "榴\x00城镇"}),
+            ("POST", f"/refunds/{people['refund']}/transitions", {"to": "paid", "actor": "张\x00", "township": "榴城镇"}),
+            ("POST", "/refunds/search", {"year": "2025"}),
+            ("POST", "/quote", {"id": people["veteran"], "year": "2025"})):
+        answer = await call(subsidy, method, path, clerk, json=body)
+        assert answer.status_code == 422, (path, answer.text)
+        [problem] = answer.json()["detail"]
+        assert problem["loc"][0] == "body" and ("控制字符" in problem["msg"] or "年度须为整数" in problem["msg"])
+    assert (await call(subsidy, "GET", f"/refunds/{people['refund']}", clerk)).json()["state"] == "ordered"
+
+
 async def test_a_viewer_cannot_move_a_refund_a_clerk_can_and_is_audited(subsidy, people) -> None:
     viewer = await subsidy_headers(subsidy.pg_dsn, HY, "viewer")
     step = f"/refunds/{people['refund']}/transitions"
