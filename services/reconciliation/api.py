@@ -30,16 +30,26 @@ from shared.messages.envelope import ResidentIdStr
 from shared.resident_id import mask
 from shared.runtime import Runtime, utcnow
 
-Region = Query(pattern=r"^\d{6}$", description="6-digit pooling region code.")
+Region = Query(pattern=r"^\d{6}$", description="6-digit pooling region code.", examples=["340321"])
 Year = Query(ge=2000, le=2100, description="Coverage year.")
 MAX_FILE_BYTES = 200 * 1024 * 1024
-# The imports read the raw body (a bank's CSV, UTF-8 or GBK) themselves; declared so clients and fuzzers send one.
-CSV_BODY = {"requestBody": {"required": True, "description": "The file as exported: CSV text, UTF-8 or GBK.",
-                            "content": {"text/csv": {"schema": {"type": "string"}}}}}
+
+
+def csv_body(example: str) -> dict:
+    """The imports read the raw body (CSV, UTF-8 or GBK) themselves: declared so clients and fuzzers send one."""
+    return {"requestBody": {"required": True, "description": "The file as exported: CSV text, UTF-8 or GBK.",
+                            "content": {"text/csv": {"schema": {"type": "string"}, "example": example}}}}
+
+
+SETTLEMENT_EXAMPLE = ("settlement_ref,settled_on,region,channel,pay_date,receipt_no,amount\n"
+                      "S20241002,2024-10-02,340321,wechat,2024-10-01,R0001,400.00\n")
+DEPOSITS_EXAMPLE = ("agent_id,line_ref,region,year,person_id,amount,collected_on,deposited_on\n"
+                    "A001,L1,340321,2025,34032119800101001X,400,2024-10-01,2024-10-02\n")
+TARGETS_EXAMPLE = "region,year,township,target_people\n340321,2025,榴城镇,1200\n"
 
 
 class RunRequest(BaseModel):
-    region: str = Field(pattern=r"^\d{6}$")
+    region: str = Field(pattern=r"^\d{6}$", examples=["340321"])
     year: YearNumber | None = Field(None, description="Default: the campaign year.")
     day: IsoDate | None = Field(None, description="Business day; default: today in the service's time zone.")
 
@@ -197,7 +207,7 @@ def api(runtime: Runtime) -> APIRouter:
             row = await store.resolve(conn, discrepancy_id, body.note, body.by or who.holder, utcnow())
         return reports.discrepancy_json(row)
 
-    @router.post("/imports/bank-settlement", responses=problems(401, 403, 413, 422), openapi_extra=CSV_BODY)
+    @router.post("/imports/bank-settlement", responses=problems(401, 403, 413, 422), openapi_extra=csv_body(SETTLEMENT_EXAMPLE))
     async def import_bank(who: Who, request: Request, bank: Annotated[PlainText, Query(min_length=1, max_length=60)],
                           name: Annotated[PlainText, Query(max_length=200)] = "settlement.csv") -> dict:
         who.check(who.region, "clerk")
@@ -206,7 +216,7 @@ def api(runtime: Runtime) -> APIRouter:
         async with runtime.pool.acquire() as conn, conn.transaction():
             return await store.import_settlement(conn, bank, name, text, parsed, utcnow())
 
-    @router.post("/imports/agent-deposits", responses=problems(401, 403, 413, 422), openapi_extra=CSV_BODY)
+    @router.post("/imports/agent-deposits", responses=problems(401, 403, 413, 422), openapi_extra=csv_body(DEPOSITS_EXAMPLE))
     async def import_deposits(who: Who, request: Request,
                               name: Annotated[PlainText, Query(max_length=200)] = "deposits.csv") -> dict:
         who.check(who.region, "clerk")
@@ -215,7 +225,7 @@ def api(runtime: Runtime) -> APIRouter:
         async with runtime.pool.acquire() as conn, conn.transaction():
             return await store.import_agent_deposits(conn, name, text, parsed, utcnow())
 
-    @router.post("/imports/targets", responses=problems(401, 403, 413, 422), openapi_extra=CSV_BODY)
+    @router.post("/imports/targets", responses=problems(401, 403, 413, 422), openapi_extra=csv_body(TARGETS_EXAMPLE))
     async def import_targets(who: Who, request: Request,
                              name: Annotated[PlainText, Query(max_length=200)] = "targets.csv") -> dict:
         who.check(who.region, "clerk")

@@ -12,7 +12,7 @@ import csv
 import io
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
 from shared.resident_id import InvalidResidentId, parse_resident_id
@@ -91,11 +91,19 @@ def keep_region(parsed: Parsed, region: str) -> Parsed:
     return kept
 
 
+_BIGINT = 2**63  # the database's amount_fen column holds less than this
+_INT = 2**31      # and its year and target columns less than this
+
+
 def _yuan_to_fen(text: str, *, allow_negative: bool = False) -> int:
     try:
         fen = Decimal(text.replace(",", "").strip()) * 100
-    except InvalidOperation:
+    except ArithmeticError:  # InvalidOperation, and Overflow for 1e999999
         raise LineError(f"金额“{text}”不是数字") from None
+    if not fen.is_finite():  # Infinity and NaN are Decimals, but no amount (Infinity made the file a 500)
+        raise LineError(f"金额“{text}”不是数字")
+    if abs(fen) >= _BIGINT:
+        raise LineError(f"金额“{text}”过大")
     if fen != fen.to_integral_value():
         raise LineError(f"金额“{text}”超过两位小数")
     if fen < 0 and not allow_negative:
@@ -113,9 +121,18 @@ def _date(text: str, what: str) -> date:
     raise LineError(f"{what}“{text}”不是日期（应为 2024-10-15）")
 
 
+def _whole(text: str, what: str, expected: str, *, digits: int | None = None) -> int:
+    """A count or a year in ASCII digits: str.isdigit() also takes "²" and "٢", which int() does not (a 500)."""
+    if not (text.isascii() and text.isdigit()) or (digits is not None and len(text) != digits):
+        raise LineError(f"{what}“{text}”应为{expected}")
+    if int(text) >= _INT:
+        raise LineError(f"{what}“{text}”过大")
+    return int(text)
+
+
 def _region(text: str) -> str:
     text = text.strip()
-    if len(text) != 6 or not text.isdigit():
+    if len(text) != 6 or not (text.isascii() and text.isdigit()):
         raise LineError(f"统筹区“{text}”应为6位行政区划代码")
     return text
 
@@ -193,15 +210,13 @@ def read_agent_deposits(text: str) -> Parsed[AgentRow]:
         deposited_on = _date(deposited, "缴存日期") if deposited else None
         if deposited_on is not None and deposited_on < collected_on:
             raise LineError(f"缴存日期{deposited_on}早于收款日期{collected_on}")
-        year = _required(row, "year")
-        if not year.isdigit():
-            raise LineError(f"年度“{year}”应为四位数字")
+        year = _whole(_required(row, "year"), "年度", "四位数字", digits=4)
         amount = _yuan_to_fen(_required(row, "amount"))
         if amount == 0:
             raise LineError("金额为0")
         return AgentRow(
             agent_id=_required(row, "agent_id"), line_ref=_required(row, "line_ref"),
-            region=_region(_required(row, "region")), year=int(year), township=_optional(row, "township"),
+            region=_region(_required(row, "region")), year=year, township=_optional(row, "township"),
             village=_optional(row, "village"), person_id=_person(_required(row, "person_id")),
             receipt_no=_optional(row, "receipt_no"), amount_fen=amount, collected_on=collected_on,
             deposited_on=deposited_on, deposit_ref=_optional(row, "deposit_ref"),
@@ -215,11 +230,10 @@ def read_targets(text: str) -> Parsed[TargetRow]:
     """Each township's enrollment target (任务数) for a year."""
 
     def make(row: dict[str, str]) -> TargetRow:
-        year, target = _required(row, "year"), _required(row, "target_people")
-        if not year.isdigit():
-            raise LineError(f"年度“{year}”应为四位数字")
-        if not target.isdigit() or int(target) <= 0:
+        year = _whole(_required(row, "year"), "年度", "四位数字", digits=4)
+        target = _whole(_required(row, "target_people"), "任务数", "正整数")
+        if target <= 0:
             raise LineError(f"任务数“{target}”应为正整数")
-        return TargetRow(_region(_required(row, "region")), int(year), _required(row, "township"), int(target))
+        return TargetRow(_region(_required(row, "region")), year, _required(row, "township"), target)
 
     return _read(text, {"region", "year", "township", "target_people"}, make)
