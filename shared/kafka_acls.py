@@ -61,10 +61,6 @@ class Acl:
     pattern: Pattern
     operation: Operation
 
-    def describe(self) -> str:
-        star = "*" if self.pattern == "prefixed" else ""
-        return f"User:{self.principal:24} {self.operation.upper():5} {self.resource} {self.name}{star}"
-
 
 def department_principal(department: Department | str) -> str:
     return f"dept-{Department(department).value}"
