@@ -56,7 +56,7 @@ def read(content: bytes, file_name: str) -> Sheet:
     if lower.endswith((".xlsx", ".xlsm")):
         return _from_grid(_xlsx_grid(content))
     if lower.endswith((".csv", ".txt")):
-        return _from_grid(list(csv.reader(io.StringIO(_decode(content)))))
+        return _from_grid(_csv_grid(_decode(content)))
     raise SheetError(f"不支持的文件类型：{file_name}（请上传 .xlsx、.csv 或 .json）")
 
 
@@ -65,6 +65,15 @@ def _decode(content: bytes) -> str:
         return content.decode("utf-8-sig")
     except UnicodeDecodeError:
         return content.decode("gb18030")  # what Windows Excel saves as "CSV"
+
+
+def _csv_grid(text: str) -> list[list[Any]]:
+    # newline="": a lone CR ends a line, as csv expects (in the default mode one made the import a 500).
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        return list(reader)
+    except csv.Error as err:  # e.g. a cell beyond csv's size limit
+        raise SheetError(f"第{reader.line_num}行无法按 CSV 读取（{err}）：请检查引号和换行后重新导出") from None
 
 
 def _xlsx_grid(content: bytes) -> list[list[Any]]:

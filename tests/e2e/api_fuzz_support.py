@@ -59,12 +59,12 @@ class FuzzRun:
 
 
 async def fuzz(system: System, service: str, token: str, *, checks: str, exclude: str | None = None,
-               max_examples: int = 30, request_timeout: float = 30, timeout: float = 400) -> FuzzRun:
+               max_examples: int = 30, request_timeout: float = 30, timeout: float = 400, seed: int = SEED) -> FuzzRun:
     """Run schemathesis once against `service`'s /api/openapi.json as the holder of `token`."""
     command = [
         str(BIN / "schemathesis"), "run", system.url(service, "/api/openapi.json"),
         "--checks", checks, *(("--exclude-checks", exclude) if exclude else ()),
-        "--max-examples", str(max_examples), "--seed", str(SEED), "--workers", "1",
+        "--max-examples", str(max_examples), "--seed", str(seed), "--workers", "1",
         "--request-timeout", str(request_timeout), "--phases", PHASES, "--no-color",
         "-H", f"Authorization: Bearer {token}",
     ]

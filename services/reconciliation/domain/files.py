@@ -154,23 +154,27 @@ def _read(text: str, required: set[str], make: Any) -> Parsed:
     parsed: Parsed = Parsed()
     if not lines:
         return parsed
-    reader = csv.reader(io.StringIO(text))
-    header = [ALIASES.get(h.strip(), h.strip()) for h in next(reader)]
-    missing = required - set(header)
-    if missing:
-        raise LineError(f"文件缺少列：{'、'.join(sorted(missing))}（第1行应为列名）")
-    for number, values in enumerate(reader, start=2):
-        if not any(v.strip() for v in values):
-            continue
-        parsed.lines_in += 1
-        raw = ",".join(values)
-        try:
-            if len(values) != len(header):
-                raise LineError(f"应有{len(header)}列，实有{len(values)}列")
-            parsed.rows.append(make(dict(zip(header, values))))
-            parsed.line_numbers.append(number)
-        except LineError as err:
-            parsed.rejected.append((number, raw, f"第{number}行：{err}"))
+    # newline="": a lone CR ends a line, as csv expects (in the default mode one made the file a 500).
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = [ALIASES.get(h.strip(), h.strip()) for h in next(reader)]
+        missing = required - set(header)
+        if missing:
+            raise LineError(f"文件缺少列：{'、'.join(sorted(missing))}（第1行应为列名）")
+        for number, values in enumerate(reader, start=2):
+            if not any(v.strip() for v in values):
+                continue
+            parsed.lines_in += 1
+            raw = ",".join(values)
+            try:
+                if len(values) != len(header):
+                    raise LineError(f"应有{len(header)}列，实有{len(values)}列")
+                parsed.rows.append(make(dict(zip(header, values))))
+                parsed.line_numbers.append(number)
+            except LineError as err:
+                parsed.rejected.append((number, raw, f"第{number}行：{err}"))
+    except csv.Error as err:  # e.g. a field beyond csv's size limit: nothing after it can be read
+        raise LineError(f"第{reader.line_num}行无法按 CSV 读取（{err}）：请检查引号和换行后重新导出") from None
     return parsed
 
 

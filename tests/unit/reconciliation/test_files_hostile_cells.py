@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.reconciliation.domain.files import read_agent_deposits, read_settlement, read_targets
+from services.reconciliation.domain.files import LineError, read_agent_deposits, read_settlement, read_targets
 from tests.support.people import resident_id
 
 P = resident_id("340321", seq=21)
@@ -45,3 +45,18 @@ def test_any_cell_is_taken_or_refused_with_a_reason(reader, data) -> None:
         assert 0 < getattr(row, "year", 2025) < 2**31 and 0 < getattr(row, "target_people", 1) < 2**31
     for _, _, reason in parsed.rejected:
         assert reason.startswith("第")
+
+
+@pytest.mark.parametrize("reader", list(GOOD), ids=lambda r: r.__name__)
+def test_a_lone_carriage_return_ends_a_line(reader) -> None:
+    fields = GOOD[reader]
+    parsed = reader(",".join(fields) + "\r" + ",".join(fields.values()) + "\r")
+    assert parsed.lines_in == 1 and len(parsed.rows) == 1
+
+
+@pytest.mark.parametrize("reader", list(GOOD), ids=lambda r: r.__name__)
+def test_an_unreadable_file_is_refused_with_the_line_where_reading_stopped(reader) -> None:
+    fields = GOOD[reader]
+    huge = ",".join(fields) + "\n" + ",".join(fields.values()) + '\n"' + "x" * 200_000 + '"\n'
+    with pytest.raises(LineError, match="第3行无法按 CSV 读取"):
+        reader(huge)
