@@ -100,3 +100,20 @@ async def _create_missing(
 
 
 __all__ = ["ensure_topics", "TopicCreationError"]
+
+
+async def delete_topics_with_prefix(bootstrap: str, prefix: str, *, client_options: Mapping[str, Any] | None = None) -> list[str]:
+    """Delete every topic whose name starts with `prefix` (a test system's own set); return their names.
+
+    Refuses an empty prefix: that would be every topic of the cluster."""
+    if not prefix:
+        raise ValueError("refusing to delete topics without a prefix")
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15000, **(client_options or {}))
+    try:
+        await admin.start()
+        doomed = sorted(name for name in await admin.list_topics() if name.startswith(prefix))
+        if doomed:
+            await admin.delete_topics(doomed, timeout_ms=15000)
+        return doomed
+    finally:
+        await admin.close()

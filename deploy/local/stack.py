@@ -25,6 +25,7 @@ import grp
 import hashlib
 import os
 import pwd
+import resource
 import shutil
 import signal
 import socket
@@ -627,6 +628,12 @@ def kafka_up() -> bool:
         say(f"formatting Kafka storage (cluster {cid})")
         run(java_cmd("kafka.tools.StorageTool", "format", "-t", cid, "-c", str(props), "--ignore-formatted"),
             capture=True)
+    # A broker holds files open for every partition's segments and indexes; test runs create many
+    # topics, and the common default soft limit (1024) runs out. The child inherits the raised limit.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = 65536 if hard == resource.RLIM_INFINITY else min(hard, 65536)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
     spawn("kafka", java_cmd("kafka.Kafka", str(props), heap=["-Xmx512m", "-Xms256m"]))
     wait_for("Kafka port", lambda: port_open(KAFKA_PORT), timeout=120, name="kafka")
     wait_for("Kafka metadata", kafka_metadata_ready, timeout=120, name="kafka")

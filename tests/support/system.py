@@ -25,7 +25,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import httpx
 
-from shared.kafka_admin import ensure_topics
+from shared.kafka_admin import delete_topics_with_prefix, ensure_topics
 from shared.migrate import migrate
 from shared.topics import ALL_TOPICS
 from tests.support.servers import Servers
@@ -132,12 +132,15 @@ async def create_system(servers: Servers, log_root: Path) -> System:
 
 
 async def drop_system(system: System) -> None:
+    """Stop its services, drop its database and delete its topics: a test run creates dozens of
+    systems, and a broker keeping every one's partitions open ran out of file descriptors."""
     system.stop_all()
     admin = await asyncpg.connect(system.servers.pg_dsn)
     try:
         await admin.execute(f'DROP DATABASE IF EXISTS "{urlsplit(system.pg_dsn).path[1:]}" WITH (FORCE)')
     finally:
         await admin.close()
+    await delete_topics_with_prefix(system.servers.kafka_bootstrap, system.topic_prefix)
 
 
 @asynccontextmanager
