@@ -91,9 +91,10 @@ def not_in_region(person_id: str, year: int, who: Caller) -> HTTPException:
 
 
 def cached_region(cached: str) -> str | None:
+    """The region of a cached due (whose region the answer belongs to), None if the entry is unreadable."""
     try:
         return json.loads(cached).get("region")
-    except (ValueError, AttributeError):  # not a JSON object: treat as a miss
+    except (ValueError, AttributeError):  # not a JSON object: a miss, answered from PostgreSQL
         return None
 
 
@@ -127,8 +128,9 @@ def api(runtime: Runtime) -> APIRouter:
             raise RequestValidationError([{**e, "loc": ("body", *e["loc"])}  # where, as for the other routes
                                           for e in err.errors(include_url=False, include_input=False)]) from None
         cached = await cache.get_raw(runtime.redis, prefix, body.id, body.year)
-        if cached is not None:
-            if cached_region(cached) != who.region:
+        region = cached_region(cached) if cached is not None else None
+        if region is not None:
+            if region != who.region:
                 raise not_in_region(body.id, body.year, who)
             head = json.dumps({"person": mask(body.id), "source": "cache"}, ensure_ascii=False)[:-1]
             return Response(f"{head}, {cached[1:]}", media_type="application/json")

@@ -15,6 +15,7 @@ import asyncpg
 import httpx
 import pytest
 
+from shared.access import token_hash
 from tests.e2e.security_support import ARTIFACTS
 from tests.e2e.test_subsidy_rules import accepted, send, status_changed
 from tests.support.people import resident_id
@@ -96,6 +97,23 @@ async def test_a_persons_answer_comes_only_from_rows_of_the_callers_region(subsi
     nobody = await call(subsidy, "POST", "/quote", huaiyuan, json={"id": resident_id(HY), "year": 2025})
     assert here.status_code == nobody.status_code == 404, here.text
     assert SQ not in here.text and "due_fen" not in here.text
+
+
+async def test_a_quote_authenticates_from_the_process_cache_without_a_database_round_trip(subsidy, people) -> None:
+    """Shown by revoking in PostgreSQL: a credential already verified still quotes (for up to credential_cache_s,
+    default 30 s), so it was not looked up again; one never used before is looked up, and refused."""
+    used, unused = await subsidy_headers(subsidy.pg_dsn, HY), await subsidy_headers(subsidy.pg_dsn, HY)
+    body = {"id": people["veteran"], "year": 2025}
+    assert (await call(subsidy, "POST", "/quote", used, json=body)).status_code == 200
+    conn = await asyncpg.connect(subsidy.pg_dsn, server_settings={"search_path": "subsidy"})
+    try:
+        revoked = await conn.execute("UPDATE credential SET revoked_at = now() WHERE token_sha256 = ANY($1::text[])",
+                                     [token_hash(h["Authorization"][7:]) for h in (used, unused)])
+    finally:
+        await conn.close()
+    assert revoked == "UPDATE 2"
+    assert (await call(subsidy, "POST", "/quote", used, json=body)).status_code == 200
+    assert (await call(subsidy, "POST", "/quote", unused, json=body)).status_code == 401
 
 
 async def test_the_tax_gateway_sees_no_ledger_and_no_refund(subsidy, people) -> None:
