@@ -17,7 +17,6 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import Response
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
 from services.reconciliation import access, console, reports, store, tables
@@ -25,6 +24,7 @@ from services.reconciliation.domain import files
 from services.reconciliation.domain.exports import to_csv, to_xlsx
 from services.reconciliation.runs import run_reconciliation, take_snapshot
 from services.reconciliation.scheduler import daily
+from shared.access import Authenticator
 from shared.api_contract import CONTROL, IsoDate, PlainText, Year as YearNumber, problems
 from shared.messages.envelope import ResidentIdStr
 from shared.resident_id import mask
@@ -107,20 +107,9 @@ def api(runtime: Runtime) -> APIRouter:
 
     router = APIRouter(tags=["reconciliation"], lifespan=lifespan)
     settings = runtime.settings
-    # Declares the credential in the OpenAPI document (clients, schemathesis's ignored_auth check); the token
-    # itself is read by access.token_of, which also takes the console's cookie.
-    bearer = HTTPBearer(auto_error=False, description="Bearer <credential>: one region, role viewer or clerk")
-
-    async def caller(request: Request,
-                     _declared: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> access.Caller:
-        token = access.token_of(request)
-        if not token:
-            raise HTTPException(401, "请先登录：缺少凭证（Authorization: Bearer …）")
-        async with runtime.pool.acquire() as conn:
-            found = await access.authenticate(conn, token)
-        if found is None:
-            raise HTTPException(401, "凭证无效或已吊销")
-        return found
+    # shared.access: the token from the Bearer header or the console's cookie, checked in PostgreSQL on every
+    # request (no cache: a revoked credential stops at once); the scheme is declared in the OpenAPI document.
+    caller = Authenticator(lambda: runtime.pool, cookie=access.COOKIE)
 
     # (No `from __future__ import annotations` in this module: FastAPI must see this local alias itself.)
     Who = Annotated[access.Caller, Depends(caller)]
