@@ -11,12 +11,12 @@ and answers show them masked.
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, UploadFile
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
 from services.enrollment import cases, events, imports, registrations, store
 from services.enrollment.domain import lifecycle
 from services.enrollment.sheets import SheetError
+from shared.access import Authenticator
 from shared.api_contract import IsoDate, PlainText, Year, problems, visible
 from shared.codes import EnrollmentKind, RefundReason
 from shared.outbox import add as add_to_outbox
@@ -92,19 +92,9 @@ class PersonLookup(BaseModel):
 def api(runtime: Runtime) -> APIRouter:
     router = APIRouter(tags=["enrollment"])
     outbox_args = {"topic_prefix": runtime.settings.topic_prefix, "schema": runtime.schema}
-    # Declared as the OpenAPI security scheme, so clients (and schemathesis's ignored_auth check) know every
-    # operation needs it; auto_error off so a missing credential gets our own 401 with a reason.
-    bearer = HTTPBearer(auto_error=False, description="Bearer <credential>: one region, one role (agent | agency)")
-
-    async def caller(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> store.Caller:
-        token = credentials.credentials.strip() if credentials else ""
-        if not token:
-            raise HTTPException(401, "缺少凭证（Authorization: Bearer …）")
-        async with runtime.pool.acquire() as conn:
-            who = await store.authenticate(conn, token)
-        if who is None:
-            raise HTTPException(401, "凭证无效或已吊销")
-        return who
+    # shared.access: the Bearer token checked in PostgreSQL on every request (a revocation counts at once),
+    # declared as the OpenAPI security scheme so clients (and schemathesis's ignored_auth check) know it
+    caller = Authenticator(lambda: runtime.pool)
 
     async def agency(who: Annotated[store.Caller, Depends(caller)]) -> store.Caller:
         if who.role != "agency":
