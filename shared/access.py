@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import asyncpg
@@ -91,11 +91,15 @@ class Authenticator:
 
     `cache_s` = 0 asks PostgreSQL every time (a revocation counts at once); above 0 a verified
     credential is kept that many seconds, at most `max_cached` of them (the oldest go first).
+    `lookup` reads a token's caller from the database: by default the `credential` table; a service whose
+    credentials are kept otherwise (identity certification's department + region) passes its own.
     """
 
     def __init__(self, pool: Callable[[], asyncpg.Pool], *, cookie: str | None = None, cache_s: float = 0.0,
-                 max_cached: int = 10_000, clock: Callable[[], float] = time.monotonic) -> None:
+                 max_cached: int = 10_000, clock: Callable[[], float] = time.monotonic,
+                 lookup: Callable[[asyncpg.Connection, str], Awaitable[Caller | None]] = authenticate) -> None:
         self._pool, self.cookie, self.cache_s, self.max_cached, self._clock = pool, cookie, cache_s, max_cached, clock
+        self._lookup = lookup
         self._cache: dict[str, tuple[float, Caller]] = {}
 
     async def caller(self, token: str) -> Caller | None:
@@ -106,7 +110,7 @@ class Authenticator:
             if hit is not None and hit[0] > self._clock():
                 return hit[1]
         async with self._pool().acquire() as conn:
-            found = await authenticate(conn, token)
+            found = await self._lookup(conn, token)
         if found is not None and self.cache_s > 0:
             self._remember(digest, found)
         return found

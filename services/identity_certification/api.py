@@ -1,9 +1,11 @@
 """HTTP API of identity certification: departments post submissions (JSON or a file) with their credential,
 and download the row-level result of each.
 
-The credential (header `Authorization: Bearer …`) says who the department is and for
-which region; every refusal — unknown or revoked credential, a credential used for
-another department or region, a category the department may not certify — is recorded.
+The credential (header `Authorization: Bearer …`, read by shared.access.Authenticator) says
+who the department is and for which region — the department comes from it, never from the
+body; every refusal — missing, unknown or revoked credential, a credential used for another
+department or region, a category the department may not certify — is recorded. Every
+answer, refusals included, is declared in the OpenAPI document (shared.api_contract).
 """
 from __future__ import annotations
 
@@ -15,9 +17,10 @@ from typing import Annotated, Literal
 from uuid import UUID, uuid4
 
 import asyncpg
-from fastapi import APIRouter, File, Form, Header, HTTPException, Query, UploadFile
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, UploadFile
 from fastapi.responses import FileResponse, StreamingResponse
-from pydantic import BaseModel, Field
+from fastapi.security import HTTPAuthorizationCredentials
+from pydantic import AfterValidator, BaseModel, Field
 from starlette.background import BackgroundTask
 
 from services.identity_certification import downloads, store
@@ -32,10 +35,24 @@ from services.identity_certification.submissions import (
     in_batches,
     submit,
 )
+from shared.access import BEARER, Authenticator, Caller, bearer_token
+from shared.api_contract import problems, visible
 from shared.runtime import Runtime, utcnow
 
-PERIOD = r"^\d{4}-(0[1-9]|1[0-2])$"
+# A month of this century: `\d{4}` let "0000-01" through, and a snapshot for it made a date in year 0 (a 500).
+PERIOD = r"^20[0-9]{2}-(0[1-9]|1[0-2])$"
 BATCH = 5000
+
+
+def _period(value: str) -> str:
+    if not re.fullmatch(PERIOD, value):  # fullmatch: `$` alone lets a trailing newline through
+        raise ValueError("报送月份须写成 YYYY-MM（如 2024-11），年份在2000—2099之间")
+    return value
+
+
+# The pattern is declared for clients and fuzzers; the validator enforces it with a reason in Chinese.
+Period = Annotated[str, AfterValidator(_period), Field(json_schema_extra={"pattern": PERIOD})]
+RESULT_TYPES = {"csv": "text/csv", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
 
 class SubmissionRow(BaseModel):
@@ -48,7 +65,7 @@ class SubmissionRow(BaseModel):
 
 
 class SubmissionRequest(BaseModel):
-    period: str = Field(pattern=PERIOD, description="Month the list is for.", examples=["2024-11"])
+    period: Period = Field(description="Month the list is for.", examples=["2024-11"])
     mode: Literal["delta", "snapshot"] = Field(
         "delta", description="delta: rows that add or end a status; snapshot: the full list, people missing are ended.")
     categories: list[str] = Field(default_factory=list, description="Snapshot scope (default: the categories listed).")
@@ -120,19 +137,28 @@ async def thread_batches(rows: Iterator[SubmittedRow], size: int = BATCH) -> Asy
 def api(runtime: Runtime) -> APIRouter:
     router = APIRouter(tags=["identity"])
     settings = runtime.settings
+    # Checked in PostgreSQL on every request (no cache): a revoked department credential counts at once.
+    credentials = Authenticator(lambda: runtime.pool, lookup=store.caller)
 
-    async def who(authorization: str, department: str | None = None, region: str | None = None) -> tuple[str, str]:
-        token = authorization.removeprefix("Bearer ").strip()
-        async with runtime.pool.acquire() as conn:
-            found = await store.authenticate(conn, token) if token else None
-            if found is None:
-                await store.record_refusal(conn, "http", "bad_credential", "凭证无效或已吊销")
-                raise HTTPException(401, "凭证无效或已吊销：请向医保部门重新申领")
-            if (department and department != found[0]) or (region and region != found[1]):
-                reason = (f"凭证属于{found[0]}/{found[1]}，与报送声明的{department or found[0]}/{region or found[1]}不符")
-                await store.record_refusal(conn, "http", "credential_mismatch", reason, *found)
-                raise HTTPException(403, reason)
-        return found
+    async def authenticated(request: Request, bearer: HTTPAuthorizationCredentials | None = BEARER) -> Caller:
+        """The credential's department and region (role = department), or 401 — recorded either way."""
+        try:
+            return await credentials.of(request)
+        except HTTPException as refused:
+            code = "bad_credential" if bearer_token(request) else "no_credential"
+            async with runtime.pool.acquire() as conn:
+                await store.record_refusal(conn, "http", code, str(refused.detail))
+            raise HTTPException(401, f"{refused.detail}。请向医保部门申领本部门的凭证",
+                                headers=refused.headers) from None
+
+    async def claimed(caller: Caller, department: str | None, region: str | None) -> None:
+        """A file's form may name its department and region: they must be the credential's, else 403 (recorded)."""
+        if (department and department != caller.role) or (region and region != caller.region):
+            # kept in the refusal log: made storable (a NUL is not), not judged
+            reason = visible(f"凭证属于{caller.holder}，与报送声明的{department or caller.role}/{region or caller.region}不符")
+            async with runtime.pool.acquire() as conn:
+                await store.record_refusal(conn, "http", "credential_mismatch", reason, caller.role, caller.region)
+            raise HTTPException(403, reason)
 
     async def run(what: Submission, batches: AsyncIterator[list[SubmittedRow]], notes_of=lambda: []) -> SubmissionResult:
         try:
@@ -149,29 +175,28 @@ def api(runtime: Runtime) -> APIRouter:
                 return await submit(conn, what, in_batches([]), now=utcnow(), topic_prefix=settings.topic_prefix,
                                     schema=runtime.schema)
 
-    @router.post("/submissions", response_model=SubmissionResponse)
-    async def post_submission(
-        body: SubmissionRequest, authorization: Annotated[str, Header(description="Bearer <department credential>")]
-    ) -> SubmissionResponse:
-        department, region = await who(authorization)
+    @router.post("/submissions", response_model=SubmissionResponse, responses=problems(400, 401, 403, 422))
+    async def post_submission(body: SubmissionRequest, caller: Caller = Depends(authenticated)) -> SubmissionResponse:
+        department, region = caller.role, caller.region
         rows = rows_from_records(r.model_dump() for r in body.rows)
         categories = tuple(category_code(c) for c in body.categories)
         what = Submission(department, region, body.period, body.mode, "json",
                           content_hash(rows, body.mode, categories), categories)
         return answer(await run(what, in_batches(rows)))
 
-    @router.post("/submissions/file", response_model=SubmissionResponse)
+    @router.post("/submissions/file", response_model=SubmissionResponse, responses=problems(400, 401, 403, 422))
     async def post_file(
-        authorization: Annotated[str, Header(description="Bearer <department credential>")],
         file: Annotated[UploadFile, File(description="CSV (UTF-8 or GB18030/GBK) or XLSX: the department's list.")],
-        period: Annotated[str, Form(pattern=PERIOD, description="Month the list is for: 2024-11.")],
+        period: Annotated[Period, Form(description="Month the list is for: 2024-11.")],
         mode: Annotated[Literal["delta", "snapshot"], Form()] = "delta",
-        department: Annotated[str | None, Form(description="Checked against the credential.")] = None,
-        region: Annotated[str | None, Form(description="Checked against the credential.")] = None,
+        department: Annotated[str | None, Form(max_length=64, description="Checked against the credential.")] = None,
+        region: Annotated[str | None, Form(max_length=64, description="Checked against the credential.")] = None,
         category: Annotated[str | None, Form(description="Category of every row, for files with no 人员类别 column.")] = None,
         categories: Annotated[str | None, Form(description="Snapshot scope, comma-separated.")] = None,
+        caller: Caller = Depends(authenticated),
     ) -> SubmissionResponse:
-        department, region = await who(authorization, department, region)
+        await claimed(caller, department, region)
+        department, region = caller.role, caller.region
         default = category_code(category) if category else None
         scope = tuple(category_code(c) for c in re.split(r"[,，、\s]+", categories or "") if c)
         sha = await asyncio.to_thread(file_hash, iter(lambda: file.file.read(1 << 20), b""), mode, scope, default)
@@ -196,13 +221,17 @@ def api(runtime: Runtime) -> APIRouter:
                 people_changed=0)
         return SubmissionResult(submission_id, "refused", refusal=refused.reason, refusal_code=refused.code)
 
-    @router.get("/submissions/{submission_id}/result")
+    @router.get("/submissions/{submission_id}/result", response_class=StreamingResponse, responses={
+        200: {"description": "Every row of the submission with its verdict, as CSV or Excel", "content": {
+            RESULT_TYPES["csv"]: {"schema": {"type": "string"}},
+            RESULT_TYPES["xlsx"]: {"schema": {"type": "string", "format": "binary"}}}},
+        **problems(401, 404, 422)})
     async def get_result(
         submission_id: UUID,
-        authorization: Annotated[str, Header(description="Bearer <department credential>")],
         format: Annotated[Literal["csv", "xlsx"], Query(description="csv (UTF-8 with BOM) or xlsx")] = "csv",
+        caller: Caller = Depends(authenticated),
     ):
-        department, region = await who(authorization)
+        department, region = caller.role, caller.region
         async with runtime.pool.acquire() as conn:
             found = await store.get_submission(conn, submission_id)
             if found is None or (found["department"], found["region"]) != (department, region):
@@ -212,10 +241,10 @@ def api(runtime: Runtime) -> APIRouter:
         source_id = found["duplicate_of"] or submission_id
         name = f"result-{submission_id}.{format}"
         if format == "csv":
-            return StreamingResponse(downloads.csv_stream(runtime.pool, source_id), media_type="text/csv; charset=utf-8",
-                                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
+            return StreamingResponse(downloads.csv_stream(runtime.pool, source_id),
+                                     media_type=f"{RESULT_TYPES['csv']}; charset=utf-8", headers={"Content-Disposition": f'attachment; filename="{name}"'})
         path = await downloads.xlsx_file(runtime.pool, source_id)
         return FileResponse(path, filename=name, background=BackgroundTask(path.unlink, missing_ok=True),
-                            media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+                            media_type=RESULT_TYPES["xlsx"])
 
     return router

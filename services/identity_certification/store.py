@@ -15,6 +15,7 @@ from uuid import UUID
 import asyncpg
 
 from services.identity_certification.domain.rows import RowVerdict
+from shared.access import Caller
 
 
 def token_hash(token: str) -> str:
@@ -42,6 +43,12 @@ async def authenticate(conn: asyncpg.Connection, token: str) -> tuple[str, str] 
         token_hash(token),
     )
     return (row["department"], row["region"]) if row else None
+
+
+async def caller(conn: asyncpg.Connection, token: str) -> Caller | None:
+    """The token's department as a shared.access Caller: role = the department, holder = department/region."""
+    found = await authenticate(conn, token)
+    return Caller(region=found[1], role=found[0], holder=f"{found[0]}/{found[1]}") if found else None
 
 
 async def has_credential(conn: asyncpg.Connection, department: str, region: str) -> bool:

@@ -111,6 +111,10 @@ async def test_malformed_http_requests_get_a_masked_4xx_and_the_service_keeps_an
         "not_json": dict(content=b"{period: 2024-10", headers={**auth(token), "content-type": "application/json"}),
         "id_as_number": dict(json={"period": "2024-10", "rows": [{"id": int(person), "category": 7}]}, headers=auth(token)),
         "id_in_wrong_field": dict(json={"period": f"2024-13-{person}", "rows": []}, headers=auth(token)),
+        # year 0: the snapshot's end date (the month's last day) was a ValueError, the request a 500
+        "period_year_zero": dict(json={"period": "0000-01", "mode": "snapshot",
+                                       "rows": [{"id": person, "category": "低保", "certified_on": "2024-10-08"}]},
+                                 headers=auth(token)),
         "row_not_object": dict(json={"period": "2024-10", "rows": [person]}, headers=auth(token)),
         "too_many_rows": dict(json={"period": "2024-10", "rows": [{"id": person, "category": "低保"}] * 50_001},
                               headers=auth(token)),
