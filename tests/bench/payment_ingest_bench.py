@@ -3,8 +3,9 @@
 1. Pre-fill a fresh receipt topic with a simulated season (`yibao simulate receipts`'s
    generator: ~1 % rejected, ~0.2 % not JSON, ~1.7 % duplicates) — 1,000,000 by default.
 2. Alternate, `--rounds` times each: the baseline (tests/bench/bare_consumer.py: decode
-   + COPY, no logic) and the pipeline (the real `python -m services.payment_ingest`
-   process on a fresh database), both draining the same topic from the start. The
+   + COPY, no logic) and the pipeline (`--instances` real `python -m services.payment_ingest`
+   processes in one consumer group, two by default — one per core — on a fresh database),
+   both draining the same topic from the start. The
    pipeline is done when every record is in the intake ledger, the outbox is empty
    (events published) and the Redis intake counter says the same. After each, row
    counts and sums are checked against the generator's ground truth.
@@ -38,6 +39,7 @@ import httpx
 import psutil
 import redis.asyncio as aioredis
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
 from shared.cli.simulate import Simulated, produce, season
 from shared.kafka_admin import ensure_topics
@@ -234,12 +236,16 @@ class Bench:
         group, topic = f"{self.tag}p{i}.payment_ingest.receipts", self.prefix + RECEIVED
         cpu = CpuSampler({f"service{n + 1}" if len(procs) > 1 else "service": psutil.Process(p.pid)
                           for n, p in enumerate(procs)})
-        t_first = None
-        first_count = 0
+        t_first = t_all_in = t_settled = None
+        first_count = settled_count = 0
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.settings.kafka_bootstrap)
+        await admin.start()
         deadline = time.monotonic() + self.args.timeout
         try:
             while True:
                 received = await conn.fetchval("SELECT coalesce(sum(received), 0) FROM receipt_intake")
+                if t_settled is None and len(procs) > 1 and await group_settled(admin, group, len(procs)):
+                    t_settled, settled_count = time.monotonic(), received
                 if t_first is None and received > 0:
                     t_first, first_count = time.monotonic(), received
                     cpu.start()
@@ -248,6 +254,8 @@ class Bench:
                 # Done: every record's offset committed (so its transaction and counters are done: a batch
                 # redelivered after a rebalance counts twice in `received`, as duplicates the second
                 # time), and the outbox empty (every event published).
+                if received >= truth.records and t_all_in is None:
+                    t_all_in = time.monotonic()  # every receipt decided and committed; events may still wait
                 if received >= truth.records and await lag(self.settings.kafka_bootstrap, group, topic) == 0:
                     if not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM outbox)"):
                         break
@@ -266,11 +274,19 @@ class Bench:
             await redis.delete(f"{self.prefix}payment:intake")
             await redis.aclose()
             await conn.close()
+            await admin.close()
         seconds = t_done - t_first
         if first_count >= truth.records:  # a run too small to time between polls: count from the launch
             seconds, first_count = t_done - t_launched, 0
         return {"run": f"pipeline {i + 1}" + (f" ×{len(procs)}" if len(procs) > 1 else "") + (" (profiled)" if profile else ""),
                 "rate": (truth.records - first_count) / seconds, "seconds": seconds,
+                # how long the last events took to leave the outbox after the last receipt was committed:
+                # near 0 when the consumers limit the rate, large when the outbox relay does
+                "publish_tail_s": round(t_done - t_all_in, 2),
+                # several instances join the group one after another, and each join pauses every consumer
+                # (a rebalance): the rate from the moment all were in, as a campaign running for weeks sees it
+                **({"rate_settled": (truth.records - settled_count) / (t_done - t_settled)}
+                   if t_settled is not None and settled_count < truth.records * 0.8 else {}),
                 "cpu": cpu.report(truth.records - first_count),
                 "checks": checks, "ok": all(a == b for a, b in checks.values())}
 
@@ -388,6 +404,17 @@ class Bench:
             await client.close()
 
 
+async def group_settled(admin: AIOKafkaAdminClient, group: str, members: int) -> bool:
+    """The consumer group is Stable with `members` members (every instance joined, partitions assigned)."""
+    try:
+        [response] = await admin.describe_consumer_groups([group])
+    except Exception:  # noqa: BLE001 - not known to the coordinator yet
+        return False
+    _error, _id, state, *_rest = response.groups[0]
+    members_list = response.groups[0][5] if len(response.groups[0]) > 5 else []
+    return state == "Stable" and len(members_list) == members
+
+
 async def wait_healthy(proc: subprocess.Popen, port: int, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     async with httpx.AsyncClient() as client:
@@ -411,7 +438,10 @@ def table(runs: list[dict]) -> str:
     lines = [f"{'run':<24}{'receipts/s':>12}{'seconds':>9}  cpu: cores busy on average, and CPU µs per receipt"]
     for r in runs:
         cpu = "  ".join(f"{k} {v}" for k, v in r["cpu"].items())
-        lines.append(f"{r['run']:<24}{r['rate']:>12,.0f}{r['seconds']:>9.1f}  {'checks ok' if r['ok'] else 'CHECKS FAILED'}  {cpu}")
+        tail = f"  publish tail {r['publish_tail_s']} s" if "publish_tail_s" in r else ""
+        if "rate_settled" in r:
+            tail += f"  after the group settled {r['rate_settled']:,.0f}/s"
+        lines.append(f"{r['run']:<24}{r['rate']:>12,.0f}{r['seconds']:>9.1f}  {'checks ok' if r['ok'] else 'CHECKS FAILED'}{tail}  {cpu}")
     return "\n".join(lines)
 
 
@@ -461,7 +491,8 @@ def main() -> None:
     p.add_argument("--region", default="340321")
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--batch", type=int, default=10_000, help="most records per consumed batch")
-    p.add_argument("--instances", type=int, default=1, help="service processes in the pipeline's consumer group")
+    p.add_argument("--instances", type=int, default=2,
+                   help="service processes in the pipeline's consumer group (default 2: one per core)")
     p.add_argument("--outbox-batch", type=int, default=20_000, help="most outbox rows the relay sends at once")
     p.add_argument("--latency-rate", type=float, default=10_000, help="receipts/s offered in the latency run")
     p.add_argument("--latency-seconds", type=float, default=20, help="length of the latency run (0: skip it)")
