@@ -56,7 +56,9 @@ class RecordsSubmitted(Envelope):
     event_type: Literal["identity.records-submitted"] = "identity.records-submitted"
     department: str = Field(examples=["civil_affairs"])
     region: RegionCode
-    period: str = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", examples=["2024-11"])
+    # A month of this century: "0000-01" passed `\d{4}`, and a snapshot's end date in year 0 raised inside the
+    # handler, so the batch was retried for ever behind it; refused here, it is dead-lettered with its reason.
+    period: str = Field(pattern=r"^20[0-9]{2}-(0[1-9]|1[0-2])$", examples=["2024-11"])
     mode: Literal["delta", "snapshot"] = "delta"
     categories: list[str] = Field(default_factory=list, description="Snapshot scope (default: the categories listed).")
     rows: list[SubmittedRecord] = Field(max_length=20_000)
