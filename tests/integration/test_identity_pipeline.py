@@ -1,4 +1,5 @@
-"""The submission pipeline against the real PostgreSQL: snapshot edge cases and concurrent re-posts."""
+"""The submission pipeline against the real PostgreSQL: snapshot edge cases, concurrent re-posts, and
+department credentials read through shared.access."""
 from __future__ import annotations
 
 import asyncio
@@ -9,8 +10,10 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from services.identity_certification import store
 from services.identity_certification.domain.rows import SubmittedRow
 from services.identity_certification.submissions import Submission, content_hash, in_batches, submit
+from shared.access import Authenticator, Caller
 from shared.db import create_pool
 from tests.support.people import resident_id
 from tests.support.system import create_system, drop_system
@@ -61,3 +64,15 @@ async def test_the_same_list_posted_twice_at_once_is_processed_once(pool):
     assert outcomes in (["UniqueViolationError", "processed"], ["duplicate", "processed"]), outcomes
     assert (await post(pool, rows)).outcome == "duplicate"
     assert await pool.fetchval("SELECT count(*) FROM status WHERE category = 'orphan'") == 1
+
+
+async def test_a_department_credential_authenticates_through_shared_access_and_reissuing_revokes_it(pool):
+    credentials = Authenticator(lambda: pool, lookup=store.caller)  # as the API builds it: no cache
+    async with pool.acquire() as conn:
+        first = await store.create_credential(conn, "agriculture", "341522")
+    assert await credentials.caller(first) == Caller("341522", "agriculture", "agriculture/341522")
+    async with pool.acquire() as conn:  # a new credential for the same department and region replaces the old
+        second = await store.create_credential(conn, "agriculture", "341522")
+    assert await credentials.caller(first) is None
+    assert await credentials.caller(second) == Caller("341522", "agriculture", "agriculture/341522")
+    assert await credentials.caller("made-up") is None
