@@ -448,6 +448,10 @@ def pg_up() -> bool:
         "-c", f"port={PG_PORT}",
         "-c", f"unix_socket_directories={sock}",
         "-c", "max_connections=200",
+        # Look for tables to analyze every 5 s, not every minute: a receipt table that grows by
+        # hundreds of thousands of rows a minute without statistics gets sequential-scan plans for
+        # its batch look-ups (measured: 10k receipts/s offered, p50 15 s -> 0.9 s).
+        "-c", "autovacuum_naptime=5s",
         "-c", "logging_collector=off",
     ], user=user)
     wait_for("PostgreSQL", lambda: run([str(bindir / "pg_isready"), "-q", "-h", HOST, "-p", str(PG_PORT),
