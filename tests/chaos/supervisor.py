@@ -417,7 +417,7 @@ class Run:
             await replay.wait_healthy(timeout=120)
             return await self.replayed_state(replay, want_rows)
         finally:
-            await drop_system(replay)
+            await drop_system(replay, delete_topics=False)  # a private broker, removed whole at the end
 
     async def partition_count(self, topic: str) -> int:
         admin = AIOKafkaAdminClient(bootstrap_servers=self.kafka.direct)
@@ -509,7 +509,7 @@ class Run:
             (self.system.log_dir / "report.json").write_text(json.dumps(report, ensure_ascii=False, indent=2))
             return report
         finally:
-            await drop_system(self.system)
+            await drop_system(self.system, delete_topics=False)  # a private broker, removed whole at the end
 
     async def break_while_feeding(self, ledger: Ledger) -> None:
         actions = self.schedule()

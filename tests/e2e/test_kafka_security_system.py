@@ -83,7 +83,7 @@ async def secure(servers, tmp_path_factory) -> AsyncIterator[tuple[SecureSystem,
             await system.wait_healthy(SERVICES, timeout=90)
             yield system, admin
         finally:
-            await drop_system(system)
+            await drop_system(system, delete_topics=False)  # the private broker goes with its topics
 
 
 def expected_groups(tag: str) -> set[str]:

@@ -131,16 +131,18 @@ async def create_system(servers: Servers, log_root: Path) -> System:
     return system
 
 
-async def drop_system(system: System) -> None:
+async def drop_system(system: System, *, delete_topics: bool = True) -> None:
     """Stop its services, drop its database and delete its topics: a test run creates dozens of
-    systems, and a broker keeping every one's partitions open ran out of file descriptors."""
+    systems, and a broker keeping every one's partitions open ran out of file descriptors.
+    (`delete_topics=False` for a system on a private broker that is thrown away whole.)"""
     system.stop_all()
     admin = await asyncpg.connect(system.servers.pg_dsn)
     try:
         await admin.execute(f'DROP DATABASE IF EXISTS "{urlsplit(system.pg_dsn).path[1:]}" WITH (FORCE)')
     finally:
         await admin.close()
-    await delete_topics_with_prefix(system.servers.kafka_bootstrap, system.topic_prefix)
+    if delete_topics:
+        await delete_topics_with_prefix(system.servers.kafka_bootstrap, system.topic_prefix)
 
 
 @asynccontextmanager
