@@ -180,7 +180,7 @@ class Postgres:
                                          "--auth=trust", "--encoding=UTF8", "--no-locale", "--no-sync"]),
                            capture_output=True, check=True)
         options = (f"-c listen_addresses={HOST} -c port={self.port} -c unix_socket_directories={self.home} "
-                   "-c max_connections=200 -c fsync=on -c shared_buffers=64MB")
+                   "-c max_connections=200 -c fsync=on -c shared_buffers=64MB -c autovacuum_naptime=5s")
         result = self._ctl("start", "-w", "-t", "60", "-l", str(self.home / "postgres.log"), "-o", options)
         if result.returncode != 0:
             raise RuntimeError(f"chaos PostgreSQL did not start: {result.stdout}{result.stderr}\n"
@@ -189,6 +189,8 @@ class Postgres:
                              "-d", "postgres", "-c"])
         subprocess.run(psql + ["DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'yibao') "
                                "THEN CREATE ROLE yibao LOGIN CREATEDB; END IF; END $$;"], capture_output=True, check=True)
+        # as on the local stack: DROP DATABASE … WITH (FORCE) must be able to end an autovacuum worker
+        subprocess.run(psql + ["GRANT pg_signal_backend TO yibao"], capture_output=True, check=True)
 
     def stop_immediately(self) -> None:
         self._ctl("stop", "-m", "immediate", "-w", "-t", "30")
