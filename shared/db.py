@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import asyncpg
 
@@ -30,3 +32,15 @@ async def create_pool(
         },
         init=_init_connection,
     )
+
+
+@asynccontextmanager
+async def schema_connection(dsn: str, schema: str) -> AsyncIterator[asyncpg.Connection]:
+    """One connection set up like the service's pool (schema first, jsonb codec): for CLI commands
+    and the demo, which run a statement or two and go."""
+    conn = await asyncpg.connect(dsn, server_settings={"search_path": schema, "application_name": f"yibao-cli-{schema}"})
+    try:
+        await _init_connection(conn)
+        yield conn
+    finally:
+        await conn.close()

@@ -16,7 +16,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-import asyncpg
 import httpx
 import typer
 from aiokafka import AIOKafkaProducer
@@ -25,6 +24,7 @@ from services.enrollment import store as enrollment_store
 from services.identity_certification import store as identity_store
 from services.reconciliation import access as reconciliation_access
 from services.subsidy.api import ROLES as SUBSIDY_ROLES
+from shared.db import schema_connection
 from shared.policy import standard_fen
 from shared.resident_id import check_character, mask, person_key
 from shared.topics import RECEIPT_RECEIVED
@@ -125,38 +125,26 @@ async def _demo(where: Endpoints, count: int, seed: int) -> None:
 
 
 async def _credential(pg_dsn: str, department: str) -> str:
-    conn = await asyncpg.connect(pg_dsn, server_settings={"search_path": "identity"})
-    try:
+    async with schema_connection(pg_dsn, "identity") as conn:
         return await identity_store.create_credential(conn, department, REGION)
-    finally:
-        await conn.close()
 
 
 async def _enrollment_credential(pg_dsn: str) -> str:
     """The county insurance office's credential: enrollment answers only for its own region."""
-    conn = await asyncpg.connect(pg_dsn, server_settings={"search_path": "enrollment"})
-    try:
+    async with schema_connection(pg_dsn, "enrollment") as conn:
         return await enrollment_store.create_credential(conn, REGION, "agency", "演示：医保经办")
-    finally:
-        await conn.close()
 
 
 async def _console_credential(pg_dsn: str) -> str:
     """A read-only credential for the ops console of the demo region."""
-    conn = await asyncpg.connect(pg_dsn, server_settings={"search_path": "reconciliation"})
-    try:
+    async with schema_connection(pg_dsn, "reconciliation") as conn:
         return await reconciliation_access.grant(conn, REGION, "viewer", "演示：运行监控")
-    finally:
-        await conn.close()
 
 
 async def _gateway_credential(pg_dsn: str) -> str:
     """The tax gateway's credential for the subsidy quote of the demo region."""
-    conn = await asyncpg.connect(pg_dsn, server_settings={"search_path": "subsidy"})
-    try:
+    async with schema_connection(pg_dsn, "subsidy") as conn:
         return await SUBSIDY_ROLES.grant(conn, REGION, "tax_gateway", "演示：税务征收端")
-    finally:
-        await conn.close()
 
 
 async def _wait_quote(client: httpx.AsyncClient, subsidy_url: str, person: str, headers: dict[str, str],

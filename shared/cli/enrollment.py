@@ -108,19 +108,15 @@ def credential_command(
 ) -> None:
     """Issue a credential for one region and role (needs YIBAO_PG_DSN); prints the token once."""
     from services.enrollment import store
-    from shared.db import create_pool
+    from shared.db import schema_connection
     from shared.settings import ServiceSettings
 
     if role not in ("agent", "agency"):
         _fail("--role: agent 或 agency")
 
     async def issue() -> str:
-        pool = await create_pool(ServiceSettings().pg_dsn, "enrollment", max_size=1)
-        try:
-            async with pool.acquire() as conn:
-                return await store.create_credential(conn, region, role, holder)
-        finally:
-            await pool.close()
+        async with schema_connection(ServiceSettings().pg_dsn, "enrollment") as conn:
+            return await store.create_credential(conn, region, role, holder)
 
     try:
         token = asyncio.run(issue())

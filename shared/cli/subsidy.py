@@ -20,7 +20,7 @@ import typer
 from services.subsidy import cache, store
 from services.subsidy.handlers import reassess
 from shared import outbox
-from shared.db import create_pool
+from shared.db import create_pool, schema_connection
 from shared.runtime import utcnow
 from shared.settings import ServiceSettings
 
@@ -33,13 +33,9 @@ def totals_command(region: str = typer.Option(..., help="6-digit region code"),
                    year: int = typer.Option(..., help="coverage year")) -> None:
     """Subsidy totals per township, funding source and mode (JSON lines)."""
     async def run() -> None:
-        pool = await create_pool(ServiceSettings().pg_dsn, SCHEMA, max_size=1)
-        try:
-            async with pool.acquire() as conn:
-                for row in await store.line_totals(conn, region, year):
-                    typer.echo(json.dumps(dict(row), ensure_ascii=False))
-        finally:
-            await pool.close()
+        async with schema_connection(ServiceSettings().pg_dsn, SCHEMA) as conn:
+            for row in await store.line_totals(conn, region, year):
+                typer.echo(json.dumps(dict(row), ensure_ascii=False))
 
     asyncio.run(run())
 
@@ -51,13 +47,9 @@ def refunds_command(region: str | None = None, year: int | None = None, township
     from services.subsidy.api import refund_body
 
     async def run() -> None:
-        pool = await create_pool(ServiceSettings().pg_dsn, SCHEMA, max_size=1)
-        try:
-            async with pool.acquire() as conn:
-                for row in await store.refund_orders(conn, region=region, year=year, township=township, state=state):
-                    typer.echo(json.dumps(refund_body(row), ensure_ascii=False))
-        finally:
-            await pool.close()
+        async with schema_connection(ServiceSettings().pg_dsn, SCHEMA) as conn:
+            for row in await store.refund_orders(conn, region=region, year=year, township=township, state=state):
+                typer.echo(json.dumps(refund_body(row), ensure_ascii=False))
 
     asyncio.run(run())
 
@@ -103,12 +95,8 @@ def grant_command(region: str = typer.Option(..., help="6-digit pooling region t
     from services.subsidy.api import ROLES
 
     async def run() -> str:
-        pool = await create_pool(ServiceSettings().pg_dsn, SCHEMA, max_size=1)
-        try:
-            async with pool.acquire() as conn:
-                return await ROLES.grant(conn, region, role, holder)
-        finally:
-            await pool.close()
+        async with schema_connection(ServiceSettings().pg_dsn, SCHEMA) as conn:
+            return await ROLES.grant(conn, region, role, holder)
 
     try:
         token = asyncio.run(run())

@@ -431,9 +431,8 @@ async def group_settled(admin: AIOKafkaAdminClient, group: str, members: int) ->
         [response] = await admin.describe_consumer_groups([group])
     except Exception:  # noqa: BLE001 - not known to the coordinator yet
         return False
-    _error, _id, state, *_rest = response.groups[0]
-    members_list = response.groups[0][5] if len(response.groups[0]) > 5 else []
-    return state == "Stable" and len(members_list) == members
+    _error, _group, state, _protocol_type, _protocol, joined, *_ = response.groups[0]
+    return state == "Stable" and len(joined) == members
 
 
 async def wait_healthy(proc: subprocess.Popen, port: int, timeout: float = 60) -> None:

@@ -18,7 +18,6 @@ import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import asyncpg
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
@@ -26,7 +25,6 @@ from aiokafka.admin import AIOKafkaAdminClient
 from shared import kafka_acls
 from shared.kafka_admin import ensure_topics
 from shared.kafka_security import aiokafka_options, confluent_config
-from shared.migrate import migrate
 from shared.resident_id import person_key
 from shared.runtime import Runtime
 from shared.service import build_broker
@@ -35,7 +33,7 @@ from shared.topics import ALL_TOPICS, DEAD_LETTER, RECEIPT_ACCEPTED, RECEIPT_REC
 from tests.support.people import encode, receipt, resident_id
 from tests.support.secure_kafka import ADMIN_PASSWORD, secure_kafka
 from tests.support.servers import Servers
-from tests.support.system import SERVICES, System, drop_system, with_database
+from tests.support.system import SERVICES, System, create_system, drop_system, new_tag
 from tests.support.waiting import eventually
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "e2e"
@@ -62,22 +60,14 @@ def principal(bootstrap: str, name: str, password: str, mechanism: str = "SCRAM-
 async def secure(servers, tmp_path_factory) -> AsyncIterator[tuple[SecureSystem, ServiceSettings]]:
     with secure_kafka(tmp_path_factory.mktemp("sasl-system")) as kafka:
         admin = principal(kafka.internal, kafka_acls.ADMIN, ADMIN_PASSWORD, "PLAIN")
-        tag = f"t{uuid.uuid4().hex[:10]}"
+        tag = new_tag()
         await ensure_topics(kafka.internal, [dataclasses.replace(t, name=f"{tag}.{t.name}") for t in ALL_TOPICS],
                             client_options=aiokafka_options(admin))
         await asyncio.to_thread(kafka_acls.apply, confluent_config(admin), PASSWORDS,
                                 kafka_acls.plan(topic_prefix=f"{tag}.", group_prefix=tag))
-        database = f"yibao_{tag}"
-        conn = await asyncpg.connect(servers.pg_dsn)
+        system = await create_system(Servers(kafka.client, servers.pg_dsn, servers.redis_url, "sasl-test-broker"),
+                                     ARTIFACTS, tag=tag, kind=SecureSystem, create_topics=False)
         try:
-            await conn.execute(f'CREATE DATABASE "{database}"')
-        finally:
-            await conn.close()
-        system = SecureSystem(Servers(kafka.client, servers.pg_dsn, servers.redis_url, "sasl-test-broker"), tag,
-                              with_database(servers.pg_dsn, database), ARTIFACTS / tag)
-        system.log_dir.mkdir(parents=True, exist_ok=True)
-        try:
-            await asyncio.to_thread(migrate, system.pg_dsn)
             for service in SERVICES:
                 system.start(service)
             await system.wait_healthy(SERVICES, timeout=90)

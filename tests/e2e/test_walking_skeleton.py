@@ -13,8 +13,8 @@ import httpx
 import pytest
 
 from services.enrollment import store as enrollment_store
-from services.identity_certification import store as identity_store
 from shared.resident_id import person_key
+from tests.e2e.security_support import issue as credential
 from tests.support.kafka import produce, read_all, wait_consumed
 from tests.support.people import encode, receipt, resident_id
 from tests.support.subsidy_access import subsidy_headers
@@ -23,14 +23,6 @@ from tests.support.waiting import eventually
 
 REGION, YEAR = "340321", 2025  # 怀远县: 低保 subsidy 340 of 400 → pays 60 (HY seed)
 
-
-
-async def credential(system: System, department: str, region: str) -> str:
-    conn = await asyncpg.connect(system.pg_dsn, server_settings={"search_path": "identity"})
-    try:
-        return await identity_store.create_credential(conn, department, region)
-    finally:
-        await conn.close()
 
 
 async def progress(client: httpx.AsyncClient, system: System) -> list[dict]:

@@ -115,19 +115,29 @@ class System:
             self.kill(service, signal.SIGTERM)
 
 
-async def create_system(servers: Servers, log_root: Path) -> System:
-    """Topics, a fresh database with every migration, and the log folder — services not started yet."""
-    tag = f"t{uuid.uuid4().hex[:10]}"
+def new_tag() -> str:
+    """A system's name: its topic prefix, consumer-group prefix and database name."""
+    return f"t{uuid.uuid4().hex[:10]}"
+
+
+async def create_system(servers: Servers, log_root: Path, *, tag: str | None = None, kind: type[System] = System,
+                        create_topics: bool = True) -> System:
+    """Topics, a fresh database with every migration, and the log folder — services not started yet.
+
+    (`create_topics=False` when the caller made them already, e.g. on a broker that needs credentials.)"""
+    tag = tag or new_tag()
     database = f"yibao_{tag}"
     admin = await asyncpg.connect(servers.pg_dsn)
     try:
         await admin.execute(f'CREATE DATABASE "{database}"')
     finally:
         await admin.close()
-    system = System(servers, tag, with_database(servers.pg_dsn, database), log_root / tag)
+    system = kind(servers, tag, with_database(servers.pg_dsn, database), log_root / tag)
     system.log_dir.mkdir(parents=True, exist_ok=True)
     await asyncio.to_thread(migrate, system.pg_dsn)
-    await ensure_topics(servers.kafka_bootstrap, [dataclasses.replace(t, name=system.topic(t.name)) for t in ALL_TOPICS])
+    if create_topics:
+        await ensure_topics(servers.kafka_bootstrap,
+                            [dataclasses.replace(t, name=system.topic(t.name)) for t in ALL_TOPICS])
     return system
 
 
