@@ -95,15 +95,30 @@ def valid_resident_id(text: str) -> str:
     """The ID as `parse_resident_id` would give it, or `InvalidResidentId`; fast when already clean.
 
     Every receipt and status row carries an ID, and almost all arrive normalised and valid:
-    those are checked here without normalising or building a ResidentId (a third of the
-    decoding time of a receipt); anything else takes the full path and its precise reason."""
-    if len(text) == 18 and text.isascii() and _SHAPE.match(text) and check_character(text[:17]) == text[17]:
-        try:
-            if date(int(text[6:10]), int(text[10:12]), int(text[12:14])).year >= 1890:
-                return text
-        except ValueError:
-            pass
+    those are checked here without normalising, a regular expression, a `date` or a
+    ResidentId (this check was a third of the decoding time of a receipt); anything else
+    takes the full path and its precise reason. test_resident_id.py shows by property that
+    both paths accept and refuse the same texts."""
+    if (len(text) == 18 and text.isascii() and text[:17].isdigit()
+            and _CHECK[(sum(map(mul, text.encode(), _WEIGHTS)) - _ZERO_OFFSET) % 11] == text[17]
+            and _plausible_birth_date(text[6:10], text[10:14])):
+        return text
     return parse_resident_id(text).value
+
+
+# Month and day pairs of a leap year: with the year's range and 29 February, what `date()` accepts.
+_MONTH_DAYS = frozenset(f"{m:02d}{d:02d}" for m in range(1, 13)
+                        for d in range(1, (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)[m - 1] + 1))
+
+
+def _plausible_birth_date(yyyy: str, mmdd: str) -> bool:
+    """The birth date exists and is not before 1890 (as parse_resident_id checks it, without a `date`)."""
+    if yyyy < "1890" or mmdd not in _MONTH_DAYS:
+        return False
+    if mmdd != "0229":
+        return True
+    year = int(yyyy)
+    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
 
 
 def mask(value: str) -> str:
