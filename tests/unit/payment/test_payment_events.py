@@ -5,6 +5,8 @@ import json
 from datetime import UTC, datetime
 from uuid import UUID
 
+from hypothesis import given, strategies as st
+
 from services.payment_ingest.domain.receipts import Decision, payload_hash
 from services.payment_ingest.handlers import accepted_event, rejected_event
 from shared.messages import ReceiptAccepted, ReceiptReceived, ReceiptRejected
@@ -48,3 +50,22 @@ def test_the_event_id_is_derived_from_the_receipt_and_differs_by_verdict():
     assert accepted[0] == accepted[1], "the same receipt announces itself under the same id"
     assert len({accepted[0], rejected, elsewhere}) == 3
     assert {UUID(i).version for i in (accepted[0], rejected, elsewhere)} == {8}
+
+
+_FREE_TEXT = st.text(min_size=6, max_size=40)  # any characters: quotes, backslashes, controls, CJK, emoji
+
+
+@given(receipt_no=_FREE_TEXT, agent_id=st.none() | st.text(max_size=40), original=st.none() | _FREE_TEXT,
+       amount=st.integers(-10**12, 10**12), reason=st.text(max_size=200))
+def test_events_written_as_text_parse_back_to_every_field_whatever_the_free_text(receipt_no, agent_id, original,
+                                                                                amount, reason):
+    """The events are built as text, not by a model: free-text fields must be escaped, never break the JSON."""
+    r = ReceiptReceived.model_validate(receipt(resident_id(), amount, receipt_no=receipt_no, channel="village_agent",
+                                               agent_id=agent_id, original_receipt_no=original))
+    accepted = ReceiptAccepted.model_validate_json(accepted_event(Decision(r, payload_hash(r), "accepted"),
+                                                                  NOW.isoformat()).message)
+    assert (accepted.receipt_no, accepted.agent_id, accepted.original_receipt_no, accepted.amount_fen,
+            accepted.paid_at, accepted.occurred_at) == (receipt_no, agent_id, original, amount, r.paid_at, NOW)
+    rejected = ReceiptRejected.model_validate_json(rejected_event(
+        Decision(r, payload_hash(r), "rejected", "amount_differs_from_due", reason), NOW.isoformat()).message)
+    assert (rejected.receipt_no, rejected.reason, rejected.amount_fen) == (receipt_no, reason, amount)
