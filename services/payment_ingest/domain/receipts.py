@@ -19,7 +19,7 @@ Schema and resident-ID checks happen before (the decoder), see handlers.py.
 """
 from __future__ import annotations
 
-import hashlib
+from hashlib import sha256
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, NamedTuple, Protocol
@@ -40,9 +40,9 @@ def payload_hash(receipt: ReceiptReceived) -> str:
     The fields are joined in a fixed order (not the model's JSON, whose formatting may change
     with the library and would turn old replays into conflicts)."""
     r = receipt
-    text = "\x1f".join((r.receipt_no, r.person_id, r.region, str(r.year), r.item, str(r.amount_fen), r.channel,
-                        r.agent_id or "", r.paid_at.isoformat(), r.original_receipt_no or ""))
-    return hashlib.sha256(text.encode()).hexdigest()
+    return sha256(f"{r.receipt_no}\x1f{r.person_id}\x1f{r.region}\x1f{r.year}\x1f{r.item}\x1f{r.amount_fen}\x1f"
+                  f"{r.channel}\x1f{r.agent_id or ''}\x1f{r.paid_at.isoformat()}\x1f{r.original_receipt_no or ''}"
+                  .encode()).hexdigest()
 
 
 class Decision(NamedTuple):
