@@ -226,12 +226,13 @@ class Bench:
         t_launched = time.monotonic()
         procs = [self.start_service(self.service_env(dsn, self.prefix, f"{self.tag}p{i}", free_port()), f"pipeline{i}-{n}")
                  for n in range(self.args.instances)]
-        proc = procs[0]
-        spy = None
-        if profile:
-            spy = subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(proc.pid), "--rate", "50", "--format", "raw",
-                                    "--output", str(self.log_dir / "profile.txt"), "--nonblocking"],
-                                   stdout=subprocess.DEVNULL, stderr=open(self.log_dir / "py-spy.log", "ab"))
+        spies = []
+        if profile:  # one py-spy per instance: the relay runs in one of them (the outbox leader) only
+            spies = [subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(p.pid),
+                                       "--rate", "100", "--format", "raw", "--nonblocking",
+                                       "--output", str(self.log_dir / f"profile-{n + 1}.txt")],
+                                      stdout=subprocess.DEVNULL, stderr=open(self.log_dir / "py-spy.log", "ab"))
+                     for n, p in enumerate(procs)]
         conn = await asyncpg.connect(dsn, server_settings={"search_path": "payment"})
         redis = aioredis.from_url(self.settings.redis_url, decode_responses=True)
         group, topic = f"{self.tag}p{i}.payment_ingest.receipts", self.prefix + RECEIVED
@@ -270,7 +271,7 @@ class Bench:
                 p.send_signal(signal.SIGTERM)
             for p in procs:
                 p.wait(timeout=60)
-            if spy:
+            for spy in spies:
                 spy.wait(timeout=60)
             await redis.delete(f"{self.prefix}payment:intake")
             await redis.aclose()
@@ -481,7 +482,7 @@ async def run(args: argparse.Namespace) -> int:
                 runs.append(result)
         if args.profile:
             runs.append(await bench.pipeline(args.rounds, truth, profile=True))
-            report["profile"] = str(bench.log_dir / "profile.txt")
+            report["profile"] = sorted(str(p) for p in bench.log_dir.glob("profile-*.txt"))
         report["runs"] = runs
         base = statistics.median(r["rate"] for r in runs if r["run"].startswith("baseline"))
         pipe = statistics.median(r["rate"] for r in runs if r["run"].startswith("pipeline") and "profiled" not in r["run"])
