@@ -289,7 +289,8 @@ class Bench:
                 # (a rebalance): the rate from the moment all were in, as a campaign running for weeks sees it
                 **({"rate_settled": (truth.records - settled_count) / (t_done - t_settled)}
                    if t_settled is not None and settled_count < truth.records * 0.8 else {}),
-                "cpu": cpu.report(truth.records - first_count),
+                "cpu": (usage := cpu.report(truth.records - first_count)),
+                "cpu_ceiling": cpu_ceiling(usage),
                 "checks": checks, "ok": all(a == b for a, b in checks.values())}
 
     async def check_pipeline(self, conn, redis, truth: Truth, before: dict[str, int]) -> dict:
@@ -455,6 +456,14 @@ def log(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
+def cpu_ceiling(usage: dict[str, float]) -> dict:
+    """What limits the rate: the CPU every process spent per receipt (services, PostgreSQL, Kafka, Redis),
+    and the rate at which that would keep every core of this machine busy."""
+    total = sum(v for k, v in usage.items() if k.endswith(" us/receipt"))
+    cores = psutil.cpu_count()
+    return {"us_per_receipt": round(total, 1), "cores": cores, "rate": round(cores * 1e6 / total) if total else 0}
+
+
 def table(runs: list[dict]) -> str:
     lines = [f"{'run':<24}{'receipts/s':>12}{'seconds':>9}  cpu: cores busy on average, and CPU µs per receipt"]
     for r in runs:
@@ -462,6 +471,9 @@ def table(runs: list[dict]) -> str:
         tail = f"  publish tail {r['publish_tail_s']} s" if "publish_tail_s" in r else ""
         if "rate_settled" in r:
             tail += f"  after the group settled {r['rate_settled']:,.0f}/s"
+        if "cpu_ceiling" in r:
+            tail += (f"  CPU {r['cpu_ceiling']['us_per_receipt']} µs/receipt in all = at most "
+                     f"{r['cpu_ceiling']['rate']:,}/s on {r['cpu_ceiling']['cores']} cores")
         lines.append(f"{r['run']:<24}{r['rate']:>12,.0f}{r['seconds']:>9.1f}  {'checks ok' if r['ok'] else 'CHECKS FAILED'}{tail}  {cpu}")
     return "\n".join(lines)
 
