@@ -117,7 +117,8 @@ def response_of(result: SubmissionResult) -> SubmissionResponse:
 def answer(result: SubmissionResult) -> SubmissionResponse:
     response = response_of(result)
     if result.outcome == "refused":
-        raise HTTPException(422 if result.refusal_code in FILE_PROBLEMS else 403, response.model_dump())
+        status = 413 if result.refusal_code == "file_too_large" else 422 if result.refusal_code in FILE_PROBLEMS else 403
+        raise HTTPException(status, response.model_dump())
     return response
 
 
@@ -184,7 +185,7 @@ def api(runtime: Runtime) -> APIRouter:
                           content_hash(rows, body.mode, categories), categories)
         return answer(await run(what, in_batches(rows)))
 
-    @router.post("/submissions/file", response_model=SubmissionResponse, responses=problems(400, 401, 403, 422))
+    @router.post("/submissions/file", response_model=SubmissionResponse, responses=problems(400, 401, 403, 413, 422))
     async def post_file(
         file: Annotated[UploadFile, File(description="CSV (UTF-8 or GB18030/GBK) or XLSX: the department's list.")],
         period: Annotated[Period, Form(description="Month the list is for: 2024-11.")],
@@ -200,10 +201,15 @@ def api(runtime: Runtime) -> APIRouter:
         default = category_code(category) if category else None
         scope = tuple(category_code(c) for c in re.split(r"[,，、\s]+", categories or "") if c)
         sha = await asyncio.to_thread(file_hash, iter(lambda: file.file.read(1 << 20), b""), mode, scope, default)
+        size = file.file.tell()  # the hash read it to the end
         file.file.seek(0)
         fmt = "xlsx" if file.file.read(4) == b"PK\x03\x04" else "csv"
         file.file.seek(0)
         what = Submission(department, region, period, mode, fmt, sha, scope)
+        if size > settings.upload_max_bytes:  # refused before parsing: a huge workbook would be read into memory
+            return answer(await refuse_file(what, FileRefused(
+                "file_too_large", f"文件过大（{size / 1048576:.1f} MB，上限{settings.upload_max_bytes / 1048576:.1f} MB）："
+                "请按乡镇或人员类别分成几个文件报送")))
         try:
             report, rows = await asyncio.to_thread(read_file, file.file, default_category=default)
             return answer(await run(what, thread_batches(rows), lambda: report.notes))

@@ -16,6 +16,11 @@ class Settings(ServiceSettings):
         description="End date given to statuses a snapshot no longer lists: the last day of the month the "
         "list is for (period_end, default: same file, same result, whenever posted) or the day it was received.",
     )
+    upload_max_bytes: int = Field(
+        200 * 1024 * 1024, ge=1,
+        description="DEFAULT 200 MiB (the seeds give no size; reconciliation's imports have the same bound): a "
+        "department's file larger than this is refused whole with 413 and recorded, to be sent in parts.",
+    )
 
 
 SPEC = service.ServiceSpec(

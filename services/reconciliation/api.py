@@ -32,7 +32,6 @@ from shared.runtime import Runtime, utcnow
 
 Region = Query(pattern=r"^\d{6}$", description="6-digit pooling region code.", examples=["340321"])
 Year = Query(ge=2000, le=2100, description="Coverage year.")
-MAX_FILE_BYTES = 200 * 1024 * 1024
 
 
 def csv_body(example: str) -> dict:
@@ -63,9 +62,12 @@ class PersonLookup(BaseModel):
     id: ResidentIdStr
 
 
-async def _csv_body(request: Request) -> str:
+async def _csv_body(request: Request, max_bytes: int) -> str:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_bytes:  # refused before the body is read into memory
+        raise HTTPException(413, "文件过大：请按银行和日期分开上传")
     raw = await request.body()
-    if len(raw) > MAX_FILE_BYTES:
+    if len(raw) > max_bytes:
         raise HTTPException(413, "文件过大：请按银行和日期分开上传")
     for encoding in ("utf-8-sig", "gb18030"):  # banks' exports are often GBK
         try:
@@ -200,7 +202,7 @@ def api(runtime: Runtime) -> APIRouter:
     async def import_bank(who: Who, request: Request, bank: Annotated[PlainText, Query(min_length=1, max_length=60)],
                           name: Annotated[PlainText, Query(max_length=200)] = "settlement.csv") -> dict:
         who.check(who.region, "clerk")
-        text = await _csv_body(request)
+        text = await _csv_body(request, settings.upload_max_bytes)
         parsed = _parse(files.read_settlement, text, who.region)
         async with runtime.pool.acquire() as conn, conn.transaction():
             return await store.import_settlement(conn, bank, name, text, parsed, utcnow())
@@ -209,7 +211,7 @@ def api(runtime: Runtime) -> APIRouter:
     async def import_deposits(who: Who, request: Request,
                               name: Annotated[PlainText, Query(max_length=200)] = "deposits.csv") -> dict:
         who.check(who.region, "clerk")
-        text = await _csv_body(request)
+        text = await _csv_body(request, settings.upload_max_bytes)
         parsed = _parse(files.read_agent_deposits, text, who.region)
         async with runtime.pool.acquire() as conn, conn.transaction():
             return await store.import_agent_deposits(conn, name, text, parsed, utcnow())
@@ -218,7 +220,7 @@ def api(runtime: Runtime) -> APIRouter:
     async def import_targets(who: Who, request: Request,
                              name: Annotated[PlainText, Query(max_length=200)] = "targets.csv") -> dict:
         who.check(who.region, "clerk")
-        text = await _csv_body(request)
+        text = await _csv_body(request, settings.upload_max_bytes)
         parsed = _parse(files.read_targets, text, who.region)
         async with runtime.pool.acquire() as conn, conn.transaction():
             return await store.import_targets(conn, name, text, parsed, utcnow())

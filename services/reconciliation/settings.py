@@ -22,6 +22,10 @@ class Settings(ServiceSettings):
     schedule_at: str = Field("23:30", pattern=r"^\d{2}:\d{2}$", description="Local time of the daily run (HH:MM).")
     console_refresh_s: int = Field(
         60, ge=5, description="During a collection period the console reloads itself this often (seconds).")
+    upload_max_bytes: int = Field(
+        200 * 1024 * 1024, ge=1,
+        description="DEFAULT 200 MiB (the seeds give no size): a bank settlement, deposit or target file larger "
+        "than this is refused with 413, to be sent per bank and date.")
 
     def deposit_days(self, region: str) -> int:
         return self.agent_deposit_days_by_region.get(region, self.agent_deposit_days)

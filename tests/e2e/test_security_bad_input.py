@@ -11,9 +11,9 @@ import io
 
 import httpx
 
-from tests.e2e.security_support import fetch, identity, issue  # noqa: F401 - identity is a fixture
+from tests.e2e.security_support import ARTIFACTS, fetch, identity, issue  # noqa: F401 - identity is a fixture
 from tests.support.people import resident_id
-from tests.support.system import System
+from tests.support.system import System, create_system, drop_system
 from tests.chaos.leaks import full_ids
 
 REGION = "340321"
@@ -129,3 +129,33 @@ async def test_malformed_http_requests_get_a_masked_4xx_and_the_service_keeps_an
             assert not full_ids(answer.text), f"{name}: the error body echoes a full resident ID"
         health = await client.get(identity.url("identity_certification", "/health"))
     assert health.status_code == 200
+
+
+class _SmallUploads(System):
+    """Identity with a 4 KiB upload bound, so that a too-large file is small enough to send in a test."""
+
+    def env(self, service: str) -> dict[str, str]:
+        return {**super().env(service), "YIBAO_UPLOAD_MAX_BYTES": "4096"}
+
+
+async def test_a_file_over_the_size_bound_is_refused_whole_with_413_and_recorded(servers) -> None:
+    system = await create_system(servers, ARTIFACTS, kind=_SmallUploads)
+    try:
+        system.start("identity_certification")
+        await system.wait_healthy(("identity_certification",))
+        token = await issue(system, "civil_affairs", REGION)
+        line = f"{resident_id(REGION)},低保,2024-10-08\n"
+        small = "公民身份号码,人员类别,认定时间\n" + line
+        large = small + line * (4096 // len(line.encode()) + 1)
+        async with httpx.AsyncClient(timeout=30) as client:
+            post = [await client.post(system.url("identity_certification", "/api/submissions/file"),
+                                      data={"period": "2024-10"}, files={"file": ("list.csv", text.encode())},
+                                      headers=auth(token)) for text in (large, small)]
+        assert post[0].status_code == 413, post[0].text
+        assert "分成几个文件" in post[0].text and not full_ids(post[0].text)
+        assert post[1].status_code == 200 and post[1].json()["rows_accepted"] == 1, post[1].text
+        kept = await fetch(system, "SELECT outcome, refusal, rows_total FROM submission ORDER BY received_at")
+        assert [(r["outcome"], r["rows_total"]) for r in kept] == [("refused", 0), ("processed", 1)]
+        assert "上限" in kept[0]["refusal"]
+    finally:
+        await drop_system(system)
