@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import shutil
-import socket
 import subprocess
 import time
 import uuid
@@ -22,9 +21,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-KAFKA_LIBS = ROOT / ".local" / "kafka" / "libs"
-HOST = "127.0.0.1"
+# The same loopback host, jars and port helpers as the chaos harness's private broker.
+from tests.chaos.infra import HOST, KAFKA_LIBS, free_port, port_open
 
 ADMIN_PASSWORD = "test-admin-secret"
 BROKER_PASSWORD = "test-broker-secret"
@@ -62,12 +60,6 @@ def cluster_id() -> str:
     return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
-
-
 @dataclass(frozen=True)
 class SecureKafka:
     client: str  # SCRAM listener: services, departments, gateway
@@ -82,14 +74,6 @@ def _java(workdir: Path, main: str, *args: str, heap: str = "-Xmx256m") -> list[
             f"-Djava.security.auth.login.config={workdir / 'jaas.conf'}",
             f"-Dlog4j.configuration=file:{workdir / 'log4j.properties'}",
             "-cp", f"{KAFKA_LIBS}/*", main, *args]
-
-
-def _accepting(port: int) -> bool:
-    try:
-        with socket.create_connection((HOST, port), timeout=0.5):
-            return True
-    except OSError:
-        return False
 
 
 @contextmanager
@@ -139,7 +123,7 @@ def secure_kafka(workdir: Path, *, start_timeout_s: float = 90.0) -> Iterator[Se
                                 start_new_session=True)
     try:
         deadline = time.monotonic() + start_timeout_s
-        while not (_accepting(client) and _accepting(internal)):
+        while not (port_open(client) and port_open(internal)):
             if proc.poll() is not None or time.monotonic() > deadline:
                 tail = "\n".join(log.read_text(errors="replace").splitlines()[-30:]) if log.exists() else ""
                 raise RuntimeError(f"the SASL test broker did not start (exit {proc.poll()}):\n{tail}")
