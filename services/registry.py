@@ -1,11 +1,12 @@
-"""The five services, by name: for tools that treat them alike (AsyncAPI documents, the stack)."""
+"""The five services' assembled specs, by name: for tools that treat them alike (AsyncAPI documents, tests)."""
 from __future__ import annotations
 
 from importlib import import_module
 
+from shared.contracts import NAMES
 from shared.service import ServiceSpec
 
-NAMES = ("identity_certification", "enrollment", "payment_ingest", "subsidy", "reconciliation")
+__all__ = ["NAMES", "spec", "specs"]
 
 
 def spec(name: str) -> ServiceSpec:

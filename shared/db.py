@@ -1,9 +1,12 @@
-"""PostgreSQL access: one asyncpg pool per service, pinned to the service's own schema."""
+"""PostgreSQL access: one asyncpg pool per service, pinned to the service's own schema, and the batch upsert."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
 
 import asyncpg
 
@@ -44,3 +47,60 @@ async def schema_connection(dsn: str, schema: str) -> AsyncIterator[asyncpg.Conn
         yield conn
     finally:
         await conn.close()
+
+
+@dataclass(frozen=True)
+class BatchUpsert:
+    """`INSERT … SELECT FROM unnest(…) ON CONFLICT …` for one table: a whole batch in one round trip.
+
+    Declared once per table, its SQL built once; rows are tuples in `columns` order. A `jsonb`
+    column travels as text and is cast. `stamp` names columns that take one value for the whole
+    batch (e.g. `updated_at`), passed as `execute(conn, rows, now)`. `update` maps each column to
+    set on conflict to its SQL (`None`: the new value, `EXCLUDED.col`); without `update` a
+    conflict does nothing. `returning` names the columns to give back (use `fetch`).
+
+        SAVE_PERSON = BatchUpsert("person", (("person_id", "text"), ("statuses", "jsonb")),
+                                  stamp=(("updated_at", "timestamptz"),), conflict=("person_id",),
+                                  update={"statuses": None, "updated_at": None})
+        await SAVE_PERSON.execute(conn, [(p.person_id, p.statuses_json) for p in people], now)
+    """
+
+    table: str
+    columns: tuple[tuple[str, str], ...]
+    conflict: tuple[str, ...] = ()
+    update: Mapping[str, str | None] = field(default_factory=dict)
+    stamp: tuple[tuple[str, str], ...] = ()
+    returning: tuple[str, ...] = ()
+
+    @cached_property
+    def sql(self) -> str:
+        n = len(self.columns)
+        arrays = ", ".join(f"${i}::{'text' if kind == 'jsonb' else kind}[]" for i, (_, kind) in enumerate(self.columns, 1))
+        aliases = [f"c{i}" for i in range(n)]
+        values = [f"{alias}::jsonb" if kind == "jsonb" else alias for alias, (_, kind) in zip(aliases, self.columns)]
+        values += [f"${n + i}::{kind}" for i, (_, kind) in enumerate(self.stamp, 1)]
+        names = ", ".join(name for name, _ in (*self.columns, *self.stamp))
+        target = f" ({', '.join(self.conflict)})" if self.conflict else ""
+        if self.update:
+            sets = ", ".join(f"{col} = {expr or f'EXCLUDED.{col}'}" for col, expr in self.update.items())
+            action = f"ON CONFLICT{target} DO UPDATE SET {sets}"
+        else:
+            action = f"ON CONFLICT{target} DO NOTHING"
+        back = f" RETURNING {', '.join(self.returning)}" if self.returning else ""
+        return (f"INSERT INTO {self.table} ({names}) SELECT {', '.join(values)} "
+                f"FROM unnest({arrays}) AS u({', '.join(aliases)}) {action}{back}")
+
+    def _args(self, rows: Sequence[Sequence[Any]], stamps: Sequence[Any]) -> list[Any]:
+        if len(stamps) != len(self.stamp):
+            raise TypeError(f"{self.table}: {len(self.stamp)} stamp value(s) expected, got {len(stamps)}")
+        columns = [list(col) for col in zip(*rows)] if rows else [[] for _ in self.columns]
+        if len(columns) != len(self.columns):
+            raise TypeError(f"{self.table}: rows of {len(self.columns)} values expected, got {len(columns)}")
+        return [*columns, *stamps]
+
+    async def execute(self, conn: asyncpg.Connection, rows: Sequence[Sequence[Any]], *stamps: Any) -> None:
+        if rows:
+            await conn.execute(self.sql, *self._args(rows, stamps))
+
+    async def fetch(self, conn: asyncpg.Connection, rows: Sequence[Sequence[Any]], *stamps: Any) -> list[asyncpg.Record]:
+        return await conn.fetch(self.sql, *self._args(rows, stamps)) if rows else []

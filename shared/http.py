@@ -1,20 +1,58 @@
-"""The HTTP face every service has: /health, /metrics, and the service's own API."""
+"""The HTTP face every service has: /health, /metrics, and the service's own API.
+
+A service's routes are a module-level `APIRouter`; what a route needs of the running
+process it takes by dependency from `app.state`: `RUNTIME` (pool, Redis, settings,
+`runtime.unit_of_work()`) and `CALLER` (the credential's region and role, by the
+service's `Authenticator`). `role(...)` narrows CALLER to some roles.
+"""
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.security import HTTPAuthorizationCredentials
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.routing import Match
 from faststream.kafka import KafkaBroker
 from prometheus_client import make_asgi_app
 
+from shared.access import BEARER, Authenticator, Caller
 from shared.logging import get_logger, mask_ids
 from shared.runtime import Runtime
 
 log = get_logger(__name__)
+
+
+def runtime_of(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+def authenticator_of(request: Request) -> Authenticator:
+    found: Authenticator | None = request.app.state.authenticator
+    if found is None:
+        raise RuntimeError("this service was assembled without an authenticator")
+    return found
+
+
+async def caller_of(request: Request, _bearer: HTTPAuthorizationCredentials | None = BEARER) -> Caller:
+    """The request's caller, or 401 (`_bearer` only declares the scheme in the OpenAPI document)."""
+    return await authenticator_of(request).of(request)
+
+
+RUNTIME: Any = Depends(runtime_of)
+CALLER: Any = Depends(caller_of)
+
+
+def role(*roles: str, refused: str) -> Any:
+    """A dependency: the caller, when its role is one of `roles`; else 403 with `refused`."""
+    async def dependency(who: Caller = CALLER) -> Caller:
+        who.require(*roles, refused=refused)
+        return who
+    return Depends(dependency)
 
 
 def health_router(runtime: Runtime, broker: KafkaBroker) -> APIRouter:
@@ -69,7 +107,7 @@ def build_http_app(
     *,
     title: str,
     api: APIRouter | None = None,
-    on_started: Callable[[], object] | None = None,
+    authenticator: Authenticator | None = None,
 ) -> FastAPI:
     """A FastAPI app whose lifespan opens the runtime, then starts consuming; stops in reverse."""
 
@@ -85,6 +123,8 @@ def build_http_app(
             await runtime.stop()
 
     app = FastAPI(title=title, lifespan=lifespan, docs_url="/api/docs", openapi_url="/api/openapi.json")
+    app.state.runtime = runtime
+    app.state.authenticator = authenticator
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(405, method_not_allowed)
     app.include_router(health_router(runtime, broker))

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from shared.codes import Department
+from shared.contracts import NAMES, SERVICES as CONTRACTS
 from shared.topics import (
     ALL_TOPICS, DEAD_LETTER, DUE_ASSESSED, ENROLLMENT_EVENTS, ENROLLMENT_REFUNDS, IDENTITY_RECORDS,
     POPULATION_BASELINE, RECEIPT_ACCEPTED, RECEIPT_RECEIVED, RECEIPT_REJECTED, REFUND_ORDERED, STATUS_CHANGED,
@@ -33,18 +34,10 @@ from shared.topics import (
 
 ADMIN = "admin"
 TAX_GATEWAY = "tax_gateway"
-SERVICES = ("identity_certification", "enrollment", "payment_ingest", "subsidy", "reconciliation")
-
-# What each service consumes (its batch subscribers). Kept here as readable data; a unit test compares it
-# with the subscribers each service registers, so the two cannot drift apart.
-CONSUMES: dict[str, tuple[Topic, ...]] = {
-    "identity_certification": (IDENTITY_RECORDS,),
-    "enrollment": (RECEIPT_ACCEPTED, STATUS_CHANGED, DUE_ASSESSED),
-    "payment_ingest": (RECEIPT_RECEIVED, DUE_ASSESSED),
-    "subsidy": (STATUS_CHANGED, ENROLLMENT_EVENTS, RECEIPT_ACCEPTED),
-    "reconciliation": (ENROLLMENT_EVENTS, RECEIPT_ACCEPTED, RECEIPT_REJECTED, DUE_ASSESSED, REFUND_ORDERED,
-                       ENROLLMENT_REFUNDS, STATUS_CHANGED, POPULATION_BASELINE),
-}
+SERVICES: tuple[str, ...] = NAMES
+# What each service consumes (its batch subscribers), from shared.contracts; a unit test compares it with
+# the subscribers each service registers, so the two cannot drift apart.
+CONSUMES: dict[str, tuple[Topic, ...]] = {c.name: c.consumes for c in CONTRACTS}
 
 Resource = Literal["topic", "group"]
 Pattern = Literal["literal", "prefixed"]

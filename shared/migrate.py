@@ -13,6 +13,8 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 from yoyo import get_backend, read_migrations
 
+from shared.contracts import SERVICES
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -26,13 +28,7 @@ class ServiceSchema:
         return ROOT / "services" / self.service / "migrations"
 
 
-SERVICE_SCHEMAS = (
-    ServiceSchema("identity_certification", "identity"),
-    ServiceSchema("enrollment", "enrollment"),
-    ServiceSchema("payment_ingest", "payment"),
-    ServiceSchema("subsidy", "subsidy"),
-    ServiceSchema("reconciliation", "reconciliation"),
-)
+SERVICE_SCHEMAS = tuple(ServiceSchema(c.name, c.schema) for c in SERVICES)
 
 
 def _yoyo_uri(dsn: str, schema: str) -> str:

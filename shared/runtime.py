@@ -1,16 +1,18 @@
 """What a running service holds — pool, Redis, producer, outbox relay — and the unit of work.
 
-Every consumed batch goes through `Runtime.process_batch`: one transaction that
-claims the batch's message ids in the inbox, lets the service decide and save,
-keeps unreadable records as dead letters, and writes the resulting events to the
-outbox. The offsets are committed by the subscriber only after this returns.
+Every consumed batch goes through `Runtime.consuming`: one unit of work
+(`shared.uow`) that claims the batch's message ids in the inbox, lets the use case
+decide and save, keeps unreadable records as dead letters, and writes the events
+raised to the outbox. The offsets are committed by the subscriber only after the
+database commit. HTTP routes and the scheduler open `Runtime.unit_of_work()`.
 """
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from datetime import datetime
 from typing import TypeVar
 from uuid import uuid4
 
@@ -18,7 +20,6 @@ import asyncpg
 import redis.asyncio as aioredis
 from aiokafka import AIOKafkaProducer
 
-from shared import inbox, outbox
 from shared.db import create_pool
 from shared.faults import crash_point
 from shared.kafka import Unreadable, create_producer
@@ -29,15 +30,11 @@ from shared.metrics import BATCH_FAILURES, BATCH_SECONDS, MESSAGES
 from shared.outbox import Outgoing, OutboxRelay
 from shared.settings import ServiceSettings
 from shared.topics import DEAD_LETTER
+from shared.uow import UnitOfWork, unit_of_work, utcnow
 
 E = TypeVar("E", bound=Envelope)
-Handle = Callable[[asyncpg.Connection, list[E], datetime], Awaitable[list[Outgoing]]]
 
 log = get_logger(__name__)
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class Runtime:
@@ -74,29 +71,35 @@ class Runtime:
         if self.pool:
             await self.pool.close()
 
-    async def process_batch(
+    def unit_of_work(self, *, now: datetime | None = None) -> AbstractAsyncContextManager[UnitOfWork]:
+        """A transaction of this service for an HTTP route, the scheduler or a test: events to the outbox on commit."""
+        assert self.pool is not None, "runtime not started"
+        return unit_of_work(self.pool, schema=self.schema, topic_prefix=self.settings.topic_prefix, now=now)
+
+    @asynccontextmanager
+    async def consuming(
         self,
         *,
-        consumer: str,
         topic: str,
+        consumer: str,
         events: Sequence[E],
-        handle: Handle[E],
         dead_letters: Sequence[Unreadable] = (),
-        always_handle: bool = False,
-    ) -> None:
-        """Apply `handle` to the batch's new events in one transaction with inbox, dead letters and outbox.
+        inbox: bool = True,
+    ) -> AsyncIterator[tuple[UnitOfWork, list[E]]]:
+        """One consumed batch as one unit of work: yields it with the batch's new events.
 
-        `always_handle` calls `handle` even when every event was seen before, for handlers
-        that also work on records without a message id (de-duplicated their own way)."""
-        assert self.pool is not None, "runtime not started"
+        With `inbox` the batch's message ids are claimed, and only the events not seen before
+        are yielded. Without, every event is yielded, for use cases that de-duplicate by a key
+        of their own (receipts: number + payload hash). Unreadable records are kept as dead
+        letters in the same transaction. The subscriber commits the offsets after this returns,
+        so after the database commit; on an error nothing is kept and the batch is redelivered."""
         started = time.perf_counter()
-        now = utcnow()
+        fresh: list[E] = []
         try:
-            async with self.pool.acquire() as conn, conn.transaction():
-                fresh = await inbox.fresh_only(conn, consumer, events)
-                outgoing = await handle(conn, fresh, now) if fresh or always_handle else []
-                outgoing += await self._keep_dead_letters(conn, dead_letters, now)
-                await outbox.add(conn, outgoing, topic_prefix=self.settings.topic_prefix, schema=self.schema)
+            async with self.unit_of_work() as uow:
+                fresh = await uow.claim(consumer, events) if inbox else list(events)
+                yield uow, fresh
+                uow.publish_all(await self._keep_dead_letters(uow.conn, dead_letters, uow.now))
                 crash_point("mid_batch")
             crash_point("after_db_commit")  # committed; the subscriber commits the offsets after we return
         except Exception as err:

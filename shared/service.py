@@ -17,6 +17,7 @@ from faststream.kafka import KafkaBroker, KafkaRouter
 from faststream.specification import AsyncAPI
 
 from shared import gc_tuning
+from shared.access import Authenticator
 from shared.http import build_http_app
 from shared.kafka_security import faststream_security
 from shared.logging import configure_logging
@@ -32,7 +33,9 @@ class ServiceSpec:
     description: str
     settings: type[ServiceSettings]
     register_handlers: Callable[[KafkaRouter, Runtime], None]
-    api: Callable[[Runtime], APIRouter] | None = None
+    api: APIRouter | None = None
+    # The service's credential check, made per process (its cache is the process's): see shared.access.
+    authenticator: Callable[[Runtime], Authenticator] | None = None
 
 
 def build_broker(spec: ServiceSpec, runtime: Runtime) -> KafkaBroker:
@@ -55,8 +58,9 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings | None = None) -> Fa
     configure_logging(spec.name, settings.log_level)
     runtime = Runtime(spec.name, spec.schema, settings)
     broker = build_broker(spec, runtime)
-    api = spec.api(runtime) if spec.api else None
-    return build_http_app(runtime, broker, title=spec.title, api=api)
+    authenticator = spec.authenticator(runtime) if spec.authenticator else None
+    api = spec.api if isinstance(spec.api, APIRouter) or spec.api is None else spec.api(runtime)  # TRANSITION: removed when every service has a module-level router
+    return build_http_app(runtime, broker, title=spec.title, api=api, authenticator=authenticator)
 
 
 def asyncapi_app(spec: ServiceSpec, settings: ServiceSettings | None = None) -> FastStream:

@@ -58,14 +58,12 @@ ENV = {
     "YIBAO_REDIS_URL": f"redis://{HOST}:{REDIS_PORT}/0",
 }
 
-# The five services in start order, with their HTTP (health/metrics) ports.
-SERVICES = {
-    "identity_certification": 18001,
-    "enrollment": 18002,
-    "payment_ingest": 18003,
-    "subsidy": 18004,
-    "reconciliation": 18005,
-}
+# The five services in start order, with their HTTP (health/metrics) ports: from shared/contracts.py,
+# which like shared/topics.py needs only the standard library (this script runs before the venv exists).
+sys.path.insert(0, str(ROOT))
+from shared.contracts import SERVICES as _CONTRACTS  # noqa: E402
+
+SERVICES = {c.name: c.http_port for c in _CONTRACTS}
 
 KAFKA_POM = ROOT / "deploy" / "kafka" / "pom.xml"
 KAFKA_HOME = LOCAL / "kafka"

@@ -71,28 +71,26 @@ def register_handlers(router: KafkaRouter, runtime: Runtime) -> None:
     @batch_subscriber(router, settings, RECEIPT_ACCEPTED.name, group=settings.group(SERVICE, "receipts"),
                       model=ReceiptAccepted, description="Accepted receipts: the person has paid.")
     async def on_receipt_accepted(receipts: list[ReceiptAccepted], message: KafkaMessage) -> None:
-        await runtime.process_batch(consumer="receipts", topic=RECEIPT_ACCEPTED.name, events=receipts,
-                                    handle=mark_paid, dead_letters=message.unreadable)
+        async with runtime.consuming(topic=RECEIPT_ACCEPTED.name, consumer="receipts", events=receipts,
+                                     dead_letters=message.unreadable) as (uow, fresh):
+            if fresh:
+                uow.publish_all(await mark_paid(uow.conn, fresh, uow.now))
 
     @batch_subscriber(router, settings, STATUS_CHANGED.name, group=settings.group(SERVICE, "statuses"),
                       model=StatusChanged, description="Certified statuses, kept for the person's record.")
     async def on_status_changed(events: list[StatusChanged], message: KafkaMessage) -> None:
-        async def handle(conn: asyncpg.Connection, fresh: list[StatusChanged], now: datetime) -> list[Outgoing]:
-            await store.save_statuses(conn, fresh, now)
-            return []
-
-        await runtime.process_batch(consumer="statuses", topic=STATUS_CHANGED.name, events=events,
-                                    handle=handle, dead_letters=message.unreadable)
+        async with runtime.consuming(topic=STATUS_CHANGED.name, consumer="statuses", events=events,
+                                     dead_letters=message.unreadable) as (uow, fresh):
+            if fresh:
+                await store.save_statuses(uow.conn, fresh, uow.now)
 
     @batch_subscriber(router, settings, DUE_ASSESSED.name, group=settings.group(SERVICE, "dues"),
                       model=DueAssessed, description="Assessed dues, kept for the person's record.")
     async def on_due_assessed(events: list[DueAssessed], message: KafkaMessage) -> None:
-        async def handle(conn: asyncpg.Connection, fresh: list[DueAssessed], now: datetime) -> list[Outgoing]:
-            await store.save_dues(conn, fresh, now)
-            return []
-
-        await runtime.process_batch(consumer="dues", topic=DUE_ASSESSED.name, events=events,
-                                    handle=handle, dead_letters=message.unreadable)
+        async with runtime.consuming(topic=DUE_ASSESSED.name, consumer="dues", events=events,
+                                     dead_letters=message.unreadable) as (uow, fresh):
+            if fresh:
+                await store.save_dues(uow.conn, fresh, uow.now)
 
     router.publisher(settings.topic(ENROLLMENT_EVENTS.name), schema=EnrollmentEvent,
                      description=ENROLLMENT_EVENTS.description)

@@ -52,13 +52,10 @@ def register_handlers(router: KafkaRouter, runtime: Runtime) -> None:
     @batch_subscriber(router, settings, IDENTITY_RECORDS.name, group=settings.group(SERVICE, "records"),
                       model=RecordsSubmitted, description="Department systems' lists: validated like an upload.")
     async def on_records(events: list[RecordsSubmitted], message: KafkaMessage) -> None:
-        async def handle(conn: asyncpg.Connection, fresh: list[RecordsSubmitted], now: datetime) -> list[Outgoing]:
+        async with runtime.consuming(topic=IDENTITY_RECORDS.name, consumer="records", events=events,
+                                     dead_letters=message.unreadable) as (uow, fresh):
             for event in fresh:
-                await take(conn, event, now, runtime)
-            return []  # submit() already wrote the status events to the outbox
-
-        await runtime.process_batch(consumer="records", topic=IDENTITY_RECORDS.name, events=events,
-                                    handle=handle, dead_letters=message.unreadable)
+                await take(uow.conn, event, uow.now, runtime)  # submit() writes the status events to the outbox
 
     # Published through the outbox relay; declared here so the AsyncAPI document shows it.
     router.publisher(settings.topic(STATUS_CHANGED.name), schema=StatusChanged,

@@ -106,7 +106,7 @@ class ReceiptBatch:
         self.groups: Counter = Counter()
         self.intake: Intake | None = None
 
-    async def handle(self, conn: asyncpg.Connection, _claimed: list, now: datetime) -> list[Outgoing]:
+    async def handle(self, conn: asyncpg.Connection, now: datetime) -> list[Outgoing]:
         fresh = self.received
         decisions = decide(fresh, await store.load_known(conn, fresh), self.windows)
         await store.save_decisions(conn, decisions)
@@ -142,14 +142,12 @@ def register_handlers(router: KafkaRouter, runtime: Runtime) -> None:
     async def on_receipts(receipts: list[ReceiptReceived], message: KafkaMessage) -> None:
         batch = ReceiptBatch(windows, receipts, message.unreadable)
         # Receipts are de-duplicated by receipt number + payload hash (a redelivered batch, a resend under
-        # the same or a new message id: all exact replays), so they claim no inbox row: at the December
-        # peak that row per receipt was PostgreSQL's largest cost. Hence events=() and always_handle; the
-        # handler takes the receipts from the batch. Schema-invalid ones are de-duplicated by payload
-        # hash, not-JSON ones by topic position (dead_letter's unique key).
-        await runtime.process_batch(
-            consumer="receipts", topic=RECEIPT_RECEIVED.name, events=(), handle=batch.handle,
-            dead_letters=batch.not_json, always_handle=True,
-        )
+        # the same or a new message id: all exact replays), so they claim no inbox row (inbox=False): at
+        # the December peak that row per receipt was PostgreSQL's largest cost. Schema-invalid ones are
+        # de-duplicated by payload hash, not-JSON ones by topic position (dead_letter's unique key).
+        async with runtime.consuming(topic=RECEIPT_RECEIVED.name, consumer="receipts", events=receipts,
+                                     dead_letters=batch.not_json, inbox=False) as (uow, _):
+            uow.publish_all(await batch.handle(uow.conn, uow.now))
         if batch.intake is None:
             return
         for outcome, n in batch.intake.as_fields().items():
@@ -163,12 +161,10 @@ def register_handlers(router: KafkaRouter, runtime: Runtime) -> None:
     @batch_subscriber(router, settings, DUE_ASSESSED.name, group=settings.group(SERVICE, "dues"),
                       model=DueAssessed, description="Assessed dues: what each receipt must amount to.")
     async def on_dues(dues: list[DueAssessed], message: KafkaMessage) -> None:
-        async def handle(conn: asyncpg.Connection, fresh: list[DueAssessed], now: datetime) -> list[Outgoing]:
-            await store.upsert_dues(conn, fresh)
-            return []
-
-        await runtime.process_batch(consumer="dues", topic=DUE_ASSESSED.name, events=dues, handle=handle,
-                                    dead_letters=message.unreadable)
+        async with runtime.consuming(topic=DUE_ASSESSED.name, consumer="dues", events=dues,
+                                     dead_letters=message.unreadable) as (uow, fresh):
+            if fresh:
+                await store.upsert_dues(uow.conn, fresh)
 
     router.publisher(settings.topic(RECEIPT_ACCEPTED.name), schema=ReceiptAccepted,
                      description=RECEIPT_ACCEPTED.description)

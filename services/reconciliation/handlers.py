@@ -1,6 +1,6 @@
 """Kafka handlers of reconciliation: copy what the other services publish into our own ledgers.
 
-Every topic goes through `Runtime.process_batch` (inbox + dead letters in the same
+Every topic goes through `Runtime.consuming` (inbox + dead letters in the same
 transaction); none of them publishes anything — discrepancies are published by a run."""
 from __future__ import annotations
 
@@ -60,15 +60,13 @@ def _subscribe(router: KafkaRouter, runtime: Runtime, consumer: str, topic: str,
                description: str) -> None:
     settings = runtime.settings
 
-    async def handle(conn: asyncpg.Connection, fresh: list, now: datetime) -> list[Outgoing]:
-        await save(conn, fresh, now)
-        return []
-
     @batch_subscriber(router, settings, topic, group=settings.group(SERVICE, consumer), model=model,
                       description=description)
     async def on_batch(events: list, message: KafkaMessage) -> None:
-        await runtime.process_batch(consumer=consumer, topic=topic, events=events, handle=handle,
-                                    dead_letters=message.unreadable)
+        async with runtime.consuming(topic=topic, consumer=consumer, events=events,
+                                     dead_letters=message.unreadable) as (uow, fresh):
+            if fresh:
+                await save(uow.conn, fresh, uow.now)
 
 
 def register_handlers(router: KafkaRouter, runtime: Runtime) -> None:

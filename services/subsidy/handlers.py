@@ -120,17 +120,15 @@ def register_handlers(router: KafkaRouter, runtime: Runtime) -> None:
     settings = runtime.settings
 
     async def run(consumer: str, topic: str, events: list, message: KafkaMessage, save, keys_of) -> None:
-        current: list[DueAssessed] = []
-
-        async def handle(conn: asyncpg.Connection, fresh: list, now: datetime) -> list[Outgoing]:
-            await save(conn, fresh, now)
-            keys, regions = await keys_of(conn, fresh)
-            outgoing, current[:] = await reassess(conn, keys, now, topic, regions)
-            return outgoing
-
-        await runtime.process_batch(consumer=consumer, topic=topic, events=events, handle=handle,
-                                    dead_letters=message.unreadable)
-        await cache.put_dues(runtime.redis, settings.topic_prefix, current)
+        async with runtime.consuming(topic=topic, consumer=consumer, events=events,
+                                     dead_letters=message.unreadable) as (uow, fresh):
+            if not fresh:
+                return
+            await save(uow.conn, fresh, uow.now)
+            keys, regions = await keys_of(uow.conn, fresh)
+            outgoing, current = await reassess(uow.conn, keys, uow.now, topic, regions)
+            uow.publish_all(outgoing)
+            uow.after_commit(lambda: cache.put_dues(runtime.redis, settings.topic_prefix, current))
 
     async def status_keys(conn: asyncpg.Connection, fresh: list[StatusChanged]):
         people = list(dict.fromkeys(e.person_id for e in fresh))

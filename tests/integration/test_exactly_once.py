@@ -131,16 +131,13 @@ async def test_a_failed_batch_is_redelivered_and_applied_once_and_offsets_follow
 
     @batch_subscriber(router, settings, DUE_ASSESSED.name, group=group, model=DueAssessed, description="test")
     async def on_dues(dues: list[DueAssessed], message: KafkaMessage) -> None:
-        async def handle(conn, fresh, now):
+        async with world.consuming(topic=DUE_ASSESSED.name, consumer="dues", events=dues,
+                                   dead_letters=message.unreadable) as (uow, fresh):
             attempts.append(len(fresh))
-            await conn.execute("CREATE TABLE IF NOT EXISTS applied (message_id uuid)")
-            await conn.executemany("INSERT INTO applied VALUES ($1)", [(d.message_id,) for d in fresh])
+            await uow.conn.execute("CREATE TABLE IF NOT EXISTS applied (message_id uuid)")
+            await uow.conn.executemany("INSERT INTO applied VALUES ($1)", [(d.message_id,) for d in fresh])
             if len(attempts) == 1:
                 raise ConnectionError("database went away")
-            return []
-
-        await world.process_batch(consumer="dues", topic=DUE_ASSESSED.name, events=dues, handle=handle,
-                                  dead_letters=message.unreadable)
 
     broker.include_router(router)
     events = [due(resident_id()) for _ in range(5)]
