@@ -12,12 +12,12 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
-from fastapi.security import HTTPAuthorizationCredentials
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from starlette.routing import Match
+from fastapi.security import HTTPAuthorizationCredentials
 from faststream.kafka import KafkaBroker
 from prometheus_client import make_asgi_app
+from starlette.routing import Match
 
 from shared.access import BEARER, Authenticator, Caller
 from shared.logging import get_logger, mask_ids

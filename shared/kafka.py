@@ -15,7 +15,8 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from faststream import AckPolicy
-from faststream.kafka import KafkaRouter, Topic as DeclaredTopic
+from faststream.kafka import KafkaRouter
+from faststream.kafka import Topic as DeclaredTopic
 from pydantic import TypeAdapter, ValidationError
 
 from shared.kafka_security import aiokafka_options
@@ -107,6 +108,6 @@ def create_producer(settings: ServiceSettings) -> AIOKafkaProducer:
         acks="all",
         linger_ms=5,
         max_batch_size=512 * 1024,
-        client_id=f"yibao-outbox",
+        client_id="yibao-outbox",
         **aiokafka_options(settings),
     )

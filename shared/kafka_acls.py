@@ -25,10 +25,13 @@ from dataclasses import dataclass
 from typing import Literal
 
 from shared.codes import Department
-from shared.contracts import NAMES, SERVICES as CONTRACTS
+from shared.contracts import NAMES
+from shared.contracts import SERVICES as CONTRACTS
 from shared.topics import (
-    ALL_TOPICS, DEAD_LETTER, DUE_ASSESSED, ENROLLMENT_EVENTS, ENROLLMENT_REFUNDS, IDENTITY_RECORDS,
-    POPULATION_BASELINE, RECEIPT_ACCEPTED, RECEIPT_RECEIVED, RECEIPT_REJECTED, REFUND_ORDERED, STATUS_CHANGED,
+    ALL_TOPICS,
+    DEAD_LETTER,
+    IDENTITY_RECORDS,
+    RECEIPT_RECEIVED,
     Topic,
 )
 
@@ -118,8 +121,16 @@ def apply(admin_config: Mapping[str, str], passwords: Mapping[str, str], acls: I
     system per broker: a second topic prefix on the same broker would lose its ACLs).
     """
     from confluent_kafka.admin import (
-        AclBinding, AclBindingFilter, AclOperation, AclPermissionType, AdminClient, ResourcePatternType,
-        ResourceType, ScramCredentialInfo, ScramMechanism, UserScramCredentialUpsertion,
+        AclBinding,
+        AclBindingFilter,
+        AclOperation,
+        AclPermissionType,
+        AdminClient,
+        ResourcePatternType,
+        ResourceType,
+        ScramCredentialInfo,
+        ScramMechanism,
+        UserScramCredentialUpsertion,
     )
 
     admin = AdminClient(dict(admin_config))
@@ -130,7 +141,7 @@ def apply(admin_config: Mapping[str, str], passwords: Mapping[str, str], acls: I
         for user, future in admin.alter_user_scram_credentials(upserts, request_timeout=timeout_s).items():
             try:
                 future.result(timeout=timeout_s)
-            except Exception as exc:  # noqa: BLE001 - collected and reported together
+            except Exception as exc:
                 failures.append(f"user {user}: {exc}")
     bindings = [
         AclBinding(ResourceType[acl.resource.upper()], acl.name, ResourcePatternType[acl.pattern.upper()],
@@ -141,7 +152,7 @@ def apply(admin_config: Mapping[str, str], passwords: Mapping[str, str], acls: I
         for binding, future in admin.create_acls(bindings, request_timeout=timeout_s).items():
             try:
                 future.result(timeout=timeout_s)
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 failures.append(f"ACL {binding}: {exc}")
     removed: list[str] = []
     if prune and not failures:
@@ -158,7 +169,7 @@ def apply(admin_config: Mapping[str, str], passwords: Mapping[str, str], acls: I
                 try:
                     future.result(timeout=timeout_s)
                     removed.append(f"{flt.principal} {flt.operation.name} {flt.restype.name} {flt.name}")
-                except Exception as exc:  # noqa: BLE001
+                except Exception as exc:
                     failures.append(f"removing {flt}: {exc}")
     if failures:
         raise AclApplyError("Kafka refused: " + "; ".join(failures))

@@ -54,7 +54,7 @@ async def ensure_topics(
             if not retriable:
                 return created
             last_error = "; ".join(retriable)
-        except (KafkaConnectionError, asyncio.TimeoutError, OSError) as exc:
+        except (TimeoutError, KafkaConnectionError, OSError) as exc:
             last_error = f"{type(exc).__name__}: {exc}"
         if loop.time() >= deadline:
             raise TopicCreationError(

@@ -99,7 +99,7 @@ class OutboxRelay:
     async def _run_once_connected(self) -> None:
         async with self._pool.acquire() as conn:
             lock_id = zlib.crc32(f"outbox:{self._schema}".encode())
-            while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", lock_id):
+            while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", lock_id):  # noqa: ASYNC110 (polls a lock held by another process)
                 await asyncio.sleep(1.0)
             self.is_leader = True
             self._next_sweep = 0.0  # another relay may have led meanwhile: start from the front

@@ -27,10 +27,10 @@ from shared.logging import get_logger
 from shared.messages import DeadLettered
 from shared.messages.envelope import Envelope
 from shared.metrics import BATCH_FAILURES, BATCH_SECONDS, MESSAGES
-from shared.outbox import Outgoing, OutboxRelay
+from shared.outbox import OutboxRelay, Outgoing
 from shared.settings import ServiceSettings
 from shared.topics import DEAD_LETTER
-from shared.uow import UnitOfWork, unit_of_work, utcnow
+from shared.uow import UnitOfWork, unit_of_work
 
 E = TypeVar("E", bound=Envelope)
 

@@ -10,10 +10,9 @@ finds is then turned into a fixed example or a fixed rule.
 """
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import ExitStack
-
-import os
 
 import pytest
 from hypothesis import settings
@@ -30,6 +29,6 @@ def servers() -> Iterator[Servers]:
     with ExitStack() as stack:
         try:
             found = find_servers(stack)
-        except Exception as exc:  # noqa: BLE001 - turn it into a clear test failure
+        except Exception as exc:
             pytest.fail(str(exc), pytrace=False)
         yield found

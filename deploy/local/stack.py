@@ -243,7 +243,7 @@ def wait_for(what: str, check, *, timeout: float, name: str | None = None, inter
         try:
             if check():
                 return
-        except Exception:  # noqa: BLE001 - any failure means "not ready yet"
+        except Exception:
             pass
         if pid is not None and not _alive(pid):
             die(f"{what}: the process exited during start-up. Last lines of {log_file(name)}:\n{tail(log_file(name))}")

@@ -19,10 +19,11 @@ from services.enrollment.sheets import SheetError
 from shared.access import Authenticator
 from shared.api_contract import IsoDate, PlainText, Year, problems, visible
 from shared.codes import EnrollmentKind, RefundReason
-from shared.outbox import add as add_to_outbox
 from shared.messages.envelope import ResidentIdStr
+from shared.outbox import add as add_to_outbox
 from shared.resident_id import mask
-from shared.runtime import Runtime, utcnow
+from shared.runtime import Runtime
+from shared.uow import utcnow
 
 
 class BaselinePerson(BaseModel):

@@ -6,7 +6,6 @@ from services.enrollment.handlers import register_handlers
 from shared import service
 from shared.settings import ServiceSettings
 
-
 SPEC = service.ServiceSpec(
     name="enrollment",
     schema="enrollment",

@@ -11,11 +11,10 @@ from uuid import uuid4
 
 import asyncpg
 
-from shared.outbox import Outgoing
-
 from services.enrollment import events, store
 from services.enrollment.domain import duplicates, lifecycle, refunds
 from services.enrollment.domain.registration import EmployeeCover
+from shared.outbox import Outgoing
 
 PAID = lifecycle.PAID_STATES
 

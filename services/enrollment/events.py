@@ -5,8 +5,13 @@ from datetime import date, datetime
 from uuid import UUID, uuid4
 
 from shared.messages.enrollment import (
-    EnrollmentCovered, EnrollmentDuplicateFound, EnrollmentEnded, EnrollmentRefundOrdered, EnrollmentRefundRefused,
-    EnrollmentRegistered, PersonBaselined,
+    EnrollmentCovered,
+    EnrollmentDuplicateFound,
+    EnrollmentEnded,
+    EnrollmentRefundOrdered,
+    EnrollmentRefundRefused,
+    EnrollmentRegistered,
+    PersonBaselined,
 )
 from shared.outbox import Outgoing
 from shared.resident_id import person_key

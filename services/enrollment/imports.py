@@ -12,10 +12,9 @@ from uuid import uuid4
 
 import asyncpg
 
-from shared.outbox import Outgoing
-
 from services.enrollment import cases, events, store
 from services.enrollment.domain import baseline
+from shared.outbox import Outgoing
 
 
 async def run(conn: asyncpg.Connection, who: store.Caller, list_name: str, rows: list[dict], source: str,

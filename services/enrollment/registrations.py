@@ -10,12 +10,11 @@ from datetime import date, datetime
 
 import asyncpg
 
-from shared.outbox import Outgoing
-from shared.resident_id import mask
-
 from services.enrollment import events, store
 from services.enrollment.domain import lifecycle, registration
 from services.enrollment.domain.registration import Facts, Request
+from shared.outbox import Outgoing
+from shared.resident_id import mask
 
 
 def request_of(body: dict, region: str, today: date) -> Request:

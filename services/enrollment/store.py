@@ -14,10 +14,9 @@ from uuid import UUID
 
 import asyncpg
 
+from services.enrollment.domain.registration import EmployeeCover
 from shared.access import Caller, Roles, authenticate, token_hash  # noqa: F401 - the API and imports use these
 from shared.messages import DueAssessed, ReceiptAccepted, StatusChanged
-
-from services.enrollment.domain.registration import EmployeeCover
 
 ENROLLMENT_COLUMNS = (
     ("person_id", "text"), ("region", "text"), ("year", "int"), ("kind", "text"), ("state", "text"),

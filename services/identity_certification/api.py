@@ -37,7 +37,8 @@ from services.identity_certification.submissions import (
 )
 from shared.access import BEARER, Authenticator, Caller, bearer_token
 from shared.api_contract import problems, visible
-from shared.runtime import Runtime, utcnow
+from shared.runtime import Runtime
+from shared.uow import utcnow
 
 # A month of this century: `\d{4}` let "0000-01" through, and a snapshot for it made a date in year 0 (a 500).
 PERIOD = r"^20[0-9]{2}-(0[1-9]|1[0-2])$"

@@ -22,7 +22,6 @@ from shared.kafka import batch_subscriber
 from shared.logging import get_logger
 from shared.messages import StatusChanged
 from shared.messages.identity import RecordsSubmitted
-from shared.outbox import Outgoing
 from shared.runtime import Runtime
 from shared.topics import IDENTITY_RECORDS, STATUS_CHANGED
 

@@ -101,7 +101,7 @@ def _xlsx_lines(file: BinaryIO) -> Iterator[tuple[int, list[object]]]:
 
     try:
         book = load_workbook(file, read_only=True, data_only=True)
-    except Exception as err:  # noqa: BLE001 - a damaged workbook is a file problem for the department
+    except Exception as err:
         raise FileRefused("bad_xlsx", f"无法打开 .xlsx 文件（{type(err).__name__}）：请用 Excel 重新保存后再报送") from None
     try:
         sheet = book.worksheets[0]

@@ -5,7 +5,6 @@ from services.payment_ingest.handlers import register_handlers
 from shared import service
 from shared.settings import ServiceSettings
 
-
 SPEC = service.ServiceSpec(
     name="payment_ingest",
     schema="payment",

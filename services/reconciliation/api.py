@@ -25,10 +25,12 @@ from services.reconciliation.domain.exports import to_csv, to_xlsx
 from services.reconciliation.runs import run_reconciliation, take_snapshot
 from services.reconciliation.scheduler import daily
 from shared.access import Authenticator
-from shared.api_contract import CONTROL, IsoDate, PlainText, Year as YearNumber, problems
+from shared.api_contract import CONTROL, IsoDate, PlainText, problems
+from shared.api_contract import Year as YearNumber
 from shared.messages.envelope import ResidentIdStr
 from shared.resident_id import mask
-from shared.runtime import Runtime, utcnow
+from shared.runtime import Runtime
+from shared.uow import utcnow
 
 Region = Query(pattern=r"^\d{6}$", description="6-digit pooling region code.", examples=["340321"])
 Year = Query(ge=2000, le=2100, description="Coverage year.")

@@ -21,7 +21,8 @@ from services.reconciliation.domain.charts import coverage_bars, trend_line
 from services.reconciliation.domain.discrepancies import KIND_LABEL
 from shared.regions import name_of
 from shared.resident_id import InvalidResidentId, mask, parse_resident_id
-from shared.runtime import Runtime, utcnow
+from shared.runtime import Runtime
+from shared.uow import utcnow
 
 TEMPLATES = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
                         autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)

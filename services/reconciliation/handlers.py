@@ -15,14 +15,26 @@ from faststream.kafka.annotations import KafkaMessage
 from services.reconciliation import ledgers
 from shared.kafka import batch_subscriber
 from shared.messages import (
-    DiscrepancyFound, DueAssessed, PersonBaselined, ReceiptAccepted, ReceiptRejected, RefundOrdered, StatusChanged,
+    DiscrepancyFound,
+    DueAssessed,
+    PersonBaselined,
+    ReceiptAccepted,
+    ReceiptRejected,
+    RefundOrdered,
+    StatusChanged,
 )
 from shared.messages.enrollment import EnrollmentEvent, RefundDecided
-from shared.outbox import Outgoing
 from shared.runtime import Runtime
 from shared.topics import (
-    DISCREPANCY_FOUND, DUE_ASSESSED, ENROLLMENT_EVENTS, ENROLLMENT_REFUNDS, POPULATION_BASELINE, RECEIPT_ACCEPTED, RECEIPT_REJECTED,
-    REFUND_ORDERED, STATUS_CHANGED,
+    DISCREPANCY_FOUND,
+    DUE_ASSESSED,
+    ENROLLMENT_EVENTS,
+    ENROLLMENT_REFUNDS,
+    POPULATION_BASELINE,
+    RECEIPT_ACCEPTED,
+    RECEIPT_REJECTED,
+    REFUND_ORDERED,
+    STATUS_CHANGED,
 )
 
 SERVICE = "reconciliation"

@@ -7,11 +7,18 @@ from datetime import datetime
 
 import asyncpg
 
-from shared.messages.enrollment import EnrollmentRefundOrdered
 from shared.messages import (
-    DueAssessed, EnrollmentEnded, EnrollmentPaid, EnrollmentRegistered, PersonBaselined, ReceiptAccepted,
-    ReceiptRejected, RefundOrdered, StatusChanged,
+    DueAssessed,
+    EnrollmentEnded,
+    EnrollmentPaid,
+    EnrollmentRegistered,
+    PersonBaselined,
+    ReceiptAccepted,
+    ReceiptRejected,
+    RefundOrdered,
+    StatusChanged,
 )
+from shared.messages.enrollment import EnrollmentRefundOrdered
 from shared.messages.subsidy import newest_per_person_year
 
 

@@ -14,7 +14,8 @@ from services.reconciliation import store
 from services.reconciliation.runs import run_reconciliation
 from services.reconciliation.settings import Settings
 from shared.logging import get_logger
-from shared.runtime import Runtime, utcnow
+from shared.runtime import Runtime
+from shared.uow import utcnow
 
 log = get_logger(__name__)
 

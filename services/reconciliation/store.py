@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from operator import itemgetter
 from collections.abc import Sequence
 from datetime import date, datetime
+from operator import itemgetter
 from uuid import UUID
 
 import asyncpg

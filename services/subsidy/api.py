@@ -37,8 +37,8 @@ from shared.access import Authenticator, Caller, Roles
 from shared.api_contract import PlainText, Year, problems
 from shared.messages.envelope import RegionCode, ResidentIdStr
 from shared.resident_id import mask
-from shared.runtime import Runtime, utcnow
-
+from shared.runtime import Runtime
+from shared.uow import utcnow
 
 TAX_GATEWAY, VIEWER, REFUND_CLERK = "tax_gateway", "viewer", "refund_clerk"
 ROLES = Roles({TAX_GATEWAY: "税务征收端：只查询应缴额",

@@ -22,8 +22,15 @@ from services.subsidy.domain.cases import Case, Decision, Enrollment, decide
 from services.subsidy.domain.dues import Due
 from shared.kafka import batch_subscriber
 from shared.logging import get_logger
-from shared.messages import (DueAssessed, EnrollmentEnded, EnrollmentRegistered, ReceiptAccepted, RefundOrdered,
-                             StatusChanged, SubsidyLine)
+from shared.messages import (
+    DueAssessed,
+    EnrollmentEnded,
+    EnrollmentRegistered,
+    ReceiptAccepted,
+    RefundOrdered,
+    StatusChanged,
+    SubsidyLine,
+)
 from shared.messages.enrollment import EnrollmentEvent
 from shared.metrics import MESSAGES
 from shared.outbox import Outgoing

@@ -57,14 +57,14 @@ def apply(
         admin = confluent_config(settings)
     except (KeyError, KafkaSecurityError) as exc:
         typer.echo(f"error: {exc.args[0]}", err=True)
-        raise typer.Exit(2)
+        raise typer.Exit(2) from None
     acls = kafka_acls.plan(topic_prefix=settings.topic_prefix, group_prefix=settings.group_prefix)
     try:
         done = kafka_acls.apply(admin, passwords, acls, mechanism=mechanism, iterations=iterations, prune=prune,
                                 timeout_s=timeout)
-    except Exception as exc:  # noqa: BLE001 - the broker's reason, shown to whoever runs the job
+    except Exception as exc:
         typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1)
+        raise typer.Exit(1) from None
     for line in done.removed:
         typer.echo(f"removed: {line}")
     typer.echo(f"{done.users} SCRAM users ({mechanism}) and {done.acls} ACLs in place on {settings.kafka_bootstrap}"

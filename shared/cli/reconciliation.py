@@ -55,7 +55,7 @@ def _read(path: Path) -> str:
 def _import(kind: str, path: Path, bank: str | None = None) -> None:
     from services.reconciliation import store
     from services.reconciliation.domain import files
-    from shared.runtime import utcnow
+    from shared.uow import utcnow
 
     text = _read(path)
     reader = {"bank": files.read_settlement, "deposits": files.read_agent_deposits, "targets": files.read_targets}[kind]
@@ -103,7 +103,7 @@ def run(region: str = typer.Option(..., help="6-digit pooling region."),
         year: int | None = typer.Option(None, help="Coverage year; default the campaign year.")) -> None:
     """Run reconciliation for one region and day now; print the summary."""
     from services.reconciliation.runs import run_reconciliation
-    from shared.runtime import utcnow
+    from shared.uow import utcnow
 
     if len(region) != 6 or not region.isdigit():
         _fail(f"统筹区“{region}”应为6位行政区划代码")
@@ -148,7 +148,7 @@ def resolve(discrepancy_id: str = typer.Argument(...), note: str = typer.Option(
     from uuid import UUID
 
     from services.reconciliation import reports, store
-    from shared.runtime import utcnow
+    from shared.uow import utcnow
 
     try:
         ident = UUID(discrepancy_id)

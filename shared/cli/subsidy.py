@@ -21,8 +21,8 @@ from services.subsidy import cache, store
 from services.subsidy.handlers import reassess
 from shared import outbox
 from shared.db import create_pool, schema_connection
-from shared.runtime import utcnow
 from shared.settings import ServiceSettings
+from shared.uow import utcnow
 
 app = typer.Typer(no_args_is_help=True, help="参保资助: the subsidy ledger, refund orders, reassessment.")
 SCHEMA = "subsidy"

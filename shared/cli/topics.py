@@ -16,7 +16,6 @@ import typer
 from shared.topics import ALL_TOPICS
 
 
-
 def _client_options() -> dict:
     from shared.kafka_security import aiokafka_options
     from shared.settings import ServiceSettings
@@ -43,7 +42,7 @@ def create(
         created = asyncio.run(ensure_topics(bootstrap, ALL_TOPICS, timeout_s=timeout, client_options=_client_options()))
     except TopicCreationError as exc:
         typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1)
+        raise typer.Exit(1) from None
     if created:
         typer.echo(f"created {len(created)} topic(s) on {bootstrap}: {', '.join(sorted(created))}")
     else:

@@ -1,7 +1,11 @@
 """Every wire model of the system, in one place (ARCHITECTURE.md rule 2)."""
 from shared.messages.dead_letter import DeadLettered
 from shared.messages.enrollment import (
-    EnrollmentEnded, EnrollmentEvent, EnrollmentPaid, EnrollmentRegistered, PersonBaselined,
+    EnrollmentEnded,
+    EnrollmentEvent,
+    EnrollmentPaid,
+    EnrollmentRegistered,
+    PersonBaselined,
 )
 from shared.messages.envelope import Envelope
 from shared.messages.identity import CertifiedStatus, StatusChanged

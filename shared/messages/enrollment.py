@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 from uuid import UUID
 
 from pydantic import Field
@@ -72,7 +72,7 @@ class EnrollmentDuplicateFound(_EnrollmentEvent):
 
 
 EnrollmentEvent = Annotated[
-    Union[EnrollmentRegistered, EnrollmentPaid, EnrollmentCovered, EnrollmentEnded, EnrollmentDuplicateFound],
+    EnrollmentRegistered | EnrollmentPaid | EnrollmentCovered | EnrollmentEnded | EnrollmentDuplicateFound,
     Field(discriminator="event_type"),
 ]
 
@@ -103,7 +103,7 @@ class EnrollmentRefundRefused(_RefundDecision):
     explanation: str = Field(examples=["2025-02-01申请时待遇享受期已于2025-01-01开始，个人缴费不再退回"])
 
 
-RefundDecided = Annotated[Union[EnrollmentRefundOrdered, EnrollmentRefundRefused], Field(discriminator="event_type")]
+RefundDecided = Annotated[EnrollmentRefundOrdered | EnrollmentRefundRefused, Field(discriminator="event_type")]
 
 
 class PersonBaselined(Envelope):

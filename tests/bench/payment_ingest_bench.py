@@ -431,7 +431,7 @@ async def group_settled(admin: AIOKafkaAdminClient, group: str, members: int) ->
     """The consumer group is Stable with `members` members (every instance joined, partitions assigned)."""
     try:
         [response] = await admin.describe_consumer_groups([group])
-    except Exception:  # noqa: BLE001 - not known to the coordinator yet
+    except Exception:
         return False
     _error, _group, state, _protocol_type, _protocol, joined, *_ = response.groups[0]
     return state == "Stable" and len(joined) == members

@@ -200,7 +200,7 @@ def report(results: list[dict], args: argparse.Namespace) -> None:
     worst = {}
     for r in results:
         worst[r["phase"]] = max(worst.get(r["phase"], 0), r["p99_ms"])
-    print(f"worst p99 over rounds: " + ", ".join(f"{k} {v} ms" for k, v in worst.items()))
+    print("worst p99 over rounds: " + ", ".join(f"{k} {v} ms" for k, v in worst.items()))
     print(f"quote_warm p99 / redis_get p99 = {worst['quote_warm'] / worst['redis_get']:.1f}x; "
           f"quote_warm p99 / http_floor p99 = {worst['quote_warm'] / worst['http_floor']:.2f}x; "
           f"target quote_warm p99 < 5 ms: {'met' if worst['quote_warm'] < 5 else 'NOT met'}")

@@ -32,12 +32,12 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from services.identity_certification import store as identity_store
 from shared.logging import get_logger
-from tests.support.servers import Servers
-from tests.support.system import SERVICES, System, create_system, drop_system, free_port
 from tests.chaos import checker, leaks
 from tests.chaos.infra import Kafka, Postgres, Redis, pg_home, run_home
 from tests.chaos.ledger import Ledger, Submission, generate
 from tests.chaos.proxy import FaultProxy
+from tests.support.servers import Servers
+from tests.support.system import SERVICES, System, create_system, drop_system, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts" / "chaos"
@@ -137,7 +137,7 @@ class Run:
         for stop in (self.kafka_proxy.stop, self.pg_proxy.stop, self.kafka.stop, self.redis.stop, self.pg.stop):
             try:
                 stop()
-            except Exception as err:  # noqa: BLE001 - tear down the rest regardless
+            except Exception as err:
                 log.warning("teardown step failed", error=repr(err))
 
     async def new_system(self, servers: Servers) -> ChaosSystem:
@@ -311,7 +311,7 @@ class Run:
                 partitions = described[0]["partitions"] if described else []
                 if partitions and all(p["leader"] >= 0 for p in partitions) and not described[0]["error_code"]:
                     return
-            except Exception as err:  # noqa: BLE001 - not ready yet
+            except Exception as err:
                 if time.monotonic() > deadline:
                     raise TimeoutError(f"Kafka partitions without a leader after {timeout}s") from err
             finally:

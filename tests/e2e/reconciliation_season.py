@@ -16,8 +16,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 from shared.messages import (
-    DueAssessed, EnrollmentEnded, EnrollmentPaid, EnrollmentRegistered, PersonBaselined, ReceiptAccepted,
-    StatusChanged, SubsidyLine,
+    DueAssessed,
+    EnrollmentEnded,
+    EnrollmentPaid,
+    EnrollmentRegistered,
+    PersonBaselined,
+    ReceiptAccepted,
+    StatusChanged,
+    SubsidyLine,
 )
 from shared.messages.identity import CertifiedStatus
 from shared.resident_id import check_character, mask, person_key

@@ -12,7 +12,7 @@ import json
 import os
 import subprocess
 import sys
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import asyncpg
 import httpx
@@ -21,7 +21,7 @@ import pytest
 
 from services.enrollment import store as enrollment_store
 from shared.resident_id import person_key
-from tests.support.kafka import produce, read_all, wait_consumed
+from tests.support.kafka import produce, read_all
 from tests.support.people import encode, receipt, resident_id
 from tests.support.system import ROOT, System
 from tests.support.waiting import eventually
@@ -81,7 +81,7 @@ async def events_for(system: System, topic: str, person: str) -> list[dict]:
 
 
 def at(day: str) -> datetime:
-    return datetime.fromisoformat(day).replace(hour=10, tzinfo=timezone.utc)
+    return datetime.fromisoformat(day).replace(hour=10, tzinfo=UTC)
 
 
 # --- registration ------------------------------------------------------------------------------

@@ -11,9 +11,9 @@ import os
 import subprocess
 import sys
 import uuid
-from pathlib import Path
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import asyncpg
 import pytest
@@ -64,7 +64,7 @@ def no(n: int) -> str:
 async def ruled(ingest: System) -> dict:
     """One receipt per rule; returns receipt numbers by what they should become."""
     low_income = resident_id(HY)
-    due = {"message_id": str(uuid.uuid4()), "occurred_at": datetime.now(timezone.utc).isoformat(),
+    due = {"message_id": str(uuid.uuid4()), "occurred_at": datetime.now(UTC).isoformat(),
            "person_id": low_income, "region": HY, "year": YEAR, "standard_fen": 40000, "subsidy_fen": 34000,
            "due_fen": 6000, "revision": 1}
     await produce(ingest.servers.kafka_bootstrap, ingest.topic("subsidy.due-assessed"),

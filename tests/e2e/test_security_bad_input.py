@@ -11,10 +11,10 @@ import io
 
 import httpx
 
+from tests.chaos.leaks import full_ids
 from tests.e2e.security_support import ARTIFACTS, fetch, identity, issue  # noqa: F401 - identity is a fixture
 from tests.support.people import resident_id
 from tests.support.system import System, create_system, drop_system
-from tests.chaos.leaks import full_ids
 
 REGION = "340321"
 

@@ -7,7 +7,6 @@ change nothing.
 """
 from __future__ import annotations
 
-
 import asyncpg
 import httpx
 import pytest

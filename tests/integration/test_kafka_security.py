@@ -20,17 +20,24 @@ from pathlib import Path
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import (
-    GroupAuthorizationFailedError, KafkaConnectionError, KafkaError, TopicAuthorizationFailedError,
+    GroupAuthorizationFailedError,
+    KafkaConnectionError,
+    TopicAuthorizationFailedError,
 )
 from confluent_kafka.admin import (
-    AclBinding, AclBindingFilter, AclOperation, AclPermissionType, AdminClient, ResourcePatternType, ResourceType,
+    AclBinding,
+    AclBindingFilter,
+    AclOperation,
+    AclPermissionType,
+    AdminClient,
+    ResourcePatternType,
+    ResourceType,
 )
 from faststream.kafka import KafkaBroker
 
 from shared import kafka_acls
 from shared.codes import Department
 from shared.kafka import create_producer
-from shared.kafka_admin import ensure_topics
 from shared.kafka_security import aiokafka_options, confluent_config, faststream_security
 from shared.settings import ServiceSettings
 from shared.topics import ALL_TOPICS, IDENTITY_RECORDS, RECEIPT_ACCEPTED, RECEIPT_RECEIVED, STATUS_CHANGED

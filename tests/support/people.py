@@ -4,7 +4,7 @@ from __future__ import annotations
 import itertools
 import json
 import uuid
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from shared.resident_id import check_character
 
@@ -21,14 +21,14 @@ def receipt(person_id: str, amount_fen: int, *, receipt_no: str | None = None, r
             year: int = 2025, channel: str = "wechat", paid_at: datetime | None = None, **extra) -> dict:
     return {
         "message_id": str(uuid.uuid4()),
-        "occurred_at": datetime.now(timezone.utc).isoformat(),
+        "occurred_at": datetime.now(UTC).isoformat(),
         "receipt_no": receipt_no or f"3340{uuid.uuid4().int % 10**14:014d}",
         "person_id": person_id,
         "region": region,
         "year": year,
         "amount_fen": amount_fen,
         "channel": channel,
-        "paid_at": (paid_at or datetime(2024, 10, 15, 9, 30, tzinfo=timezone.utc)).isoformat(),
+        "paid_at": (paid_at or datetime(2024, 10, 15, 9, 30, tzinfo=UTC)).isoformat(),
         **extra,
     }
 

@@ -73,7 +73,7 @@ def docker_available() -> tuple[bool, str]:
             client.ping()
         finally:
             client.close()
-    except Exception as exc:  # noqa: BLE001 - any failure means "no engine"
+    except Exception as exc:
         return False, f"no Docker engine: {type(exc).__name__}: {exc}"
     return True, "docker ping ok"
 
@@ -136,13 +136,13 @@ def find_servers(stack: ExitStack) -> Servers:
     if ok:
         try:
             return from_testcontainers(stack)
-        except Exception as exc:  # noqa: BLE001 - fall through to the local stack
+        except Exception as exc:
             tried.append(f"testcontainers: {type(exc).__name__}: {exc}")
     else:
         tried.append(f"testcontainers: {why}")
     try:
         return from_local_stack()
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         tried.append(f"local stack: {type(exc).__name__}: {exc}")
     raise ServersUnavailable(
         "no Kafka/PostgreSQL/Redis for the tests. Tried:\n  - " + "\n  - ".join(tried)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 
-from tests.support.people import resident_id
 from tests.chaos.leaks import full_ids
 from tests.chaos.ledger import KINDS, generate
+from tests.support.people import resident_id
 
 
 def test_the_same_seed_gives_the_same_ledger() -> None:

@@ -16,9 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from shared.regions import name_of
-
 from services.enrollment.domain.registration import EmployeeCover
+from shared.regions import name_of
 
 EMPLOYEE = "employee_insurance"
 UNIVERSITY = "university_student"

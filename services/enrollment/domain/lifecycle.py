@@ -13,9 +13,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from shared.policy import PolicyError
-
 from services.enrollment.domain.policy_view import Question, ask
+from shared.policy import PolicyError
 
 CHINA = ZoneInfo("Asia/Shanghai")  # payment days are China's calendar days, whatever the server's zone
 PAID_STATES = frozenset({"paid", "covered"})

@@ -10,10 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from services.enrollment.domain.policy_view import Question, ask
 from shared.codes import LABEL, RefundReason
 from shared.policy import PolicyError
-
-from services.enrollment.domain.policy_view import Question, ask
 
 REFUND_CODES = frozenset({"refund_before_start", "refund_after_start", "refund_reason_not_listed"})
 

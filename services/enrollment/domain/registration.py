@@ -12,11 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+from services.enrollment.domain.policy_view import Question, ask, reason_texts
 from shared.codes import LABEL, EnrollmentKind
 from shared.policy import PolicyError, load_pack
 from shared.regions import name_of
-
-from services.enrollment.domain.policy_view import Question, ask, reason_texts
 
 STUDENT_KINDS = frozenset({EnrollmentKind.SCHOOL_STUDENT.value, EnrollmentKind.UNIVERSITY_STUDENT.value})
 LIVE_STATES = frozenset({"registered", "paid", "covered"})

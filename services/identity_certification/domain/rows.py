@@ -13,7 +13,6 @@ from shared.codes import CERTIFIED_BY, LABEL, Category, Department
 from shared.regions import is_known
 from shared.resident_id import InvalidResidentId, mask, parse_resident_id
 
-
 _CODES = frozenset(c.value for c in Category)
 _DEPARTMENT_NAMES = {d.value: LABEL[d] for d in Department}
 

@@ -19,9 +19,9 @@ Schema and resident-ID checks happen before (the decoder), see handlers.py.
 """
 from __future__ import annotations
 
-from hashlib import sha256
 from dataclasses import dataclass, field
 from datetime import datetime
+from hashlib import sha256
 from typing import Literal, NamedTuple, Protocol
 
 from services.payment_ingest.domain.windows import Window

@@ -1,7 +1,7 @@
 """Refund decisions by the policy, and the payment lifecycle of one enrollment row."""
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from services.enrollment.domain import lifecycle
 from services.enrollment.domain.refunds import PaidEnrollment, decide
@@ -41,23 +41,23 @@ def row() -> dict:
 def test_a_payment_makes_the_row_paid_with_the_policy_window_on_chinas_calendar_day():
     r = row()
     # 2024-12-31 17:00 UTC is 2025-01-01 01:00 in China: outside 怀远县's collection period
-    assert lifecycle.apply_payment(r, 40000, datetime(2024, 12, 31, 17, tzinfo=timezone.utc), ())
+    assert lifecycle.apply_payment(r, 40000, datetime(2024, 12, 31, 17, tzinfo=UTC), ())
     assert (r["state"], r["paid_on"], r["policy_path"]) == ("paid", date(2025, 1, 1), "outside_period")
     assert r["waiting_months"] == 3
 
 
 def test_a_reversal_back_to_zero_returns_the_row_to_registered_and_an_ended_row_stays_ended():
     r = row()
-    lifecycle.apply_payment(r, 40000, datetime(2024, 10, 1, tzinfo=timezone.utc), ())
-    assert not lifecycle.apply_payment(r, -40000, datetime(2024, 10, 2, tzinfo=timezone.utc), ())
+    lifecycle.apply_payment(r, 40000, datetime(2024, 10, 1, tzinfo=UTC), ())
+    assert not lifecycle.apply_payment(r, -40000, datetime(2024, 10, 2, tzinfo=UTC), ())
     assert (r["state"], r["benefit_start"]) == ("registered", None)
     lifecycle.end(r, "death", date(2024, 10, 3))
-    assert not lifecycle.apply_payment(r, 40000, datetime(2024, 10, 4, tzinfo=timezone.utc), ())
+    assert not lifecycle.apply_payment(r, 40000, datetime(2024, 10, 4, tzinfo=UTC), ())
     assert (r["state"], r["paid_total_fen"]) == ("ended", 40000)
 
 
 def test_covered_only_once_the_window_has_begun():
     r = row()
-    lifecycle.apply_payment(r, 40000, datetime(2024, 10, 1, tzinfo=timezone.utc), ())
+    lifecycle.apply_payment(r, 40000, datetime(2024, 10, 1, tzinfo=UTC), ())
     assert not lifecycle.coverable(r, date(2024, 12, 31))
     assert lifecycle.coverable(r, date(2025, 1, 1))

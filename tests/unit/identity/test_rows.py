@@ -3,10 +3,13 @@ from datetime import date
 
 import pytest
 
-from services.identity_certification.domain.rows import (
-    SubmissionRefused, SubmittedRow, check_authority, validate_row,
-)
 from services.identity_certification.domain.results import result_line, safe_cell
+from services.identity_certification.domain.rows import (
+    SubmissionRefused,
+    SubmittedRow,
+    check_authority,
+    validate_row,
+)
 from services.identity_certification.domain.snapshot import period_bounds, snapshot_end_date
 from tests.support.people import resident_id
 

@@ -6,7 +6,7 @@ subsidy; 安康市 closes on 2024-12-20 and has a supplementary period to 2025-0
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -65,9 +65,9 @@ def test_a_payment_outside_every_allowed_period_is_rejected_with_the_pack_reason
 
 def test_the_paid_date_is_the_local_china_date():
     # 2024-12-20 16:30 UTC is 2024-12-21 00:30 in 安康: after its collection period, before the supplementary one
-    d = one(r(region="610900", paid_at=datetime(2024, 12, 20, 16, 30, tzinfo=timezone.utc)))
+    d = one(r(region="610900", paid_at=datetime(2024, 12, 20, 16, 30, tzinfo=UTC)))
     assert d.reason_code == "paid_outside_periods"
-    assert one(r(region="610900", paid_at=datetime(2024, 12, 20, 15, 30, tzinfo=timezone.utc))).verdict == "accepted"
+    assert one(r(region="610900", paid_at=datetime(2024, 12, 20, 15, 30, tzinfo=UTC))).verdict == "accepted"
 
 
 @pytest.mark.parametrize("region,year,code", [("110101", 2025, "region_unknown"), (HY, 2031, "year_not_covered")])

@@ -5,7 +5,8 @@ import json
 from datetime import UTC, datetime
 from uuid import UUID
 
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from services.payment_ingest.domain.receipts import Decision, payload_hash
 from services.payment_ingest.handlers import accepted_event, rejected_event

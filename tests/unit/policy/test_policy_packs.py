@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from shared.codes import CERTIFIED_BY, Category, Department, categories_of
 from shared import regions
+from shared.codes import CERTIFIED_BY, Category, Department, categories_of
 from shared.policy import PolicyError, available, load_pack, pooling_region_of, standard_fen
 from shared.policy.loader import parse_pack
 

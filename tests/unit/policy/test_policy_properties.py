@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from shared.codes import Category, EnrollmentKind, Mode
 from shared.policy import Assessment, Scenario, assess, load_pack, parse_scenario

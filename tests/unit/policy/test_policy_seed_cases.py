@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from tests.unit.policy.builders import quote, status as s
+from tests.unit.policy.builders import quote
+from tests.unit.policy.builders import status as s
 
 HY, HQ, SQ, AK = "000", "002", "003", "004"
 CASES: list[tuple[str, str, str, dict[str, Any], dict[str, Any]]] = [

@@ -7,7 +7,17 @@ from datetime import date
 import pytest
 
 from services.reconciliation.domain.discrepancies import (
-    AgentLine, Booking, Due, Kind, Limits, Receipt, Season, SettlementLine, StatusSpan, SubsidyLine, fingerprint,
+    AgentLine,
+    Booking,
+    Due,
+    Kind,
+    Limits,
+    Receipt,
+    Season,
+    SettlementLine,
+    StatusSpan,
+    SubsidyLine,
+    fingerprint,
     reconcile,
 )
 from tests.support.people import resident_id
