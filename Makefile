@@ -12,7 +12,7 @@ VENV_STAMP := $(VENV)/.pyproject.sha256
 WITH_ENV   := eval "$$($(STACK) env)" &&
 TEST_DIRS  := $(wildcard tests/unit tests/integration tests/e2e)
 
-.PHONY: venv install up run test stop chaos
+.PHONY: venv install up run test lint stop chaos
 
 # (Re)install the project into .venv only when pyproject.toml changed since the last install.
 venv:
@@ -36,8 +36,14 @@ run: up
 	$(STACK) services-up
 	$(WITH_ENV) $(VENV)/bin/yibao demo
 
-test: up
+# Lint and types first (seconds), then every test tier against the real servers.
+test: up lint
 	$(WITH_ENV) $(VENV)/bin/pytest $(TEST_DIRS)
+
+# ruff over the whole tree; mypy over what [tool.mypy] names (the pure core --strict, see pyproject.toml).
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 # Services first, then Kafka, Redis, PostgreSQL; each by the pid in .local/run/.
 stop:

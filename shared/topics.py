@@ -90,9 +90,3 @@ ALL_TOPICS: tuple[Topic, ...] = (
     DEAD_LETTER,
 )
 
-
-def by_name(name: str) -> Topic:
-    for topic in ALL_TOPICS:
-        if topic.name == name:
-            return topic
-    raise KeyError(f"unknown topic {name!r}; topics are declared in shared/topics.py")

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import TypeVar, cast
 
 import asyncpg
 
@@ -91,8 +91,8 @@ async def unit_of_work(
 ) -> AsyncIterator[UnitOfWork]:
     """Open a transaction on `source` (a pool: a connection is taken for the block) and yield its unit of work."""
     if isinstance(source, asyncpg.Pool):
-        async with source.acquire() as conn:
-            async with _transaction(conn, schema=schema, topic_prefix=topic_prefix, now=now) as uow:
+        async with source.acquire() as proxy:  # a proxy that acts as the connection it holds
+            async with _transaction(cast(asyncpg.Connection, proxy), schema=schema, topic_prefix=topic_prefix, now=now) as uow:
                 yield uow
     else:
         async with _transaction(source, schema=schema, topic_prefix=topic_prefix, now=now) as uow:

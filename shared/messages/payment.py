@@ -6,9 +6,8 @@ from typing import Literal
 
 from pydantic import ConfigDict, Field
 
+from shared.codes import PaymentChannel
 from shared.messages.envelope import Envelope, Fen, RegionCode, ResidentIdStr
-
-Channel = Literal["wechat", "alipay", "bank", "tax_hall", "village_agent", "app"]
 
 
 class ReceiptReceived(Envelope):
@@ -27,7 +26,7 @@ class ReceiptReceived(Envelope):
         "resident_medical_insurance", description="征收品目: 城乡居民基本医疗保险."
     )
     amount_fen: int = Field(description="Amount in fen; negative only for a reversal.", examples=[40000])
-    channel: Channel = Field(examples=["wechat"])
+    channel: PaymentChannel = Field(examples=["wechat"])
     agent_id: str | None = Field(None, max_length=40, description="Collecting village agent (村居代收), if any.")
     paid_at: datetime = Field(description="When the money was paid.")
     original_receipt_no: str | None = Field(
@@ -44,7 +43,7 @@ class ReceiptAccepted(Envelope):
     region: RegionCode
     year: int
     amount_fen: Fen
-    channel: Channel
+    channel: PaymentChannel
     agent_id: str | None = None
     paid_at: datetime
     original_receipt_no: str | None = None

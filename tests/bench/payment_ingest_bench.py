@@ -42,7 +42,7 @@ import redis.asyncio as aioredis
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from shared.cli.simulate import Simulated, produce, season
+from cli.receipt_season import Simulated, produce, season
 from shared.kafka_admin import ensure_topics
 from shared.migrate import migrate
 from shared.settings import ServiceSettings

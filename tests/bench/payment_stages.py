@@ -14,11 +14,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from types import SimpleNamespace
 
+from cli.receipt_season import season
 from services.payment_ingest.domain.receipts import Known, decide, payload_hash
 from services.payment_ingest.domain.tally import groups_of
 from services.payment_ingest.domain.windows import PolicyWindows
 from services.payment_ingest.handlers import accepted_event, rejected_event
-from shared.cli.simulate import season
 from shared.gc_tuning import tune
 from shared.kafka import batch_decoder
 from shared.messages import ReceiptReceived

@@ -18,7 +18,7 @@ async def test_the_demo_season_runs_through_and_counts_the_payers(system: System
         "YIBAO_RECONCILIATION_URL": system.url("reconciliation", ""),
     }
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", "from shared.cli.main import app; app()", "demo", "--people", "12", cwd=ROOT, env=env,
+        sys.executable, "-c", "from cli.main import app; app()", "demo", "--people", "12", cwd=ROOT, env=env,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
     output, _ = await asyncio.wait_for(process.communicate(), timeout=120)
     text = output.decode()

@@ -341,7 +341,7 @@ def yibao(system: System, *args: str, token: str | None = None) -> subprocess.Co
            "YIBAO_ENROLLMENT_URL": system.url("enrollment", "")}
     if token:
         env["YIBAO_ENROLLMENT_TOKEN"] = token
-    return subprocess.run([sys.executable, "-c", "from shared.cli.main import app; app()", "enrollment", *args],
+    return subprocess.run([sys.executable, "-c", "from cli.main import app; app()", "enrollment", *args],
                           capture_output=True, text=True, env=env, cwd=ROOT, timeout=60)
 
 

@@ -19,8 +19,8 @@ import asyncpg
 import pytest
 import redis.asyncio as aioredis
 
+from cli.receipt_season import season, season_totals
 from services.payment_ingest import counters
-from shared.cli.simulate import season, season_totals
 from shared.resident_id import person_key
 from tests.e2e.conftest import ARTIFACTS
 from tests.support.kafka import produce, read_all, wait_consumed

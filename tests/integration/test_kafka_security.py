@@ -68,7 +68,7 @@ def kafka(tmp_path_factory) -> Iterator[SecureKafka]:
         env = {**os.environ, **admin_env(broker),
                **{kafka_acls.password_env_var(n): p for n, p in PASSWORDS.items()}}
         for command in (["topics", "create", "--timeout", "60"], ["kafka-acls", "apply", "--prune"]):
-            res = subprocess.run([sys.executable, "-c", "from shared.cli.main import app; app()", *command],
+            res = subprocess.run([sys.executable, "-c", "from cli.main import app; app()", *command],
                                  cwd=ROOT, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True,
                                  timeout=120)
             assert res.returncode == 0, f"yibao {' '.join(command)} failed:\n{res.stdout}{res.stderr}"
@@ -178,7 +178,7 @@ async def test_a_department_writes_its_lists_and_nothing_else(kafka, department)
 
 
 def yibao(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", "from shared.cli.main import app; app()", *args], cwd=ROOT,
+    return subprocess.run([sys.executable, "-c", "from cli.main import app; app()", *args], cwd=ROOT,
                           env={**os.environ, **env}, stdin=subprocess.DEVNULL, capture_output=True, text=True,
                           timeout=120)
 

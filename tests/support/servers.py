@@ -118,7 +118,7 @@ def prepare(servers: Servers) -> None:
 
     asyncio.run(ensure_topics(servers.kafka_bootstrap))
     res = subprocess.run(
-        [sys.executable, "-c", "from shared.cli.main import app; app()", "migrate"],
+        [sys.executable, "-c", "from cli.main import app; app()", "migrate"],
         cwd=ROOT, env={**os.environ, **servers.env()}, stdin=subprocess.DEVNULL,
         capture_output=True, text=True, timeout=300,
     )

@@ -14,9 +14,25 @@ def request(headers: dict[str, str]) -> Request:
     return Request({"type": "http", "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()]})
 
 
-def test_a_caller_passes_for_its_own_region_and_role() -> None:
-    GATEWAY.check("340321")
-    GATEWAY.check("340321", "viewer", "tax_gateway")
+def outcome(region: str, *roles: str) -> int:
+    """200 when the check lets the caller through, else the refusal's status."""
+    try:
+        GATEWAY.check(region, *roles)
+    except HTTPException as refused:
+        return refused.status_code
+    return 200
+
+
+@pytest.mark.parametrize(("region", "roles", "expected"), [
+    ("340321", (), 200),                              # own region, any role
+    ("340321", ("viewer", "tax_gateway"), 200),       # own region, its role among those named
+    ("340321", ("viewer", "refund_clerk"), 403),      # own region, its role not named
+    ("341522", (), 403),                              # another region
+    ("341522", ("tax_gateway",), 403),                # another region, even with the right role
+])
+def test_a_caller_passes_only_for_its_own_region_and_a_named_role(region: str, roles: tuple[str, ...],
+                                                                   expected: int) -> None:
+    assert outcome(region, *roles) == expected
 
 
 def test_another_region_is_refused_whatever_the_role() -> None:

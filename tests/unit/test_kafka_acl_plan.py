@@ -102,7 +102,7 @@ def test_sasl_without_a_principal_says_what_to_set():
 def test_apply_without_the_passwords_names_them_and_touches_no_broker(monkeypatch):
     from typer.testing import CliRunner
 
-    from shared.cli.main import app
+    from cli.main import app
 
     for name in kafka_acls.principals():
         monkeypatch.delenv(kafka_acls.password_env_var(name), raising=False)

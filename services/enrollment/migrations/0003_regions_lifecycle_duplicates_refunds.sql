@@ -5,7 +5,6 @@
 -- * enrollment is keyed by (person, region, year): a person paid in two regions for
 --   the same year is two rows — the raw material of a duplicate case — instead of
 --   one row whose region flips with every receipt.
--- * credential: who may call the HTTP API, for which single region, in which role.
 
 ALTER TABLE population DROP CONSTRAINT population_pkey;
 ALTER TABLE population ADD PRIMARY KEY (region, person_id);
@@ -138,11 +137,3 @@ CREATE TABLE refund (
 );
 CREATE INDEX refund_by_person ON refund (person_id, region, year);
 
-CREATE TABLE credential (
-    token_sha256 text        PRIMARY KEY,
-    region       text        NOT NULL,
-    role         text        NOT NULL CHECK (role IN ('agent', 'agency')),
-    holder       text        NOT NULL,
-    created_at   timestamptz NOT NULL DEFAULT now(),
-    revoked_at   timestamptz
-);

@@ -6,7 +6,7 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from shared.cli.main import app
+from cli.main import app
 from tests.unit.policy.builders import scenario_data, status
 
 runner = CliRunner()

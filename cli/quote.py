@@ -8,18 +8,20 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import typer
 
-from shared.codes import LABEL
-from shared.policy import Assessment, PolicyError, assess, parse_scenario
+if TYPE_CHECKING:
+    from shared.policy import Assessment
 
 
 def quote_command(
     explain: bool = typer.Option(False, "--explain", help="print the reasons for people instead of JSON"),
 ) -> None:
     """Assess one scenario read as JSON from stdin (fields: region, year, person, statuses, kind, payment_date …)."""
+    from shared.policy import PolicyError, assess, parse_scenario
+
     try:
         data = json.loads(sys.stdin.read())
         assessment = assess(parse_scenario(data))
@@ -40,6 +42,8 @@ def _fail(line: str) -> NoReturn:
 
 def explain_text(a: Assessment) -> str:
     """The assessment as a village worker would read it aloud."""
+    from shared.codes import LABEL
+
     out = a.public_json()
     head = f"{a.region} {a.year}年度 {LABEL[a.kind]}："
     if not a.allowed:

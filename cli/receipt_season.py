@@ -1,4 +1,4 @@
-"""`yibao simulate receipts`: a realistic collection season of tax receipts, streamed to Kafka.
+"""A realistic collection season of tax receipts (`yibao simulate receipts` streams it to Kafka).
 
     yibao simulate receipts --region 340321 --count 100000 [--rate 5000] [--seed 7] [--ledger out.csv]
 
@@ -17,10 +17,8 @@ the benchmark. The generator is deterministic for a seed.
 from __future__ import annotations
 
 import asyncio
-import csv
 import json
 import random
-import sys
 import time
 import uuid
 from collections import Counter
@@ -28,14 +26,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 
-import typer
-
+from shared.codes import PAYMENT_CHANNELS
 from shared.policy import load_pack
 from shared.resident_id import check_character, person_key
 
 BEIJING = timezone(timedelta(hours=8))
+# Channels a person pays through by themselves, and how often (village agents' batches come apart: Mix).
 CHANNELS = ("wechat", "alipay", "app", "bank", "tax_hall")
 CHANNEL_WEIGHTS = (35, 20, 15, 10, 5)
+assert set(CHANNELS) <= set(PAYMENT_CHANNELS), "simulated channels must be payment channels (shared.codes)"
 _AGENT_BATCH = (5, 30)  # receipts in one village agent's upload
 _AGENT_BATCH_MEAN = sum(_AGENT_BATCH) / 2
 
@@ -223,33 +222,3 @@ async def produce(bootstrap: str, topic: str, records: Iterator[Simulated], rate
     finally:
         await producer.stop()
     return sent
-
-
-app = typer.Typer(no_args_is_help=True, help="Simulated input for demos, tests and benchmarks.")
-
-
-@app.command("receipts")
-def receipts_command(
-    region: str = typer.Option(..., help="pooling region code with a policy pack, e.g. 340321"),
-    count: int = typer.Option(10_000, help="records to send"),
-    rate: float = typer.Option(None, help="records per second (default: as fast as possible)"),
-    seed: int = typer.Option(7, help="random seed: the same seed gives the same season"),
-    year: int = typer.Option(2025, help="coverage year"),
-    topic: str = typer.Option(None, help="default: <YIBAO_TOPIC_PREFIX>payment.receipt-received"),
-    bootstrap: str = typer.Option("127.0.0.1:19092", envvar="YIBAO_KAFKA_BOOTSTRAP"),
-    ledger: str = typer.Option(None, help="write receipt_no,amount_fen,expect per record to this CSV"),
-) -> None:
-    """Stream a season of receipts to the receipt topic; print the expected totals as JSON."""
-    from shared.kafka_security import aiokafka_options
-    from shared.settings import ServiceSettings
-    settings = ServiceSettings()  # on a broker with SASL: the tax gateway's principal, from YIBAO_KAFKA_*
-    topic = topic or settings.topic("payment.receipt-received")
-    records = list(season(region, count, seed=seed, year=year))
-    if ledger:
-        with open(ledger, "w", newline="", encoding="utf-8") as f:
-            w = csv.writer(f)
-            w.writerow(["receipt_no", "amount_fen", "expect"])
-            w.writerows((r.receipt_no or "", r.amount_fen, r.expect) for r in records)
-    sent = asyncio.run(produce(bootstrap, topic, iter(records), rate, client_options=aiokafka_options(settings)))
-    typer.echo(json.dumps({"topic": topic, "sent": sent, "expected": season_totals(records)}, ensure_ascii=False))
-    sys.stdout.flush()

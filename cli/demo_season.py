@@ -1,4 +1,4 @@
-"""`yibao demo`: drive a short collection season through the running services and show the result.
+"""The demo season behind `yibao demo`: drive a short collection season through the running services and show the result.
 
 What a county sees in a morning of the campaign, in miniature: the household
 register is loaded, civil affairs and agriculture post their monthly lists, the
@@ -27,7 +27,6 @@ from services.subsidy.api import ROLES as SUBSIDY_ROLES
 from shared.db import schema_connection
 from shared.policy import standard_fen
 from shared.resident_id import check_character, mask, person_key
-from shared.topics import RECEIPT_RECEIVED
 
 REGION, YEAR = "340321", 2025  # 怀远县, the 2025 coverage year collected in autumn 2024
 PLACES = [("榴城镇", "城关村"), ("榴城镇", "东关村"), ("龙亢镇", "龙亢村"), ("褚集镇", "褚集村")]
@@ -41,23 +40,6 @@ def _person(rng: random.Random, index: int) -> str:
     return first17 + check_character(first17)
 
 
-def demo_command(
-    identity_url: str = typer.Option("http://127.0.0.1:18001", envvar="YIBAO_IDENTITY_URL"),
-    enrollment_url: str = typer.Option("http://127.0.0.1:18002", envvar="YIBAO_ENROLLMENT_URL"),
-    subsidy_url: str = typer.Option("http://127.0.0.1:18004", envvar="YIBAO_SUBSIDY_URL"),
-    reconciliation_url: str = typer.Option("http://127.0.0.1:18005", envvar="YIBAO_RECONCILIATION_URL"),
-    pg_dsn: str = typer.Option("postgresql://yibao@127.0.0.1:15432/yibao", envvar="YIBAO_PG_DSN"),
-    kafka: str = typer.Option("127.0.0.1:19092", envvar="YIBAO_KAFKA_BOOTSTRAP"),
-    topic_prefix: str = typer.Option("", envvar="YIBAO_TOPIC_PREFIX", help="As the services were started with."),
-    people: int = typer.Option(24, min=4, max=500, help="How many residents the demo season has."),
-    seed: int = typer.Option(2024, help="Random seed: the same seed gives the same season."),
-) -> None:
-    """Run a miniature collection season for 怀远县 through the five running services."""
-    where = Endpoints(identity_url, enrollment_url, subsidy_url, reconciliation_url, pg_dsn, kafka,
-                      topic_prefix + RECEIPT_RECEIVED.name)
-    asyncio.run(_demo(where, people, seed))
-
-
 @dataclass(frozen=True)
 class Endpoints:
     identity_url: str
@@ -69,7 +51,7 @@ class Endpoints:
     receipts_topic: str
 
 
-async def _demo(where: Endpoints, count: int, seed: int) -> None:
+async def run(where: Endpoints, count: int, seed: int) -> None:
     identity_url, enrollment_url, subsidy_url = where.identity_url, where.enrollment_url, where.subsidy_url
     reconciliation_url, pg_dsn = where.reconciliation_url, where.pg_dsn
     rng = random.Random(seed)
