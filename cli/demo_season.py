@@ -15,6 +15,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import Any
 
 import httpx
 import typer
@@ -135,13 +136,15 @@ async def _wait_quote(client: httpx.AsyncClient, subsidy_url: str, person: str, 
     while True:
         answer = await client.post(f"{subsidy_url}/api/quote", json={"id": person, "year": YEAR}, headers=headers)
         if answer.status_code == 200:
-            return answer.json()["due_fen"]
+            due: int = answer.json()["due_fen"]
+            return due
         if time.monotonic() > deadline:
-            raise typer.Exit(f"no due assessed for {mask(person)} within {timeout}s: is the subsidy service up?")
+            typer.echo(f"no due assessed for {mask(person)} within {timeout}s: is the subsidy service up?", err=True)
+            raise typer.Exit(1)
         await asyncio.sleep(0.2)
 
 
-def _receipt(person: str, amount_fen: int, rng: random.Random) -> dict:
+def _receipt(person: str, amount_fen: int, rng: random.Random) -> dict[str, Any]:
     channel = rng.choice(["wechat", "alipay", "village_agent", "bank"])
     return {
         "message_id": str(uuid.uuid4()), "occurred_at": datetime.now(UTC).isoformat(),
@@ -152,7 +155,7 @@ def _receipt(person: str, amount_fen: int, rng: random.Random) -> dict:
     }
 
 
-async def _produce(kafka: str, topic: str, receipts: list[dict]) -> None:
+async def _produce(kafka: str, topic: str, receipts: list[dict[str, Any]]) -> None:
     from shared.kafka_security import aiokafka_options
     from shared.settings import ServiceSettings
 
@@ -168,7 +171,7 @@ async def _produce(kafka: str, topic: str, receipts: list[dict]) -> None:
         await producer.stop()
 
 
-async def _wait_progress(client: httpx.AsyncClient, url: str, at_least: int, timeout: float = 60) -> list[dict]:
+async def _wait_progress(client: httpx.AsyncClient, url: str, at_least: int, timeout: float = 60) -> list[dict[str, Any]]:
     deadline = time.monotonic() + timeout
     while True:
         answer = await client.get(f"{url}/api/progress", params={"region": REGION, "year": YEAR})

@@ -12,14 +12,19 @@ Topic and group names follow YIBAO_TOPIC_PREFIX and YIBAO_GROUP_PREFIX, as the s
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
 from shared import kafka_acls
 
+if TYPE_CHECKING:
+    from shared.settings import ServiceSettings
+
 app = typer.Typer(no_args_is_help=True, help="Kafka principals and ACLs (one per service and department).")
 
 
-def _settings():
+def _settings() -> ServiceSettings:
     from shared.settings import ServiceSettings
 
     return ServiceSettings()

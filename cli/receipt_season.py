@@ -22,9 +22,10 @@ import random
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
+from typing import Any
 
 from shared.codes import PAYMENT_CHANNELS
 from shared.policy import load_pack
@@ -65,7 +66,7 @@ class Simulated:
 
 @dataclass
 class _State:
-    accepted: list[dict] = field(default_factory=list)   # payloads accepted so far (for resends, reversals)
+    accepted: list[dict[str, Any]] = field(default_factory=list)   # payloads accepted so far (for resends, reversals)
     reversed: set[str] = field(default_factory=set)
     conflicted: set[str] = field(default_factory=set)   # one conflict per number (a second would be a replay)
 
@@ -89,7 +90,7 @@ def _moment(rng: random.Random, day: date) -> datetime:
 
 
 def _message(no: str, person: str, region: str, year: int, amount: int, channel: str, paid: datetime,
-             agent: str | None = None, original: str | None = None) -> dict:
+             agent: str | None = None, original: str | None = None) -> dict[str, Any]:
     m = {"message_id": str(uuid.uuid4()), "occurred_at": paid.isoformat(), "receipt_no": no, "person_id": person,
          "region": region, "year": year, "amount_fen": amount, "channel": channel, "paid_at": paid.isoformat()}
     if agent:
@@ -99,7 +100,7 @@ def _message(no: str, person: str, region: str, year: int, amount: int, channel:
     return m
 
 
-def _encode(m: dict) -> bytes:
+def _encode(m: dict[str, Any]) -> bytes:
     return json.dumps(m, ensure_ascii=False, separators=(",", ":")).encode()
 
 
@@ -183,7 +184,7 @@ def season(region: str, count: int, *, seed: int = 7, year: int = 2025, mix: Mix
             del state.accepted[:25_000]
 
 
-def season_totals(records: list[Simulated]) -> dict:
+def season_totals(records: list[Simulated]) -> dict[str, Any]:
     """What the records should come to: counts per outcome and reason, accepted fen."""
     by = Counter(r.expect for r in records)
     rejected = {k.split(":", 1)[1]: v for k, v in by.items() if k.startswith("rejected:")}
@@ -196,7 +197,8 @@ def season_totals(records: list[Simulated]) -> dict:
 
 
 async def produce(bootstrap: str, topic: str, records: Iterator[Simulated], rate: float | None = None,
-                  on_sent=None, linger_ms: int = 20, client_options: dict | None = None) -> int:
+                  on_sent: Callable[[Simulated], object] | None = None, linger_ms: int = 20,
+                  client_options: dict[str, Any] | None = None) -> int:
     """Send the records in order (keyed by person), batched by the producer; `rate` records/s when given.
 
     `client_options`: the sender's Kafka authentication (`shared.kafka_security.aiokafka_options`)."""

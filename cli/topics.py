@@ -10,13 +10,14 @@ from YIBAO_KAFKA_SECURITY_PROTOCOL / _SASL_MECHANISM / _USERNAME / _PASSWORD.
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import typer
 
 from shared.topics import ALL_TOPICS
 
 
-def _client_options() -> dict:
+def _client_options() -> dict[str, Any]:
     from shared.kafka_security import aiokafka_options
     from shared.settings import ServiceSettings
 

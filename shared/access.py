@@ -19,6 +19,7 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import cast
 
 import asyncpg
 from fastapi import Depends, HTTPException, Request
@@ -110,7 +111,7 @@ class Authenticator:
             if hit is not None and hit[0] > self._clock():
                 return hit[1]
         async with self._pool().acquire() as conn:
-            found = await self._lookup(conn, token)
+            found = await self._lookup(cast(asyncpg.Connection, conn), token)
         if found is not None and self.cache_s > 0:
             self._remember(digest, found)
         return found

@@ -125,7 +125,7 @@ def build_http_app(
     app = FastAPI(title=title, lifespan=lifespan, docs_url="/api/docs", openapi_url="/api/openapi.json")
     app.state.runtime = runtime
     app.state.authenticator = authenticator
-    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(RequestValidationError, validation_error)  # type: ignore[arg-type]  # starlette types handlers for Exception
     app.add_exception_handler(405, method_not_allowed)
     app.include_router(health_router(runtime, broker))
     if api is not None:

@@ -79,9 +79,10 @@ def batch_decoder(model: Any) -> Callable[[Any], Any]:
     return decode
 
 
-def batch_subscriber(router: KafkaRouter, settings: ServiceSettings, topic: str, *, group: str, model: Any, description: str):
+def batch_subscriber(router: KafkaRouter, settings: ServiceSettings, topic: str, *, group: str, model: Any,
+                     description: str) -> Any:
     """Declare an at-least-once batch subscriber on `topic` for `model`."""
-    return router.subscriber(
+    return router.subscriber(  # type: ignore[call-overload]  # faststream's overloads miss batch + decoder
         # declare=False: topics are created by `yibao topics create` from shared/topics.py only (partitions,
         # cleanup policy). FastStream would otherwise try to create each topic at start, which a broker with
         # ACLs refuses (a service has no CREATE right) and, on a missing topic, would make a 1-partition one.

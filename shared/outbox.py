@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 import zlib
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
@@ -97,7 +97,8 @@ class OutboxRelay:
                 await asyncio.sleep(1.0)
 
     async def _run_once_connected(self) -> None:
-        async with self._pool.acquire() as conn:
+        async with self._pool.acquire() as proxy:
+            conn = cast(asyncpg.Connection, proxy)
             lock_id = zlib.crc32(f"outbox:{self._schema}".encode())
             while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", lock_id):  # noqa: ASYNC110 (polls a lock held by another process)
                 await asyncio.sleep(1.0)
@@ -131,7 +132,7 @@ class OutboxRelay:
         self._after = max(self._after, rows[-1]["id"])
         return len(rows)
 
-    async def _send_as_record_batches(self, rows: list[asyncpg.Record]) -> list[asyncio.Future]:
+    async def _send_as_record_batches(self, rows: list[asyncpg.Record]) -> list[asyncio.Future[object]]:
         """Hand the producer whole record batches, one per topic-partition, instead of one send() per row.
 
         A send() per row cost a future, a metadata lookup and a partitioner call each: at thousands of

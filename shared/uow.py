@@ -35,7 +35,7 @@ def utcnow() -> datetime:
 class UnitOfWork:
     """What a use case gets: the connection inside its transaction, the time, and where events go."""
 
-    def __init__(self, conn: asyncpg.Connection | None, *, now: datetime | None = None, schema: str = "",
+    def __init__(self, conn: asyncpg.Connection, *, now: datetime | None = None, schema: str = "",
                  topic_prefix: str = "") -> None:
         self.conn = conn
         self.now = now or utcnow()
@@ -57,13 +57,12 @@ class UnitOfWork:
 
     async def claim(self, consumer: str, events: Iterable[E]) -> list[E]:
         """The events this consumer has not processed before, each id once; claimed in this transaction."""
-        assert self.conn is not None, "an in-memory unit of work has no inbox"
         return await inbox.fresh_only(self.conn, consumer, events)
 
     async def flush(self) -> None:
         """Write the events raised so far to the outbox now (still inside the transaction): for use cases
         that raise millions of events, so memory holds one chunk of them, not all."""
-        if self.events and self.conn is not None:
+        if self.events:
             await outbox.add(self.conn, self.events, topic_prefix=self.topic_prefix, schema=self.schema)
             self.events = []
 
@@ -72,13 +71,24 @@ class UnitOfWork:
             await effect()
 
 
+class _NoDatabase:
+    """The connection of an in-memory unit of work: any use of it says so, instead of failing obscurely."""
+
+    def __getattr__(self, name: str) -> object:
+        raise RuntimeError(f"an in-memory unit of work has no database (a use case called conn.{name})")
+
+
 class MemoryUnitOfWork(UnitOfWork):
     """A unit of work without a database, for use cases whose decisions are tested in memory:
-    events and after-commit effects are collected, `commit()` runs the effects."""
+    events and after-commit effects are collected; `flush()` keeps events (there is no outbox);
+    `commit()` runs the effects."""
 
     def __init__(self, *, now: datetime | None = None) -> None:
-        super().__init__(None, now=now)
+        super().__init__(cast(asyncpg.Connection, _NoDatabase()), now=now)
         self.committed = False
+
+    async def flush(self) -> None:
+        return None
 
     async def commit(self) -> None:
         self.committed = True
