@@ -24,7 +24,7 @@ from aiokafka import AIOKafkaProducer
 from services.enrollment import store as enrollment_store
 from services.identity_certification import store as identity_store
 from services.reconciliation import access as reconciliation_access
-from services.subsidy.api import ROLES as SUBSIDY_ROLES
+from services.subsidy.access import ROLES as SUBSIDY_ROLES
 from shared.db import schema_connection
 from shared.policy import standard_fen
 from shared.resident_id import check_character, mask, person_key

@@ -76,6 +76,11 @@ class Runtime:
         assert self.pool is not None, "runtime not started"
         return unit_of_work(self.pool, schema=self.schema, topic_prefix=self.settings.topic_prefix, now=now)
 
+    def reading(self) -> AbstractAsyncContextManager[UnitOfWork]:
+        """A connection without a transaction for a read-only route: it can raise no event."""
+        assert self.pool is not None, "runtime not started"
+        return reading(self.pool)
+
     @asynccontextmanager
     async def consuming(
         self,

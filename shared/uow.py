@@ -71,6 +71,17 @@ class UnitOfWork:
             await effect()
 
 
+class ReadingUnitOfWork(UnitOfWork):
+    """The unit of work of a read: a connection without a transaction (a read-only route pays no BEGIN and
+    COMMIT). It changes nothing, so it raises no event and has nothing to wait for."""
+
+    def publish(self, topic: str, key: str, message: Envelope | bytes) -> None:
+        raise RuntimeError(f"a read raised an event on {topic}: open runtime.unit_of_work() to change state")
+
+    def after_commit(self, effect: AfterCommit) -> None:
+        raise RuntimeError("a read has no commit to wait for: open runtime.unit_of_work() to change state")
+
+
 class _NoDatabase:
     """The connection of an in-memory unit of work: any use of it says so, instead of failing obscurely."""
 
@@ -117,3 +128,14 @@ async def _transaction(conn: asyncpg.Connection, *, schema: str, topic_prefix: s
         yield uow
         await uow.flush()
     await uow.run_after_commit()
+
+
+@asynccontextmanager
+async def reading(source: asyncpg.Pool | asyncpg.Connection, *, now: datetime | None = None
+                  ) -> AsyncIterator[UnitOfWork]:
+    """A unit of work for reads only: a connection of `source`, no transaction."""
+    if isinstance(source, asyncpg.Pool):
+        async with source.acquire() as proxy:
+            yield ReadingUnitOfWork(cast(asyncpg.Connection, proxy), now=now)
+    else:
+        yield ReadingUnitOfWork(source, now=now)

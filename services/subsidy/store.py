@@ -3,74 +3,121 @@ the subsidy-line ledger and refund orders. Every write takes a whole batch in on
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, NamedTuple
 from uuid import UUID
 
 import asyncpg
 
+from services.subsidy.domain.dues import Due, Line
+from shared.db import BatchUpsert
 from shared.messages import EnrollmentEnded, EnrollmentRegistered, ReceiptAccepted, StatusChanged
 
 Key = tuple[str, int]
+Row = asyncpg.Record | Mapping[str, Any]  # a row as read, or as a test writes it
+
+PEOPLE = BatchUpsert(
+    "person", (("person_id", "text"), ("region", "text"), ("township", "text"), ("village", "text"), ("statuses", "jsonb")),
+    stamp=(("updated_at", "timestamptz"),), conflict=("person_id",),
+    update={"region": None, "township": None, "village": None, "statuses": None, "updated_at": None},
+)
+ENROLLMENTS = BatchUpsert(
+    "enrollment", (("person_id", "text"), ("year", "int"), ("region", "text"), ("township", "text"), ("village", "text"),
+                   ("kind", "text"), ("state", "text"), ("ended_on", "date"), ("end_reason", "text")),
+    stamp=(("updated_at", "timestamptz"),), conflict=("person_id", "year"),
+    update={"region": None,
+            "township": "coalesce(EXCLUDED.township, enrollment.township)",
+            "village": "coalesce(EXCLUDED.village, enrollment.village)",
+            # an ending says nothing of the kind: the registered kind stays
+            "kind": "CASE WHEN EXCLUDED.state = 'ended' THEN enrollment.kind ELSE EXCLUDED.kind END",
+            "state": None, "ended_on": None, "end_reason": None, "updated_at": None},
+)
+PAYMENTS = BatchUpsert(
+    "payment", (("receipt_no", "text"), ("person_id", "text"), ("year", "int"), ("region", "text"),
+                ("amount_fen", "bigint"), ("paid_at", "timestamptz")),
+    stamp=(("recorded_at", "timestamptz"),), conflict=("receipt_no",),
+)
+DUES = BatchUpsert(
+    "due", (("person_id", "text"), ("year", "int"), ("region", "text"), ("township", "text"), ("standard_fen", "bigint"),
+            ("subsidy_fen", "bigint"), ("due_fen", "bigint"), ("refund_after_fen", "bigint"), ("reasons", "jsonb"),
+            ("lines", "jsonb"), ("revision", "int"), ("state", "text")),
+    stamp=(("assessed_at", "timestamptz"),), conflict=("person_id", "year"),
+    update=dict.fromkeys(("region", "township", "standard_fen", "subsidy_fen", "due_fen", "refund_after_fen", "reasons",
+                          "lines", "revision", "state", "assessed_at")),
+)
+UNASSESSED = BatchUpsert(
+    "unassessed", (("person_id", "text"), ("year", "int"), ("region", "text"), ("reason", "text")),
+    stamp=(("at", "timestamptz"),), conflict=("person_id", "year"), update=dict.fromkeys(("region", "reason", "at")),
+)
+
+
+class DueRow(NamedTuple):
+    """A person-year's current due as it is saved, with its revision and state (active or ended)."""
+    person_id: str
+    year: int
+    region: str
+    township: str | None
+    due: Due
+    revision: int
+    state: str
+
+
+class Unassessed(NamedTuple):
+    """A person-year the rules could not judge, and why."""
+    person_id: str
+    year: int
+    region: str
+    reason: str
+
+
+class NewRefund(NamedTuple):
+    """A refund order as it is first saved (state ordered)."""
+    refund_id: UUID
+    person_id: str
+    year: int
+    region: str
+    township: str | None
+    funding_source: str | None
+    amount_fen: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class Facts:
+    """Everything known about a batch of person-years, each kind of fact by its key."""
+    person: Mapping[str, Row]                      # by person: region, township, statuses
+    enrollment: Mapping[Key, Row]                  # kind, state, ended_on, end_reason, region, township
+    payment: Mapping[Key, Row]                     # paid_fen, first_paid_at, region (of the latest receipt)
+    ordered: Mapping[tuple[str, int, str], int]    # refunds ordered so far, by person, year and reason
+    due: Mapping[Key, Row]                         # the current due row
 
 
 async def save_people(conn: asyncpg.Connection, events: Sequence[StatusChanged], now: datetime) -> None:
     """The last event of each person wins: two in one batch would make the upsert touch a row twice,
-    which PostgreSQL refuses — a batch failing forever (found by the chaos harness's replay)."""
-    events = list({e.person_id: e for e in events}.values())
-    await conn.execute(
-        """
-        INSERT INTO person (person_id, region, township, village, statuses, updated_at)
-        SELECT p, r, t, v, s::jsonb, $6 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
-            AS u(p, r, t, v, s)
-        ON CONFLICT (person_id) DO UPDATE SET region = EXCLUDED.region, township = EXCLUDED.township,
-            village = EXCLUDED.village, statuses = EXCLUDED.statuses, updated_at = EXCLUDED.updated_at
-        """,
-        [e.person_id for e in events], [e.region for e in events], [e.township for e in events],
-        [e.village for e in events], [json.dumps([s.model_dump(mode="json") for s in e.statuses]) for e in events],
-        now,
-    )
+    which PostgreSQL refuses, and the batch would fail on every redelivery."""
+    latest = {e.person_id: e for e in events}.values()
+    await PEOPLE.execute(conn, [
+        (e.person_id, e.region, e.township, e.village, json.dumps([s.model_dump(mode="json") for s in e.statuses]))
+        for e in latest], now)
 
 
 async def save_enrollments(conn: asyncpg.Connection, events: Sequence[EnrollmentRegistered | EnrollmentEnded],
                            now: datetime) -> None:
     """The last event of each person-year wins (one person's events arrive in order on one partition)."""
-    latest = {(e.person_id, e.year): e for e in events}
-    rows = list(latest.values())
-    ended = [isinstance(e, EnrollmentEnded) for e in rows]
-    await conn.execute(
-        """
-        INSERT INTO enrollment (person_id, year, region, township, village, kind, state, ended_on, end_reason,
-                                updated_at)
-        SELECT p, y, r, t, v, k, s, e, x, $10
-        FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-                    $8::date[], $9::text[]) AS u(p, y, r, t, v, k, s, e, x)
-        ON CONFLICT (person_id, year) DO UPDATE SET region = EXCLUDED.region,
-            township = coalesce(EXCLUDED.township, enrollment.township),
-            village = coalesce(EXCLUDED.village, enrollment.village),
-            kind = CASE WHEN EXCLUDED.state = 'ended' THEN enrollment.kind ELSE EXCLUDED.kind END,
-            state = EXCLUDED.state, ended_on = EXCLUDED.ended_on, end_reason = EXCLUDED.end_reason,
-            updated_at = EXCLUDED.updated_at
-        """,
-        [e.person_id for e in rows], [e.year for e in rows], [e.region for e in rows],
-        [e.township for e in rows], [e.village for e in rows],
-        [getattr(e, "kind", "general") for e in rows], ["ended" if x else "registered" for x in ended],
-        [e.ended_on if x else None for e, x in zip(rows, ended)],
-        [e.reason if x else None for e, x in zip(rows, ended)], now,
-    )
+    latest = {(e.person_id, e.year): e for e in events}.values()
+    await ENROLLMENTS.execute(conn, [
+        (e.person_id, e.year, e.region, e.township, e.village, "general", "ended", e.ended_on, e.reason)
+        if isinstance(e, EnrollmentEnded) else
+        (e.person_id, e.year, e.region, e.township, e.village, e.kind, "registered", None, None)
+        for e in latest], now)
 
 
 async def save_payments(conn: asyncpg.Connection, receipts: Sequence[ReceiptAccepted], now: datetime) -> None:
     """Each accepted receipt once, by its number (a replay under a new message id adds nothing)."""
-    await conn.execute(
-        """
-        INSERT INTO payment (receipt_no, person_id, year, region, amount_fen, paid_at, recorded_at)
-        SELECT *, $7 FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::bigint[], $6::timestamptz[])
-        ON CONFLICT (receipt_no) DO NOTHING
-        """,
-        [r.receipt_no for r in receipts], [r.person_id for r in receipts], [r.year for r in receipts],
-        [r.region for r in receipts], [r.amount_fen for r in receipts], [r.paid_at for r in receipts], now,
-    )
+    await PAYMENTS.execute(conn, [(r.receipt_no, r.person_id, r.year, r.region, r.amount_fen, r.paid_at)
+                                  for r in receipts], now)
 
 
 async def due_years(conn: asyncpg.Connection, people: Sequence[str]) -> list[Key]:
@@ -78,61 +125,52 @@ async def due_years(conn: asyncpg.Connection, people: Sequence[str]) -> list[Key
     return [(r["person_id"], r["year"]) for r in rows]
 
 
-async def load_facts(conn: asyncpg.Connection, keys: Sequence[Key]) -> dict[str, dict]:
+async def people_of_year(conn: asyncpg.Connection, year: int) -> list[str]:
+    """Everyone the service knows (a status, or an enrollment for `year`), in ID order."""
+    rows = await conn.fetch(
+        "SELECT person_id FROM person UNION SELECT person_id FROM enrollment WHERE year = $1 ORDER BY 1", year)
+    return [r["person_id"] for r in rows]
+
+
+async def load_facts(conn: asyncpg.Connection, keys: Sequence[Key]) -> Facts:
     """Everything known about each person-year, one query per kind of fact for the whole batch."""
     people = sorted({k[0] for k in keys})
     ps, ys = [k[0] for k in keys], [k[1] for k in keys]
     keyed = "JOIN unnest($1::text[], $2::int[]) AS k(p, y) ON t.person_id = k.p AND t.year = k.y"
-    return {
-        "person": {r["person_id"]: r for r in await conn.fetch(
+    return Facts(
+        person={r["person_id"]: r for r in await conn.fetch(
             "SELECT * FROM person WHERE person_id = ANY($1::text[])", people)},
-        "enrollment": {(r["person_id"], r["year"]): r for r in await conn.fetch(
+        enrollment={(r["person_id"], r["year"]): r for r in await conn.fetch(
             f"SELECT t.* FROM enrollment t {keyed}", ps, ys)},
-        "payment": {(r["person_id"], r["year"]): r for r in await conn.fetch(
+        payment={(r["person_id"], r["year"]): r for r in await conn.fetch(
             f"""SELECT t.person_id, t.year, sum(t.amount_fen)::bigint AS paid_fen,
                        min(t.paid_at) FILTER (WHERE t.amount_fen > 0) AS first_paid_at,
                        (array_agg(t.region ORDER BY t.paid_at DESC))[1] AS region
                 FROM payment t {keyed} GROUP BY t.person_id, t.year""", ps, ys)},
-        "ordered": {(r["person_id"], r["year"], r["reason"]): r["amount_fen"] for r in await conn.fetch(
+        ordered={(r["person_id"], r["year"], r["reason"]): r["amount_fen"] for r in await conn.fetch(
             f"SELECT t.person_id, t.year, t.reason, sum(t.amount_fen)::bigint AS amount_fen "
             f"FROM refund_order t {keyed} GROUP BY 1, 2, 3", ps, ys)},
-        "due": {(r["person_id"], r["year"]): r for r in await conn.fetch(
+        due={(r["person_id"], r["year"]): r for r in await conn.fetch(
             f"SELECT t.* FROM due t {keyed}", ps, ys)},
-    }
+    )
 
 
-async def save_dues(conn: asyncpg.Connection, rows: Sequence[dict], now: datetime) -> None:
+async def save_dues(conn: asyncpg.Connection, rows: Sequence[DueRow], now: datetime) -> None:
     """Upsert dues and replace their subsidy lines — one statement each for the whole batch."""
     if not rows:
         return
-    await conn.execute(
-        """
-        INSERT INTO due (person_id, year, region, township, standard_fen, subsidy_fen, due_fen, refund_after_fen,
-                         reasons, lines, revision, state, assessed_at)
-        SELECT p, y, r, t, s, b, d, f, x::jsonb, l::jsonb, v, st, $13
-        FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[],
-                    $8::bigint[], $9::text[], $10::text[], $11::int[], $12::text[]) AS u(p, y, r, t, s, b, d, f, x, l, v, st)
-        ON CONFLICT (person_id, year) DO UPDATE SET region = EXCLUDED.region, township = EXCLUDED.township,
-            standard_fen = EXCLUDED.standard_fen, subsidy_fen = EXCLUDED.subsidy_fen, due_fen = EXCLUDED.due_fen,
-            refund_after_fen = EXCLUDED.refund_after_fen, reasons = EXCLUDED.reasons, lines = EXCLUDED.lines,
-            revision = EXCLUDED.revision, state = EXCLUDED.state, assessed_at = EXCLUDED.assessed_at
-        """,
-        [r["person_id"] for r in rows], [r["year"] for r in rows], [r["region"] for r in rows],
-        [r["township"] for r in rows],
-        [r["due"].standard_fen for r in rows], [r["due"].subsidy_fen for r in rows],
-        [r["due"].due_fen for r in rows], [r["due"].refund_after_fen for r in rows],
-        [json.dumps(list(r["due"].reasons), ensure_ascii=False) for r in rows],
-        [json.dumps([line_json(x) for x in r["due"].lines]) for r in rows],
-        [r["revision"] for r in rows], [r["state"] for r in rows], now,
-    )
+    await DUES.execute(conn, [
+        (r.person_id, r.year, r.region, r.township, r.due.standard_fen, r.due.subsidy_fen, r.due.due_fen,
+         r.due.refund_after_fen, json.dumps(list(r.due.reasons), ensure_ascii=False),
+         json.dumps([line_json(x) for x in r.due.lines]), r.revision, r.state)
+        for r in rows], now)
+    people, years = [r.person_id for r in rows], [r.year for r in rows]
     await conn.execute(
         "DELETE FROM subsidy_line l USING unnest($1::text[], $2::int[]) AS k(p, y) WHERE l.person_id = k.p AND l.year = k.y",
-        [r["person_id"] for r in rows], [r["year"] for r in rows],
+        people, years,
     )
-    lines = [
-        (r["person_id"], r["year"], r["region"], r["township"], category, amount, source, mode)
-        for r in rows for (category, amount, source, mode) in r["due"].lines
-    ]
+    lines = [(r.person_id, r.year, r.region, r.township, category, amount, source, mode)
+             for r in rows for (category, amount, source, mode) in r.due.lines]
     if lines:
         await conn.copy_records_to_table(
             "subsidy_line", records=lines,
@@ -140,40 +178,30 @@ async def save_dues(conn: asyncpg.Connection, rows: Sequence[dict], now: datetim
         )
     await conn.execute(
         "DELETE FROM unassessed u USING unnest($1::text[], $2::int[]) AS k(p, y) WHERE u.person_id = k.p AND u.year = k.y",
-        [r["person_id"] for r in rows], [r["year"] for r in rows],
+        people, years,
     )
 
 
-def line_json(line: tuple[str, int, str, str]) -> dict:
+def line_json(line: Line) -> dict[str, Any]:
     category, amount, source, mode = line
     return {"category": category, "amount_fen": amount, "funding_source": source, "mode": mode}
 
 
-async def save_unassessed(conn: asyncpg.Connection, rows: Sequence[tuple[str, int, str, str]], now: datetime) -> None:
-    """Person-years the rules could not judge, with the reason (person, year, region, reason)."""
-    if rows:
-        await conn.execute(
-            """
-            INSERT INTO unassessed (person_id, year, region, reason, at)
-            SELECT *, $5 FROM unnest($1::text[], $2::int[], $3::text[], $4::text[])
-            ON CONFLICT (person_id, year) DO UPDATE SET region = EXCLUDED.region, reason = EXCLUDED.reason, at = EXCLUDED.at
-            """,
-            [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows], [r[3] for r in rows], now,
-        )
+async def save_unassessed(conn: asyncpg.Connection, rows: Sequence[Unassessed], now: datetime) -> None:
+    """Person-years the rules could not judge, with the reason."""
+    await UNASSESSED.execute(conn, rows, now)
 
 
-async def save_refund_orders(conn: asyncpg.Connection, orders: Sequence[dict], now: datetime) -> None:
+async def save_refund_orders(conn: asyncpg.Connection, orders: Sequence[NewRefund], now: datetime) -> None:
     if not orders:
         return
     await conn.copy_records_to_table(
-        "refund_order",
-        records=[(o["refund_id"], o["person_id"], o["year"], o["region"], o["township"], o["funding_source"],
-                  o["amount_fen"], o["reason"], "ordered", now, now) for o in orders],
+        "refund_order", records=[(*o, "ordered", now, now) for o in orders],
         columns=("refund_id", "person_id", "year", "region", "township", "funding_source", "amount_fen", "reason",
                  "state", "ordered_at", "updated_at"),
     )
     await conn.copy_records_to_table(
-        "refund_transition", records=[(o["refund_id"], None, "ordered", "subsidy", o["reason"], now) for o in orders],
+        "refund_transition", records=[(o.refund_id, None, "ordered", "subsidy", o.reason, now) for o in orders],
         columns=("refund_id", "from_state", "to_state", "actor", "note", "at"),
     )
 

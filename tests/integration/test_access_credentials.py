@@ -1,7 +1,6 @@
 """shared/access.py on a real PostgreSQL: credentials issued and verified by hash, revoked, cached in process.
 
-The table is the subsidy service's own migration (services/subsidy/migrations/0004_credentials.sql),
-the same shape every service using shared.access has.
+The table is the one shared migration every service schema gets (shared/migrations/0003_credential.sql).
 """
 from __future__ import annotations
 
@@ -15,7 +14,7 @@ from shared.access import Authenticator, Caller, Roles, authenticate, token_hash
 from tests.support.system import with_database
 
 ROOT = Path(__file__).resolve().parents[2]
-TABLE = (ROOT / "services" / "subsidy" / "migrations" / "0004_credentials.sql").read_text().split("ALTER TABLE")[0]
+TABLE = (ROOT / "shared" / "migrations" / "0003_credential.sql").read_text()
 ROLES = Roles({"tax_gateway": "税务", "viewer": "查看", "refund_clerk": "退费经办"})
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import asyncpg
 
-from services.subsidy.api import ROLES
+from services.subsidy.access import ROLES
 
 
 async def subsidy_headers(pg_dsn: str, region: str, role: str = "tax_gateway", holder: str | None = None) -> dict:

@@ -19,6 +19,7 @@ from shared.codes import LABEL, Mode, RefundReason
 from shared.policy import assess, load_pack
 
 REFUND_AFTER_SUBSIDY = "refund_after_subsidy"  # 先缴后补: the subsidised part, once the person paid in full
+_LABEL_OF_CODE: dict[str, str] = {str(code): text for code, text in LABEL.items()}  # the labels by their wire code
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,7 @@ class Decision:
 def decide(case: Case, today: date) -> Decision:
     """The due and any refund owed now. Raises PolicyError when the facts cannot be judged."""
     kind = case.enrollment.kind if case.enrollment else "general"
-    paid_on = case.first_paid_on if case.has_paid else assessment_date(case.region, case.year, today)
+    paid_on = case.first_paid_on if case.has_paid and case.first_paid_on else assessment_date(case.region, case.year, today)
     if case.enrollment and case.enrollment.state == "ended":
         return _ended(case, case.enrollment)
     due = Due.from_assessment(assess(scenario(case.person_id, case.region, case.year, case.statuses, paid_on,
@@ -85,7 +86,7 @@ def _refund_after(case: Case, due: Due) -> RefundDue | None:
         return None
     source = next((src for (_cat, _amt, src, mode) in due.lines if mode == Mode.REFUND_AFTER), None)
     text = (f"已缴费{case.paid_fen / 100:g}元，先缴后补：应退补{due.refund_after_fen / 100:g}元，"
-            f"已下退费单{ordered / 100:g}元，本次下退费单{owed / 100:g}元（由{LABEL.get(source, source)}承担）")
+            f"已下退费单{ordered / 100:g}元，本次下退费单{owed / 100:g}元（由{_funding_label(source)}承担）")
     return RefundDue(owed, REFUND_AFTER_SUBSIDY, source, text)
 
 
@@ -98,11 +99,17 @@ def _ended(case: Case, enrollment: Enrollment) -> Decision:
     return Decision(stopped, "ended")
 
 
+def _funding_label(source: str | None) -> str | None:
+    return None if source is None else _LABEL_OF_CODE.get(source, source)
+
+
 def _label(code: str | None) -> str:
+    if not code:
+        return "未说明原因"
     try:
         return LABEL[RefundReason(code)]
     except ValueError:
-        return code or "未说明原因"
+        return code
 
 
 def _with_reason(due: Due, *texts: str) -> Due:

@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from shared.policy import Assessment, assess, load_pack, parse_scenario
+from shared.policy import Assessment, Scenario, load_pack, parse_scenario
+
+Line = tuple[str, int, str, str]  # (category, amount_fen, funding_source, mode)
 
 
 @dataclass(frozen=True)
@@ -23,7 +25,7 @@ class Due:
     subsidy_fen: int
     due_fen: int
     refund_after_fen: int
-    lines: tuple[tuple[str, int, str, str], ...]  # (category, amount_fen, funding_source, mode)
+    lines: tuple[Line, ...]
     reasons: tuple[str, ...]
 
     @classmethod
@@ -38,7 +40,7 @@ class Due:
             reasons=tuple(reason_text(r) for r in a.reasons),
         )
 
-    def money(self) -> tuple:
+    def money(self) -> tuple[int, int, int, int, tuple[Line, ...]]:
         """What the tax side acts on; reasons may be reworded without a new revision."""
         return (self.standard_fen, self.subsidy_fen, self.due_fen, self.refund_after_fen, tuple(sorted(self.lines)))
 
@@ -53,11 +55,11 @@ def assessment_date(region: str, year: int, today: date) -> date:
 
 
 def scenario(person_id: str, region: str, year: int, statuses: Sequence[Any], payment_date: date, *,
-             kind: str = "general", **extra: Any):
+             kind: str = "general", **extra: Any) -> Scenario:
     """The engine's question; statuses are CertifiedStatus models or dicts with the same fields.
 
     Raises PolicyError (naming the field) when the facts cannot be judged."""
-    def fields(s: Any) -> dict:
+    def fields(s: Any) -> dict[str, Any]:
         get = s.get if isinstance(s, dict) else lambda k: getattr(s, k)
         return {"category": get("category"), "certified_on": get("certified_on"), "ended_on": get("ended_on")}
 
@@ -66,8 +68,3 @@ def scenario(person_id: str, region: str, year: int, statuses: Sequence[Any], pa
         "statuses": [fields(s) for s in statuses], "payment_date": payment_date, **extra,
     })
 
-
-def assess_due(person_id: str, region: str, statuses: Sequence[Any], year: int, today: date) -> Due:
-    """The due of someone who has not paid: assessed on the (clamped) assessment date."""
-    return Due.from_assessment(assess(scenario(person_id, region, year, statuses,
-                                               assessment_date(region, year, today))))
