@@ -9,9 +9,11 @@ from __future__ import annotations
 import logging
 import re
 import sys
+from collections.abc import MutableMapping
 from typing import Any
 
 import structlog
+from structlog.typing import FilteringBoundLogger, Processor
 
 from shared.resident_id import mask
 
@@ -35,13 +37,13 @@ def _mask_value(value: Any) -> Any:
     return value
 
 
-def _mask_processor(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str, Any]:
+def _mask_processor(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> dict[str, Any]:
     return {k: _mask_value(v) for k, v in event.items()}
 
 
 def configure_logging(service: str, level: str = "INFO") -> None:
     """Route structlog and the standard library (aiokafka, uvicorn, faststream) through one masked JSON output."""
-    shared_processors = [
+    shared_processors: list[Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
@@ -74,5 +76,7 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     framework.propagate = True
 
 
-def get_logger(name: str) -> structlog.typing.FilteringBoundLogger:
-    return structlog.get_logger(name)
+def get_logger(name: str) -> FilteringBoundLogger:
+    # structlog.get_logger is typed Any: a lazy proxy that binds to the wrapper_class configure_logging sets.
+    logger: FilteringBoundLogger = structlog.get_logger(name)
+    return logger

@@ -37,6 +37,8 @@ def _names(raw: str) -> tuple[RegionName, ...]:
     out = []
     for part in raw.split(","):
         m = _NAME.match(part.strip())
+        if m is None:  # only an empty name fails `(.+)`
+            raise ValueError(f"loc.dat: empty region name in {raw!r}")
         start, end, name = m.group(1), m.group(2), m.group(3)
         out.append(RegionName(name, int(start) if start else None, int(end) if end else None))
     return tuple(out)

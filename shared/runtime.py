@@ -30,7 +30,7 @@ from shared.metrics import BATCH_FAILURES, BATCH_SECONDS, MESSAGES
 from shared.outbox import OutboxRelay, Outgoing
 from shared.settings import ServiceSettings
 from shared.topics import DEAD_LETTER
-from shared.uow import UnitOfWork, unit_of_work
+from shared.uow import UnitOfWork, reading, unit_of_work
 
 E = TypeVar("E", bound=Envelope)
 

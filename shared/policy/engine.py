@@ -9,6 +9,7 @@ A payment that buys no cover this year is `allowed: false` with nothing due.
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from shared.codes import LABEL, Mode
 from shared.policy import continuity, paths, subsidies
@@ -75,7 +76,7 @@ def _holds_status(pack: Pack, s: Scenario) -> bool:
     )
 
 
-def _identity(pack: Pack, s: Scenario) -> dict:
+def _identity(pack: Pack, s: Scenario) -> dict[str, Any]:
     return {"region": s.region, "pooling_region": pack.region, "year": s.year, "pack": pack.key, "kind": s.kind}
 
 

@@ -230,8 +230,10 @@ class Pack(_Strict):
             raise ValueError("paths: ids must be unique")
         for table in [self.subsidies, *(c.subsidies for c in self.counties.values())]:
             for cat, rule in table.items():
-                target = rule.same_as and (table.get(rule.same_as) or self.subsidies.get(rule.same_as))
-                if rule.same_as and (target is None or target.same_as):
+                if rule.same_as is None:
+                    continue
+                target = table.get(rule.same_as) or self.subsidies.get(rule.same_as)
+                if target is None or target.same_as:
                     raise ValueError(f"subsidies.{cat}: same_as {rule.same_as} must name a status with an amount")
         for code in self.counties:
             if self.pooling != "city" or code[:4] != self.region[:4]:
@@ -271,5 +273,6 @@ class Pack(_Strict):
             return None
         if rule.same_as is not None:
             return self.subsidy_fen(rule.same_as)
+        assert rule.amount is not None, "SubsidyRule._one_amount: a rule without same_as has an amount"
         standard = self.money.individual_contribution
         return standard if rule.amount == "full" else min(rule.amount, standard)

@@ -5,12 +5,14 @@ payment window and requirements all hold is the one that applies.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
+from typing import Literal
 
 from shared.codes import EnrollmentKind
 from shared.policy.dates import add_days, add_months, first_of_next_month
 from shared.policy.errors import PolicyError
-from shared.policy.pack import Pack, Path, Window
+from shared.policy.pack import BenefitStart, Pack, Path, Window
 from shared.policy.scenario import Scenario
 
 
@@ -26,7 +28,7 @@ def has_own_path(pack: Pack, kind: EnrollmentKind) -> bool:
     return any(p.kinds != "all" and kind in p.kinds for p in pack.paths)
 
 
-def _event(path: Path, s: Scenario, which: str) -> date:
+def _event(path: Path, s: Scenario, which: Literal["birth", "event"]) -> date:
     if which == "birth":
         return s.person.birth_date
     if s.event_date is None:
@@ -40,14 +42,18 @@ def _in_window(pack: Pack, path: Path, s: Scenario) -> bool:
     year_end = pack.benefit_period.end
     if w.type == "collection":
         return pack.collection_period.contains(paid)
+    # Window._complete refuses a window without the settings its type needs: the asserts state that.
     if w.type == "dates":
+        assert w.start is not None and w.end is not None, "a dates window has start and end"
         return w.start <= paid <= w.end
     if w.type == "in_year":
         return pack.collection_period.start <= paid <= year_end
     if w.type == "after_event":
+        assert w.event is not None and w.days is not None, "an after_event window has event and days"
         start = _event(path, s, w.event)
         return start <= paid <= add_days(start, w.days)
     # before_age: under `years` old on the day of payment, and the year not yet over
+    assert w.years is not None, "a before_age window has years"
     return paid < add_months(s.person.birth_date, 12 * w.years) and paid <= year_end
 
 
@@ -70,7 +76,7 @@ def _requirements_hold(pack: Pack, path: Path, s: Scenario, has_status: bool) ->
 def base_start(pack: Pack, path: Path, s: Scenario) -> date:
     """The first day of cover before any waiting period, never before the year unless the path allows."""
     paid = s.payment_date
-    start = {
+    starts: dict[BenefitStart, Callable[[], date]] = {
         "period_start": lambda: pack.benefit_period.start,
         "birth": lambda: s.person.birth_date,
         "event": lambda: _event(path, s, "event"),
@@ -78,6 +84,12 @@ def base_start(pack: Pack, path: Path, s: Scenario) -> date:
         "day_after_payment": lambda: add_days(paid, 1),
         "month_after_payment": lambda: first_of_next_month(paid),
         "month_of_payment": lambda: paid.replace(day=1),
-        "fixed": lambda: path.benefit_start_date,
-    }[path.benefit_start]()
+        "fixed": lambda: _fixed_start(path),
+    }
+    start = starts[path.benefit_start]()
     return start if path.may_start_before_year else max(start, pack.benefit_period.start)
+
+
+def _fixed_start(path: Path) -> date:
+    assert path.benefit_start_date is not None, "Path._fixed_has_date: benefit_start fixed goes with benefit_start_date"
+    return path.benefit_start_date

@@ -11,7 +11,16 @@ import re
 from datetime import date
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+    model_validator,
+)
 
 from shared import regions
 from shared.codes import Category, EnrollmentKind, RefundReason
@@ -31,7 +40,9 @@ def _known_region(code: str | None) -> str | None:
 
 class Person(_Frozen):
     id: str = Field(description="18-character resident ID (公民身份号码)")
-    birth_date: date | None = Field(None, description="defaults to the birth date inside the ID")
+    # Optional on input (None or left out: the ID's), always a date once validated: `_birth_date_from_id`
+    # fills it in, and `_birth_matches_id` checks one that was given.
+    birth_date: date = Field(None, validate_default=True, description="defaults to the birth date inside the ID")
     hukou_region: str | None = Field(None, pattern=r"^\d{6}$")
     residence_region: str | None = Field(None, pattern=r"^\d{6}$")
 
@@ -43,14 +54,22 @@ class Person(_Frozen):
         except InvalidResidentId as e:
             raise ValueError(e.reason) from None
 
+    @field_validator("birth_date", mode="wrap")
+    @classmethod
+    def _birth_date_from_id(cls, value: object, handler: ValidatorFunctionWrapHandler, info: ValidationInfo) -> object:
+        """A given birth date is validated as a date; None (or none given) becomes the one inside the ID."""
+        if value is not None:
+            return handler(value)
+        if "id" in info.data:  # the ID is valid: fields are validated in order, and only valid ones are in `data`
+            return parse_resident_id(info.data["id"]).birth_date
+        return None  # the ID was refused, so validation fails on it and no Person is made: nothing to add
+
     _regions = field_validator("hukou_region", "residence_region")(_known_region)
 
     @model_validator(mode="after")
     def _birth_matches_id(self) -> Person:
         from_id = parse_resident_id(self.id).birth_date
-        if self.birth_date is None:
-            object.__setattr__(self, "birth_date", from_id)
-        elif self.birth_date != from_id:
+        if self.birth_date != from_id:
             raise ValueError(f"birth_date: 出生日期{self.birth_date}与身份证号中的{from_id}不一致")
         return self
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from shared.codes import LABEL, FundingSource, Mode
 from shared.policy.assessment import SubsidyLine
-from shared.policy.pack import Pack, Path
+from shared.policy.pack import Pack, Path, SubsidyRule
 from shared.policy.reasons import Reasons
 from shared.policy.scenario import Scenario, Status
 
@@ -22,15 +22,17 @@ class _Candidate:
     status: Status
     amount_fen: int
     mode: Mode
+    rule: SubsidyRule  # what prices the status here (funding source, document line)
 
 
 def counted_statuses(pack: Pack, s: Scenario, why: Reasons) -> list[_Candidate]:
     rules = pack.status_rules
-    out = []
+    out: list[_Candidate] = []
     for st in s.statuses:
         label = LABEL[st.category]
+        rule = pack.subsidy_rule(st.category)
         amount = pack.subsidy_fen(st.category)
-        if amount is None:
+        if rule is None or amount is None:  # no rule, no amount
             why.add("status_no_subsidy", f"{label}：本地参保资助政策中没有该身份的资助", setting="subsidies")
             continue
         if st.ended_on is not None and st.ended_on <= s.payment_date:
@@ -40,17 +42,18 @@ def counted_statuses(pack: Pack, s: Scenario, why: Reasons) -> list[_Candidate]:
         if cutoff is not None and st.certified_on > cutoff:
             why.add("status_next_year", f"{label}：{st.certified_on}认定，晚于{cutoff}，纳入下一年度资助范围", setting="status_rules.count_certified_by", source=rules.source)
             continue
-        mode = pack.subsidy_rule(st.category).mode
+        mode = rule.mode
         if st.certified_on > s.payment_date:
             if rules.after_payment == "ignore":
                 why.add("status_after_payment", f"{label}：缴费后（{st.certified_on}）才认定，已缴费用不退、资助不调整", setting="status_rules.after_payment", source=rules.source)
                 continue
+            assert rules.refund_certified_by is not None, "StatusRules._refund_needs_cutoff: refund has a cut-off"
             if st.certified_on > rules.refund_certified_by:
                 why.add("status_next_year", f"{label}：缴费后于{st.certified_on}认定，晚于{rules.refund_certified_by}，纳入下一年度资助范围", setting="status_rules.refund_certified_by", source=rules.source)
                 continue
             why.add("status_after_payment_refund", f"{label}：缴费后（{st.certified_on}）认定，资助部分事后退还", setting="status_rules.after_payment", source=rules.source)
             mode = Mode.REFUND_AFTER
-        out.append(_Candidate(st, amount, mode))
+        out.append(_Candidate(st, amount, mode, rule))
     return out
 
 
@@ -69,8 +72,7 @@ def subsidy_lines(pack: Pack, path: Path, s: Scenario, candidates: list[_Candida
     for other in candidates:
         if other is not best:
             why.add("subsidy_not_highest", f"{LABEL[other.status.category]}：多重身份就高不就低，未采用", setting="status_rules.multiple", source=pack.status_rules.source)
-    cat = best.status.category
-    rule = pack.subsidy_rule(cat)
+    cat, rule = best.status.category, best.rule
     line = SubsidyLine(category=cat, basis="status", amount_fen=best.amount_fen, funding_source=rule.funding_source, mode=best.mode)
     why.add("subsidy_applied",
             f"{LABEL[cat]}：资助{best.amount_fen / 100:g}元，由{LABEL[rule.funding_source]}承担，方式：{LABEL[best.mode]}",
