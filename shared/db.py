@@ -71,6 +71,7 @@ class BatchUpsert:
     update: Mapping[str, str | None] = field(default_factory=dict)
     stamp: tuple[tuple[str, str], ...] = ()
     returning: tuple[str, ...] = ()
+    where: str | None = None  # with `update`: update only the rows this holds for (e.g. a newer revision)
 
     @cached_property
     def sql(self) -> str:
@@ -83,7 +84,7 @@ class BatchUpsert:
         target = f" ({', '.join(self.conflict)})" if self.conflict else ""
         if self.update:
             sets = ", ".join(f"{col} = {expr or f'EXCLUDED.{col}'}" for col, expr in self.update.items())
-            action = f"ON CONFLICT{target} DO UPDATE SET {sets}"
+            action = f"ON CONFLICT{target} DO UPDATE SET {sets}" + (f" WHERE {self.where}" if self.where else "")
         else:
             action = f"ON CONFLICT{target} DO NOTHING"
         back = f" RETURNING {', '.join(self.returning)}" if self.returning else ""

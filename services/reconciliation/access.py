@@ -13,11 +13,10 @@ from __future__ import annotations
 from typing import Literal
 
 import asyncpg
-from fastapi import Request
 
-from shared.access import Caller, Roles, authenticate, bearer_token, token_hash
+from shared.access import Roles
 
-__all__ = ["COOKIE", "ROLES", "Caller", "Role", "authenticate", "grant", "token_hash", "token_of"]
+__all__ = ["COOKIE", "ROLES", "Role", "grant"]
 
 Role = Literal["viewer", "clerk"]
 COOKIE = "yibao_reconciliation"
@@ -28,7 +27,3 @@ ROLES = Roles({"viewer": "查看（县乡医保、乡镇）：进度、差异、
 async def grant(conn: asyncpg.Connection, region: str, role: Role, holder: str) -> str:
     """Issue a credential; the token is shown once and only its hash is kept."""
     return await ROLES.grant(conn, region, role, holder)
-
-
-def token_of(request: Request) -> str | None:
-    return bearer_token(request, COOKIE)

@@ -1,18 +1,17 @@
-"""Kafka handlers of reconciliation: copy what the other services publish into our own ledgers.
+"""Kafka subscribers of reconciliation: each consumed topic's batch to its `record_…` use case.
 
-Every topic goes through `Runtime.consuming` (inbox + dead letters in the same
-transaction); none of them publishes anything — discrepancies are published by a run."""
+Every batch goes through `Runtime.consuming` (inbox, dead letters and outbox in one
+transaction); only the events not seen before reach the use case.
+"""
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from datetime import datetime
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-import asyncpg
 from faststream.kafka import KafkaRouter
 from faststream.kafka.annotations import KafkaMessage
 
-from services.reconciliation import ledgers
+from services.reconciliation import usecases
 from shared.kafka import batch_subscriber
 from shared.messages import (
     DiscrepancyFound,
@@ -36,39 +35,33 @@ from shared.topics import (
     REFUND_ORDERED,
     STATUS_CHANGED,
 )
+from shared.uow import UnitOfWork
 
 SERVICE = "reconciliation"
-Save = Callable[[asyncpg.Connection, list, datetime], Awaitable[None]]
+Record = Callable[[UnitOfWork, Sequence[Any]], Awaitable[None]]
 
-
-def _without_time(save: Callable[[asyncpg.Connection, list], Awaitable[None]]) -> Save:
-    async def call(conn: asyncpg.Connection, events: list, _now: datetime) -> None:
-        await save(conn, events)
-    return call
-
-
-# consumer name (also the inbox's and the group's), topic, model, what it keeps, description
-SUBSCRIPTIONS: tuple[tuple[str, str, Any, Save, str], ...] = (
-    ("enrollment", ENROLLMENT_EVENTS.name, EnrollmentEvent, ledgers.apply_enrollment_events,
+# consumer name (also the inbox's and the group's), topic, model, use case, description
+SUBSCRIPTIONS: tuple[tuple[str, str, Any, Record, str], ...] = (
+    ("enrollment", ENROLLMENT_EVENTS.name, EnrollmentEvent, usecases.record_enrollment_events,
      "Enrollment lifecycle: who is registered, paid or ended, and where they live."),
-    ("receipts", RECEIPT_ACCEPTED.name, ReceiptAccepted, _without_time(ledgers.save_receipts),
+    ("receipts", RECEIPT_ACCEPTED.name, ReceiptAccepted, usecases.record_receipts_accepted,
      "Accepted tax receipts: the money side of the books."),
-    ("rejections", RECEIPT_REJECTED.name, ReceiptRejected, _without_time(ledgers.save_rejections),
+    ("rejections", RECEIPT_REJECTED.name, ReceiptRejected, usecases.record_receipts_rejected,
      "Refused receipts, counted and shown next to settled money."),
-    ("dues", DUE_ASSESSED.name, DueAssessed, _without_time(ledgers.save_dues),
+    ("dues", DUE_ASSESSED.name, DueAssessed, usecases.record_dues_assessed,
      "Assessed dues and subsidy lines per person and year."),
-    ("refunds", REFUND_ORDERED.name, RefundOrdered, _without_time(ledgers.save_refunds),
+    ("refunds", REFUND_ORDERED.name, RefundOrdered, usecases.record_refunds_ordered,
      "Refunds ordered by the subsidy service (先缴后补)."),
-    ("enrollment-refunds", ENROLLMENT_REFUNDS.name, RefundDecided, _without_time(ledgers.save_enrollment_refunds),
+    ("enrollment-refunds", ENROLLMENT_REFUNDS.name, RefundDecided, usecases.record_enrollment_refunds,
      "Refunds ordered by enrollment (death, duplicate payment, employee insurance, other region)."),
-    ("statuses", STATUS_CHANGED.name, StatusChanged, ledgers.save_statuses,
+    ("statuses", STATUS_CHANGED.name, StatusChanged, usecases.record_statuses_changed,
      "Certified statuses: what stands behind each subsidy line; vulnerable groups."),
-    ("baseline", POPULATION_BASELINE.name, PersonBaselined, ledgers.save_baseline,
+    ("baseline", POPULATION_BASELINE.name, PersonBaselined, usecases.record_baseline,
      "The population baseline: the denominator of coverage."),
 )
 
 
-def _subscribe(router: KafkaRouter, runtime: Runtime, consumer: str, topic: str, model: Any, save: Save,
+def _subscribe(router: KafkaRouter, runtime: Runtime, consumer: str, topic: str, model: Any, record: Record,
                description: str) -> None:
     settings = runtime.settings
 
@@ -78,11 +71,11 @@ def _subscribe(router: KafkaRouter, runtime: Runtime, consumer: str, topic: str,
         async with runtime.consuming(topic=topic, consumer=consumer, events=events,
                                      dead_letters=message.unreadable) as (uow, fresh):
             if fresh:
-                await save(uow.conn, fresh, uow.now)
+                await record(uow, fresh)
 
 
 def register_handlers(router: KafkaRouter, runtime: Runtime) -> None:
-    for consumer, topic, model, save, description in SUBSCRIPTIONS:
-        _subscribe(router, runtime, consumer, topic, model, save, description)
+    for consumer, topic, model, record, description in SUBSCRIPTIONS:
+        _subscribe(router, runtime, consumer, topic, model, record, description)
     router.publisher(runtime.settings.topic(DISCREPANCY_FOUND.name), schema=DiscrepancyFound,
                      description=DISCREPANCY_FOUND.description)

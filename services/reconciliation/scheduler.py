@@ -1,17 +1,21 @@
 """The daily run: at `schedule_at` local time, reconcile every region with data for the campaign year.
 
-An asyncio task started with the service. Two replicas may both wake: the run's
-advisory lock serialises them and the second run finds the same answer (ids are
-deterministic), so nothing is published twice.
+An asyncio task started with the service (the API router's lifespan). Two replicas may
+both wake: the run's lock serialises them and the second run finds the same answer
+(ids are deterministic), so nothing is published twice. Each region is its own unit of work.
 """
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime, time, timedelta
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from services.reconciliation import store
-from services.reconciliation.runs import run_reconciliation
+from fastapi import FastAPI
+
+from services.reconciliation import usecases
 from services.reconciliation.settings import Settings
 from shared.logging import get_logger
 from shared.runtime import Runtime
@@ -30,20 +34,21 @@ def next_run(now: datetime, at: str, zone: ZoneInfo) -> datetime:
     return candidate.astimezone(now.tzinfo)
 
 
-async def run_all_regions(runtime: Runtime, trigger: str = "schedule") -> list[dict]:
-    settings: Settings = runtime.settings  # type: ignore[assignment]
-    now = utcnow()
-    day = now.astimezone(ZoneInfo(settings.timezone)).date()
+async def run_all_regions(runtime: Runtime) -> list[dict[str, Any]]:
+    """One run per region with data, all of the same business day."""
+    settings = cast(Settings, runtime.settings)
+    async with runtime.unit_of_work() as uow:
+        now = uow.now
+        regions = await usecases.regions_to_reconcile(uow, settings.campaign_year)
     results = []
-    async with runtime.pool.acquire() as conn:
-        for region in await store.regions_with_data(conn, settings.campaign_year):
-            results.append(await run_reconciliation(conn, settings, region=region, year=settings.campaign_year,
-                                                    day=day, trigger=trigger, now=now))
+    for region in regions:
+        async with runtime.unit_of_work(now=now) as uow:
+            results.append(await usecases.run_reconciliation(uow, settings, region=region, trigger="schedule"))
     return results
 
 
 async def daily(runtime: Runtime) -> None:
-    settings: Settings = runtime.settings  # type: ignore[assignment]
+    settings = cast(Settings, runtime.settings)
     zone = ZoneInfo(settings.timezone)
     while True:
         wake = next_run(utcnow(), settings.schedule_at, zone)
@@ -52,3 +57,17 @@ async def daily(runtime: Runtime) -> None:
             await run_all_regions(runtime)
         except Exception as err:  # the next day's run tries again; the error is logged, not swallowed silently
             log.error("scheduled reconciliation failed", error=repr(err))
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Keep the daily run going while the app serves (when `schedule_enabled`)."""
+    runtime: Runtime = app.state.runtime
+    enabled = cast(Settings, runtime.settings).schedule_enabled
+    task = asyncio.create_task(daily(runtime), name="reconciliation-daily") if enabled else None
+    try:
+        yield
+    finally:
+        if task:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)

@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import zlib
 from collections.abc import Sequence
 from datetime import date, datetime
 from operator import itemgetter
+from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -13,6 +15,7 @@ import asyncpg
 from services.reconciliation.domain import discrepancies as d
 from services.reconciliation.domain.files import AgentRow, Parsed, SettlementRow, TargetRow
 from services.reconciliation.domain.progress import UNPLACED, PlaceCount
+from shared.db import BatchUpsert
 
 # Enrolled (已参保): paid, or registered with nothing to pay (fully subsidised); never an ended one.
 ENROLLED_SQL = ("(e.state = 'paid' OR (e.state = 'registered' AND d.due_fen = 0 AND d.state = 'active'))")
@@ -77,6 +80,22 @@ async def load_season(conn: asyncpg.Connection, region: str, year: int, timezone
     )
 
 
+DISCREPANCY = BatchUpsert(
+    "discrepancy",
+    (("id", "uuid"), ("kind", "text"), ("subject", "text"), ("person_id", "text"), ("receipt_no", "text"),
+     ("amount_fen", "bigint"), ("detail", "text")),
+    stamp=(("region", "text"), ("year", "int"), ("first_run", "bigint"), ("last_run", "bigint"), ("present", "boolean"),
+           ("found_at", "timestamptz")),
+    conflict=("id",),
+    update={"last_run": None, "present": "true", "amount_fen": None, "detail": None, "receipt_no": None},
+    returning=("id", "first_run"))
+
+
+async def lock_region_year(conn: asyncpg.Connection, region: str, year: int) -> None:
+    """Hold the region-year's run lock until the transaction ends: its runs never overlap."""
+    await conn.execute("SELECT pg_advisory_xact_lock($1)", zlib.crc32(f"reconcile:{region}:{year}".encode()))
+
+
 async def save_run(conn: asyncpg.Connection, *, region: str, year: int, day: date, trigger: str,
                    started_at: datetime, finished_at: datetime, found: Sequence[d.Discrepancy],
                    counts: dict[str, int], fingerprint: str) -> tuple[int, set[UUID]]:
@@ -85,21 +104,10 @@ async def save_run(conn: asyncpg.Connection, *, region: str, year: int, day: dat
         "INSERT INTO run (region, year, day, trigger, started_at, finished_at, counts, found, new, fingerprint) "
         "VALUES ($1, $2, $3, $4, $5, $6, $7::text::jsonb, $8, 0, $9) RETURNING id",
         region, year, day, trigger, started_at, finished_at, json.dumps(counts), len(found), fingerprint)
-    rows = await conn.fetch(
-        """
-        INSERT INTO discrepancy (id, region, year, kind, subject, person_id, receipt_no, amount_fen, detail,
-                                 first_run, last_run, present, found_at)
-        SELECT i, $1, $2, k, s, p, r, a, t, $3, $3, true, $4
-        FROM unnest($5::uuid[], $6::text[], $7::text[], $8::text[], $9::text[], $10::bigint[], $11::text[])
-            AS u(i, k, s, p, r, a, t)
-        ON CONFLICT (id) DO UPDATE SET last_run = EXCLUDED.last_run, present = true,
-            amount_fen = EXCLUDED.amount_fen, detail = EXCLUDED.detail, receipt_no = EXCLUDED.receipt_no
-        RETURNING id, first_run = $3 AS is_new
-        """,
-        region, year, run_id, finished_at, [x.id(region, year) for x in found], [str(x.kind) for x in found],
-        [x.subject for x in found], [x.person_id for x in found], [x.receipt_no for x in found],
-        [x.amount_fen for x in found], [x.detail for x in found])
-    new = {r["id"] for r in rows if r["is_new"]}
+    rows = await DISCREPANCY.fetch(
+        conn, [(x.id(region, year), str(x.kind), x.subject, x.person_id, x.receipt_no, x.amount_fen, x.detail)
+               for x in found], region, year, run_id, run_id, True, finished_at)
+    new = {r["id"] for r in rows if r["first_run"] == run_id}
     await conn.execute("UPDATE discrepancy SET present = false WHERE region = $1 AND year = $2 AND last_run <> $3 "
                        "AND present", region, year, run_id)
     await conn.execute(
@@ -113,8 +121,20 @@ async def save_run(conn: asyncpg.Connection, *, region: str, year: int, day: dat
     return run_id, new
 
 
+async def townships_of(conn: asyncpg.Connection, ids: set[UUID]) -> dict[UUID, str | None]:
+    """The township recorded with each of these discrepancies."""
+    if not ids:
+        return {}
+    rows = await conn.fetch("SELECT id, township FROM discrepancy WHERE id = ANY($1::uuid[])", list(ids))
+    return {r["id"]: r["township"] for r in rows}
+
+
+async def discrepancy_region(conn: asyncpg.Connection, discrepancy_id: UUID) -> str | None:
+    return await conn.fetchval("SELECT region FROM discrepancy WHERE id = $1", discrepancy_id)
+
+
 async def discrepancies(conn: asyncpg.Connection, region: str, year: int, *, status: str | None = "open",
-                        present_only: bool = True, kind: str | None = None, limit: int | None = None) -> list:
+                        present_only: bool = True, kind: str | None = None, limit: int | None = None) -> list[asyncpg.Record]:
     return await conn.fetch(
         "SELECT * FROM discrepancy WHERE region = $1 AND year = $2 AND ($3::text IS NULL OR status = $3) "
         "AND (NOT $4 OR present) AND ($5::text IS NULL OR kind = $5) ORDER BY kind, township NULLS LAST, subject "
@@ -127,7 +147,7 @@ async def resolve(conn: asyncpg.Connection, discrepancy_id: UUID, note: str, by:
         "WHERE id = $1 RETURNING *", discrepancy_id, note, by, now)
 
 
-async def runs(conn: asyncpg.Connection, region: str, year: int, limit: int = 20) -> list:
+async def runs(conn: asyncpg.Connection, region: str, year: int, limit: int = 20) -> list[asyncpg.Record]:
     return await conn.fetch("SELECT * FROM run WHERE region = $1 AND year = $2 ORDER BY id DESC LIMIT $3",
                             region, year, limit)
 
@@ -141,8 +161,27 @@ async def regions_with_data(conn: asyncpg.Connection, year: int) -> list[str]:
 
 # ------------------------------------------------------------------ imports
 
-async def _start_import(conn: asyncpg.Connection, kind: str, name: str, text: str, parsed: Parsed,
-                        now: datetime) -> tuple[int, bool]:
+SETTLEMENT_LINE = BatchUpsert(
+    "settlement_line",
+    (("settlement_ref", "text"), ("line_key", "text"), ("settled_on", "date"), ("region", "text"), ("channel", "text"),
+     ("pay_date", "date"), ("receipt_no", "text"), ("amount_fen", "bigint")),
+    stamp=(("bank", "text"), ("file_id", "bigint")), conflict=("bank", "settlement_ref", "line_key"),
+    update=dict.fromkeys(("settled_on", "region", "channel", "pay_date", "receipt_no", "amount_fen", "file_id")))
+AGENT_COLLECTION = BatchUpsert(
+    "agent_collection",
+    (("agent_id", "text"), ("line_ref", "text"), ("region", "text"), ("year", "int"), ("township", "text"),
+     ("village", "text"), ("person_id", "text"), ("receipt_no", "text"), ("amount_fen", "bigint"),
+     ("collected_on", "date"), ("deposited_on", "date"), ("deposit_ref", "text")),
+    stamp=(("file_id", "bigint"),), conflict=("agent_id", "line_ref"),
+    update=dict.fromkeys(("region", "year", "township", "village", "person_id", "receipt_no", "amount_fen",
+                          "collected_on", "deposited_on", "deposit_ref", "file_id")))
+TOWNSHIP_TARGET = BatchUpsert(
+    "township_target", (("region", "text"), ("year", "int"), ("township", "text"), ("target_people", "int")),
+    conflict=("region", "year", "township"), update={"target_people": None})
+
+
+async def start_import(conn: asyncpg.Connection, kind: str, name: str, text: str, parsed: Parsed[Any],
+                       now: datetime) -> tuple[int, bool]:
     """The file's row (new or, for the same bytes sent again, the earlier one) and whether it is new."""
     sha = hashlib.sha256(text.encode()).hexdigest()
     file_id = await conn.fetchval(
@@ -157,75 +196,24 @@ async def _start_import(conn: asyncpg.Connection, kind: str, name: str, text: st
     return file_id, True
 
 
-def import_summary(file_id: int, new: bool, parsed: Parsed) -> dict:
-    return {"file_id": file_id, "already_imported": not new, "lines_in": parsed.lines_in,
-            "accepted": len(parsed.rows), "rejected": len(parsed.rejected),
-            "rejections": [{"line": n, "reason": reason} for n, _, reason in parsed.rejected]}
+async def save_settlement(conn: asyncpg.Connection, bank: str, file_id: int, rows: Sequence[SettlementRow]) -> None:
+    await SETTLEMENT_LINE.execute(conn, [(x.settlement_ref, x.line_key, x.settled_on, x.region, x.channel, x.pay_date,
+                                          x.receipt_no, x.amount_fen) for x in rows], bank, file_id)
 
 
-async def import_settlement(conn: asyncpg.Connection, bank: str, name: str, text: str,
-                            parsed: Parsed[SettlementRow], now: datetime) -> dict:
-    file_id, new = await _start_import(conn, "bank_settlement", name, text, parsed, now)
-    if new and parsed.rows:
-        rows = parsed.rows
-        await conn.execute(
-            """
-            INSERT INTO settlement_line (bank, settlement_ref, line_key, settled_on, region, channel, pay_date,
-                                         receipt_no, amount_fen, file_id)
-            SELECT $1, s, k, o, r, c, p, n, a, $2 FROM unnest($3::text[], $4::text[], $5::date[], $6::text[],
-                $7::text[], $8::date[], $9::text[], $10::bigint[]) AS u(s, k, o, r, c, p, n, a)
-            ON CONFLICT (bank, settlement_ref, line_key) DO UPDATE SET settled_on = EXCLUDED.settled_on,
-                region = EXCLUDED.region, channel = EXCLUDED.channel, pay_date = EXCLUDED.pay_date,
-                receipt_no = EXCLUDED.receipt_no, amount_fen = EXCLUDED.amount_fen, file_id = EXCLUDED.file_id
-            """,
-            bank, file_id, [x.settlement_ref for x in rows], [x.line_key for x in rows],
-            [x.settled_on for x in rows], [x.region for x in rows], [x.channel for x in rows],
-            [x.pay_date for x in rows], [x.receipt_no for x in rows], [x.amount_fen for x in rows])
-    return import_summary(file_id, new, parsed)
+async def save_agent_lines(conn: asyncpg.Connection, file_id: int, rows: Sequence[AgentRow]) -> None:
+    await AGENT_COLLECTION.execute(conn, [(x.agent_id, x.line_ref, x.region, x.year, x.township, x.village, x.person_id,
+                                           x.receipt_no, x.amount_fen, x.collected_on, x.deposited_on, x.deposit_ref)
+                                          for x in rows], file_id)
 
 
-async def import_agent_deposits(conn: asyncpg.Connection, name: str, text: str, parsed: Parsed[AgentRow],
-                                now: datetime) -> dict:
-    file_id, new = await _start_import(conn, "agent_deposit", name, text, parsed, now)
-    if new and parsed.rows:
-        rows = parsed.rows
-        await conn.execute(
-            """
-            INSERT INTO agent_collection (agent_id, line_ref, region, year, township, village, person_id, receipt_no,
-                                          amount_fen, collected_on, deposited_on, deposit_ref, file_id)
-            SELECT g, l, r, y, t, v, p, n, a, c, o, f, $1 FROM unnest($2::text[], $3::text[], $4::text[], $5::int[],
-                $6::text[], $7::text[], $8::text[], $9::text[], $10::bigint[], $11::date[], $12::date[], $13::text[])
-                AS u(g, l, r, y, t, v, p, n, a, c, o, f)
-            ON CONFLICT (agent_id, line_ref) DO UPDATE SET region = EXCLUDED.region, year = EXCLUDED.year,
-                township = EXCLUDED.township, village = EXCLUDED.village, person_id = EXCLUDED.person_id,
-                receipt_no = EXCLUDED.receipt_no, amount_fen = EXCLUDED.amount_fen,
-                collected_on = EXCLUDED.collected_on, deposited_on = EXCLUDED.deposited_on,
-                deposit_ref = EXCLUDED.deposit_ref, file_id = EXCLUDED.file_id
-            """,
-            file_id, [x.agent_id for x in rows], [x.line_ref for x in rows], [x.region for x in rows],
-            [x.year for x in rows], [x.township for x in rows], [x.village for x in rows],
-            [x.person_id for x in rows], [x.receipt_no for x in rows], [x.amount_fen for x in rows],
-            [x.collected_on for x in rows], [x.deposited_on for x in rows], [x.deposit_ref for x in rows])
-    return import_summary(file_id, new, parsed)
-
-
-async def import_targets(conn: asyncpg.Connection, name: str, text: str, parsed: Parsed[TargetRow],
-                         now: datetime) -> dict:
-    file_id, new = await _start_import(conn, "township_target", name, text, parsed, now)
-    if new and parsed.rows:
-        rows = parsed.rows
-        await conn.execute(
-            "INSERT INTO township_target (region, year, township, target_people) "
-            "SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::int[]) "
-            "ON CONFLICT (region, year, township) DO UPDATE SET target_people = EXCLUDED.target_people",
-            [x.region for x in rows], [x.year for x in rows], [x.township for x in rows],
-            [x.target_people for x in rows])
-    return import_summary(file_id, new, parsed)
+async def save_targets(conn: asyncpg.Connection, rows: Sequence[TargetRow]) -> None:
+    await TOWNSHIP_TARGET.execute(conn, [(x.region, x.year, x.township, x.target_people) for x in rows])
 
 
 # ------------------------------------------------------------------ progress and reports
 
-async def legacy_paid_villages(conn: asyncpg.Connection, region: str, year: int) -> list:
+async def paid_villages(conn: asyncpg.Connection, region: str, year: int) -> list[asyncpg.Record]:
     return await conn.fetch(
         "SELECT township, village, count(*) FILTER (WHERE paid_total_fen > 0) AS paid_people, "
         "sum(paid_total_fen) AS paid_fen FROM enrollment_year WHERE region = $1 AND year = $2 "
@@ -259,24 +247,22 @@ async def targets(conn: asyncpg.Connection, region: str, year: int) -> dict[str,
     return {r["township"]: r["target_people"] for r in rows}
 
 
+PROGRESS_SNAPSHOT = BatchUpsert(
+    "progress_snapshot",
+    (("township", "text"), ("village", "text"), ("baseline_people", "int"), ("enrolled_people", "int"),
+     ("paid_people", "int"), ("paid_fen", "bigint")),
+    stamp=(("region", "text"), ("year", "int"), ("week", "date"), ("taken_at", "timestamptz")),
+    conflict=("region", "year", "week", "township", "village"),
+    update=dict.fromkeys(("baseline_people", "enrolled_people", "paid_people", "paid_fen", "taken_at")))
+
+
 async def save_snapshot(conn: asyncpg.Connection, region: str, year: int, week: date, counts: Sequence[PlaceCount],
                         now: datetime) -> None:
-    await conn.execute(
-        """
-        INSERT INTO progress_snapshot (region, year, week, township, village, baseline_people, enrolled_people,
-                                       paid_people, paid_fen, taken_at)
-        SELECT $1, $2, $3, t, v, b, e, p, f, $4 FROM unnest($5::text[], $6::text[], $7::int[], $8::int[], $9::int[],
-                                                             $10::bigint[]) AS u(t, v, b, e, p, f)
-        ON CONFLICT (region, year, week, township, village) DO UPDATE SET baseline_people = EXCLUDED.baseline_people,
-            enrolled_people = EXCLUDED.enrolled_people, paid_people = EXCLUDED.paid_people,
-            paid_fen = EXCLUDED.paid_fen, taken_at = EXCLUDED.taken_at
-        """,
-        region, year, week, now, [c.township for c in counts], [c.village for c in counts],
-        [c.baseline_people for c in counts], [c.enrolled_people for c in counts], [c.paid_people for c in counts],
-        [c.paid_fen for c in counts])
+    await PROGRESS_SNAPSHOT.execute(conn, [(c.township, c.village, c.baseline_people, c.enrolled_people, c.paid_people,
+                                            c.paid_fen) for c in counts], region, year, week, now)
 
 
-async def snapshots(conn: asyncpg.Connection, region: str, year: int) -> list:
+async def snapshots(conn: asyncpg.Connection, region: str, year: int) -> list[asyncpg.Record]:
     return await conn.fetch(
         "SELECT week, township, sum(baseline_people)::int AS baseline_people, "
         "sum(enrolled_people)::int AS enrolled_people, sum(paid_people)::int AS paid_people, "
@@ -284,7 +270,7 @@ async def snapshots(conn: asyncpg.Connection, region: str, year: int) -> list:
         "GROUP BY week, township ORDER BY week, township", region, year)
 
 
-async def vulnerable_people(conn: asyncpg.Connection, region: str, year: int) -> list:
+async def vulnerable_people(conn: asyncpg.Connection, region: str, year: int) -> list[asyncpg.Record]:
     """Everyone with a certified status in the region, with place, name and whether enrolled for the year."""
     return await conn.fetch(
         f"""
@@ -298,7 +284,7 @@ async def vulnerable_people(conn: asyncpg.Connection, region: str, year: int) ->
         """, region, year)
 
 
-async def transfers(conn: asyncpg.Connection, region: str, year: int) -> list:
+async def transfers(conn: asyncpg.Connection, region: str, year: int) -> list[asyncpg.Record]:
     """Subsidy to transfer per funding source, township and mode, for the enrolled."""
     return await conn.fetch(
         f"""
@@ -312,7 +298,7 @@ async def transfers(conn: asyncpg.Connection, region: str, year: int) -> list:
         """, region, year, UNPLACED)
 
 
-async def refunds(conn: asyncpg.Connection, region: str, year: int) -> list:
+async def refunds(conn: asyncpg.Connection, region: str, year: int) -> list[asyncpg.Record]:
     """Refunds owed: ordered by subsidy, or found by a run (paid twice); paid once a reversal of that amount exists."""
     return await conn.fetch(
         """
@@ -329,7 +315,7 @@ async def refunds(conn: asyncpg.Connection, region: str, year: int) -> list:
         """, region, year)
 
 
-async def person_view(conn: asyncpg.Connection, person_id: str, region: str) -> dict | None:
+async def person_view(conn: asyncpg.Connection, person_id: str, region: str) -> dict[str, Any] | None:
     """What reconciliation holds on one person in `region`; None when the region knows nothing of them."""
     base = await conn.fetchrow("SELECT region, township, village, name FROM baseline_person "
                                "WHERE person_id = $1 AND region = $2", person_id, region)

@@ -9,8 +9,8 @@
    the run has discrepancies to write and publish.
 2. Baseline, same run, same data: reading the receipts the run reads
    (`SELECT … FROM receipt WHERE region AND year` through asyncpg) with no matching.
-3. The run: `run_reconciliation` — load, match, record discrepancies, outbox, weekly
-   snapshot — in one transaction, as POST /api/runs does. Twice: the second run is the
+3. The run: the `run_reconciliation` use case — load, match, record discrepancies, outbox,
+   weekly snapshot — in one unit of work, as POST /api/runs does. Twice: the second run is the
    repeat (same fingerprint, nothing new).
 
 Prints receipts/s for both, the ratio, the run's stage timings and peak RSS; JSON to
@@ -32,10 +32,11 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
-from services.reconciliation.runs import run_reconciliation
 from services.reconciliation.settings import Settings
+from services.reconciliation.usecases import run_reconciliation
 from shared.migrate import migrate
 from shared.resident_id import check_character
+from shared.uow import unit_of_work
 
 ROOT = Path(__file__).resolve().parents[2]
 REGION, YEAR, DAY = "340321", 2025, date(2024, 12, 20)
@@ -138,13 +139,16 @@ async def bench(args: argparse.Namespace) -> dict:
             del rows
 
             rss_before_runs = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+
+            async def run() -> dict:
+                async with unit_of_work(conn, schema="reconciliation", topic_prefix=settings.topic_prefix) as uow:
+                    return await run_reconciliation(uow, settings, region=REGION, year=YEAR, day=DAY, trigger="bench")
+
             t0 = time.perf_counter()
-            first = await run_reconciliation(conn, settings, region=REGION, year=YEAR, day=DAY, trigger="bench",
-                                             now=datetime.now(UTC))
+            first = await run()
             run_s = time.perf_counter() - t0
             t0 = time.perf_counter()
-            again = await run_reconciliation(conn, settings, region=REGION, year=YEAR, day=DAY, trigger="bench",
-                                             now=datetime.now(UTC))
+            again = await run()
             repeat_s = time.perf_counter() - t0
         finally:
             await conn.close()

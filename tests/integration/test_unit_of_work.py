@@ -25,6 +25,8 @@ PERSON = BatchUpsert(
     update={"region": None, "tags": None, "paid_fen": "person.paid_fen + EXCLUDED.paid_fen", "updated_at": None},
     returning=("person_id", "paid_fen"),
 )
+NEWEST = BatchUpsert("person", (("person_id", "text"), ("paid_fen", "bigint")), conflict=("person_id",),
+                     update={"paid_fen": None}, where="person.paid_fen < EXCLUDED.paid_fen", returning=("person_id",))
 SEEN = BatchUpsert("seen", (("key", "text"),), conflict=("key",), returning=("key",))
 
 
@@ -94,6 +96,13 @@ async def test_the_batch_upsert_inserts_updates_with_expressions_casts_jsonb_and
     assert [tuple(r) for r in again] == [("p1", 150)]  # the update's expression, not the new value
     row = await conn.fetchrow("SELECT region, tags, updated_at FROM person WHERE person_id = 'p1'")
     assert row["region"] == "341522" and row["tags"] == '{"b": 1}' and row["updated_at"] == NOW
+
+
+async def test_where_limits_the_update_to_the_rows_it_holds_for(conn) -> None:
+    await NEWEST.execute(conn, [("p1", 100)])
+    assert await NEWEST.fetch(conn, [("p1", 50)]) == []  # older: kept as it was, not returned
+    assert [r["person_id"] for r in await NEWEST.fetch(conn, [("p1", 200)])] == ["p1"]
+    assert await conn.fetchval("SELECT paid_fen FROM person") == 200
 
 
 async def test_without_an_update_a_conflict_does_nothing_and_is_not_returned(conn) -> None:

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from html import escape
+from typing import Any
 
 
-def coverage_bars(rows: Sequence[dict], *, width: int = 640, bar_height: int = 22) -> str:
+def coverage_bars(rows: Sequence[dict[str, Any]], *, width: int = 640, bar_height: int = 22) -> str:
     """One horizontal bar per township: coverage rate, with its target completion as a marker line."""
     label_w, gap = 120, 6
     plot_w = width - label_w - 70

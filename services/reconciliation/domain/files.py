@@ -13,12 +13,22 @@ import io
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from shared.resident_id import InvalidResidentId, parse_resident_id
 
 CHANNELS = ("wechat", "alipay", "bank", "tax_hall", "village_agent", "app")
 T = TypeVar("T")
+
+
+class OfRegion(Protocol):
+    """A row that names its pooling region."""
+
+    @property
+    def region(self) -> str: ...
+
+
+R = TypeVar("R", bound=OfRegion)
 
 
 class LineError(ValueError):
@@ -77,9 +87,9 @@ ALIASES = {
 }
 
 
-def keep_region(parsed: Parsed, region: str) -> Parsed:
+def keep_region(parsed: Parsed[R], region: str) -> Parsed[R]:
     """Refuse the lines of another pooling region (the caller may hand in only their own), keep the rest."""
-    kept: Parsed = Parsed(lines_in=parsed.lines_in, rejected=list(parsed.rejected))
+    kept: Parsed[R] = Parsed(lines_in=parsed.lines_in, rejected=list(parsed.rejected))
     for number, row in zip(parsed.line_numbers, parsed.rows):
         if row.region == region:
             kept.rows.append(row)
@@ -100,7 +110,7 @@ def _yuan_to_fen(text: str, *, allow_negative: bool = False) -> int:
         fen = Decimal(text.replace(",", "").strip()) * 100
     except ArithmeticError:  # InvalidOperation, and Overflow for 1e999999
         raise LineError(f"金额“{text}”不是数字") from None
-    if not fen.is_finite():  # Infinity and NaN are Decimals, but no amount (Infinity made the file a 500)
+    if not fen.is_finite():  # Infinity and NaN are Decimals, but no amount
         raise LineError(f"金额“{text}”不是数字")
     if abs(fen) >= _BIGINT:
         raise LineError(f"金额“{text}”过大")
@@ -122,7 +132,7 @@ def _date(text: str, what: str) -> date:
 
 
 def _whole(text: str, what: str, expected: str, *, digits: int | None = None) -> int:
-    """A count or a year in ASCII digits: str.isdigit() also takes "²" and "٢", which int() does not (a 500)."""
+    """A count or a year in ASCII digits: str.isdigit() also takes "²" and "٢", which int() does not take."""
     if not (text.isascii() and text.isdigit()) or (digits is not None and len(text) != digits):
         raise LineError(f"{what}“{text}”应为{expected}")
     if int(text) >= _INT:
@@ -148,13 +158,13 @@ def _optional(row: dict[str, str], name: str) -> str | None:
     return (row.get(name) or "").strip() or None
 
 
-def _read(text: str, required: set[str], make: Any) -> Parsed:
+def _read(text: str, required: set[str], make: Any) -> Parsed[Any]:
     text = text.lstrip("\ufeff")
     lines = text.splitlines()
-    parsed: Parsed = Parsed()
+    parsed: Parsed[Any] = Parsed()
     if not lines:
         return parsed
-    # newline="": a lone CR ends a line, as csv expects (in the default mode one made the file a 500).
+    # newline="": a lone CR ends a line, as csv expects.
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = [ALIASES.get(h.strip(), h.strip()) for h in next(reader)]
@@ -241,3 +251,21 @@ def read_targets(text: str) -> Parsed[TargetRow]:
         return TargetRow(_region(_required(row, "region")), year, _required(row, "township"), target)
 
     return _read(text, {"region", "year", "township", "target_people"}, make)
+
+
+def decode(raw: bytes) -> str | None:
+    """The file's text: UTF-8 (with or without a byte-order mark), else GBK as banks often export; None when neither."""
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return None
+
+
+def summary(file_id: int, new: bool, parsed: Parsed[Any]) -> dict[str, Any]:
+    """What an import answers: lines in = accepted + rejected, a reason per refused line, and whether the same
+    bytes had been imported before (then nothing was applied again)."""
+    return {"file_id": file_id, "already_imported": not new, "lines_in": parsed.lines_in,
+            "accepted": len(parsed.rows), "rejected": len(parsed.rejected),
+            "rejections": [{"line": n, "reason": reason} for n, _, reason in parsed.rejected]}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
+from typing import Any
 
 UNPLACED = "（未知）"  # a place the data does not name, shown as such rather than dropped
 
@@ -30,12 +31,12 @@ def rate(part: int, whole: int | None) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
-def village_rows(counts: Iterable[PlaceCount]) -> list[dict]:
+def village_rows(counts: Iterable[PlaceCount]) -> list[dict[str, Any]]:
     return [{**asdict(c), "coverage_rate": rate(c.enrolled_people, c.baseline_people)}
             for c in sorted(counts, key=lambda c: (c.township, c.village))]
 
 
-def township_rows(counts: Iterable[PlaceCount], targets: Mapping[str, int]) -> list[dict]:
+def township_rows(counts: Iterable[PlaceCount], targets: Mapping[str, int]) -> list[dict[str, Any]]:
     """One row per township with its target and rank (by completion of the target, else by coverage)."""
     sums: dict[str, list[int]] = {}
     for c in counts:
@@ -46,7 +47,7 @@ def township_rows(counts: Iterable[PlaceCount], targets: Mapping[str, int]) -> l
         s[3] += c.paid_fen
     for township in targets:
         sums.setdefault(township, [0, 0, 0, 0])
-    rows = []
+    rows: list[dict[str, Any]] = []
     for township, (baseline, enrolled, paid, paid_fen) in sums.items():
         target = targets.get(township)
         rows.append({
@@ -55,7 +56,7 @@ def township_rows(counts: Iterable[PlaceCount], targets: Mapping[str, int]) -> l
             "target_completion": rate(enrolled, target),
         })
 
-    def score(row: dict) -> float:
+    def score(row: dict[str, Any]) -> float:
         value = row["target_completion"] if row["target_completion"] is not None else row["coverage_rate"]
         return value if value is not None else -1.0
 
@@ -65,7 +66,7 @@ def township_rows(counts: Iterable[PlaceCount], targets: Mapping[str, int]) -> l
     return sorted(rows, key=lambda r: r["township"])
 
 
-def totals(counts: Iterable[PlaceCount], targets: Mapping[str, int]) -> dict:
+def totals(counts: Iterable[PlaceCount], targets: Mapping[str, int]) -> dict[str, Any]:
     items = list(counts)
     baseline = sum(c.baseline_people for c in items)
     enrolled = sum(c.enrolled_people for c in items)

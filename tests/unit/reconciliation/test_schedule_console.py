@@ -1,12 +1,18 @@
-"""The daily run's next wake-up, the console's live period, and the inline chart."""
+"""The daily run: its next wake-up, and started and stopped with the app; the console's live period; the inline chart."""
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, datetime
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
+from fastapi import FastAPI
+
+from services.reconciliation.api import router
 from services.reconciliation.console import TEMPLATES, is_live
 from services.reconciliation.domain.charts import coverage_bars
 from services.reconciliation.scheduler import next_run
+from services.reconciliation.settings import Settings
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -39,3 +45,17 @@ def test_the_chart_escapes_names_and_has_one_bar_per_township():
     svg = coverage_bars([{"township": "<b>甲镇</b>", "coverage_rate": 0.5, "target_completion": 0.8},
                          {"township": "乙镇", "coverage_rate": None, "target_completion": None}])
     assert svg.count('class="bar"') == 2 and "<b>" not in svg and "&lt;b&gt;" in svg
+
+
+def _daily_tasks() -> list[asyncio.Task]:
+    return [t for t in asyncio.all_tasks() if t.get_name() == "reconciliation-daily" and not t.done()]
+
+
+async def test_the_daily_run_starts_with_the_app_and_stops_with_it():
+    for enabled, expected in ((True, 1), (False, 0)):
+        app = FastAPI()
+        app.state.runtime = SimpleNamespace(settings=Settings(schedule_enabled=enabled))
+        app.include_router(router, prefix="/api")
+        async with app.router.lifespan_context(app):
+            assert len(_daily_tasks()) == expected
+        assert _daily_tasks() == []
