@@ -1,9 +1,15 @@
-"""Building the events enrollment publishes, keyed by the pseudonymous person key."""
+"""The events enrollment raises, built from its domain values and keyed by the pseudonymous person key."""
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
+from typing import Any
 from uuid import UUID, uuid4
 
+from services.enrollment.domain.baseline import Household
+from services.enrollment.domain.duplicates import DuplicateCase
+from services.enrollment.domain.enrollment import Enrollment
+from services.enrollment.domain.refunds import Refund
+from shared.messages import EnrollmentPaid, ReceiptAccepted
 from shared.messages.enrollment import (
     EnrollmentCovered,
     EnrollmentDuplicateFound,
@@ -13,61 +19,65 @@ from shared.messages.enrollment import (
     EnrollmentRegistered,
     PersonBaselined,
 )
+from shared.messages.envelope import Envelope
 from shared.outbox import Outgoing
 from shared.resident_id import person_key
 from shared.topics import ENROLLMENT_EVENTS, ENROLLMENT_REFUNDS, POPULATION_BASELINE
 
 
-def _where(row: dict) -> dict:
-    return {"person_id": row["person_id"], "region": row["region"], "year": row["year"],
-            "township": row.get("township"), "village": row.get("village")}
+def _where(e: Enrollment) -> dict[str, Any]:
+    return {"person_id": e.person_id, "region": e.region, "year": e.year, "township": e.township,
+            "village": e.village}
 
 
-def _out(topic: str, person_id: str, message) -> Outgoing:
+def _out(topic: str, person_id: str, message: Envelope) -> Outgoing:
     return Outgoing(topic, person_key(person_id), message)
 
 
-def registered(row: dict, due_fen: int | None, now: datetime) -> Outgoing:
-    return _out(ENROLLMENT_EVENTS.name, row["person_id"], EnrollmentRegistered(
-        message_id=uuid4(), occurred_at=now, kind=row["kind"], expected_due_fen=due_fen, **_where(row)))
+def registered(e: Enrollment, due_fen: int | None, now: datetime) -> Outgoing:
+    return _out(ENROLLMENT_EVENTS.name, e.person_id, EnrollmentRegistered(
+        message_id=uuid4(), occurred_at=now, kind=e.kind, expected_due_fen=due_fen, **_where(e)))
 
 
-def covered(row: dict, now: datetime) -> Outgoing:
-    return _out(ENROLLMENT_EVENTS.name, row["person_id"], EnrollmentCovered(
-        message_id=uuid4(), occurred_at=now, benefit_start=row["benefit_start"], benefit_end=row["benefit_end"],
-        **_where(row)))
+def paid(e: Enrollment, receipt: ReceiptAccepted, now: datetime) -> Outgoing:
+    return _out(ENROLLMENT_EVENTS.name, receipt.person_id, EnrollmentPaid(
+        message_id=uuid4(), occurred_at=now, person_id=receipt.person_id, region=receipt.region,
+        year=receipt.year, township=e.township, village=e.village, receipt_no=receipt.receipt_no,
+        amount_fen=receipt.amount_fen, paid_total_fen=e.paid_total_fen, kind=e.kind,
+        benefit_start=e.benefit_start, benefit_end=e.benefit_end,
+        waiting_months=e.waiting_months, waiting_days=e.waiting_days,
+    ))
 
 
-def ended(row: dict, now: datetime, case_id: UUID | None = None) -> Outgoing:
-    return _out(ENROLLMENT_EVENTS.name, row["person_id"], EnrollmentEnded(
-        message_id=uuid4(), occurred_at=now, reason=row["end_reason"], ended_on=row["ended_on"],
-        duplicate_case_id=case_id, **_where(row)))
+def covered(e: Enrollment, now: datetime) -> Outgoing:
+    return _out(ENROLLMENT_EVENTS.name, e.person_id, EnrollmentCovered(
+        message_id=uuid4(), occurred_at=now, benefit_start=e.benefit_start, benefit_end=e.benefit_end, **_where(e)))
 
 
-def duplicate_found(row: dict, case: dict, now: datetime) -> Outgoing:
-    return _out(ENROLLMENT_EVENTS.name, row["person_id"], EnrollmentDuplicateFound(
-        message_id=uuid4(), occurred_at=now, case_id=case["id"], kept=case["kept"], rule=case["rule"],
-        explanation=case["explanation"], **_where(row)))
+def ended(e: Enrollment, now: datetime, case_id: UUID | None = None) -> Outgoing:
+    return _out(ENROLLMENT_EVENTS.name, e.person_id, EnrollmentEnded(
+        message_id=uuid4(), occurred_at=now, reason=e.end_reason, ended_on=e.ended_on,
+        duplicate_case_id=case_id, **_where(e)))
 
 
-def refund_decided(row: dict, refund: dict, now: datetime) -> Outgoing:
-    common = dict(message_id=uuid4(), occurred_at=now, refund_id=refund["id"], person_id=row["person_id"],
-                  region=row["region"], year=row["year"], reason=refund["reason"], requested_on=refund["requested_on"],
-                  township=row.get("township"), duplicate_case_id=refund.get("duplicate_case_id"),
-                  explanation=refund["explanation"])
-    message = (EnrollmentRefundOrdered(amount_fen=refund["amount_fen"], **common) if refund["approved"]
+def duplicate_found(e: Enrollment, case: DuplicateCase, now: datetime) -> Outgoing:
+    return _out(ENROLLMENT_EVENTS.name, e.person_id, EnrollmentDuplicateFound(
+        message_id=uuid4(), occurred_at=now, case_id=case.id, kept=case.kept, rule=case.rule,
+        explanation=case.explanation, **_where(e)))
+
+
+def refund_decided(e: Enrollment, refund: Refund, now: datetime) -> Outgoing:
+    common: dict[str, Any] = dict(
+        message_id=uuid4(), occurred_at=now, refund_id=refund.id, person_id=e.person_id, region=e.region,
+        year=e.year, reason=refund.reason, requested_on=refund.requested_on, township=e.township,
+        duplicate_case_id=refund.duplicate_case_id, explanation=refund.explanation)
+    message = (EnrollmentRefundOrdered(amount_fen=refund.amount_fen, **common) if refund.approved
                else EnrollmentRefundRefused(**common))
-    return _out(ENROLLMENT_REFUNDS.name, row["person_id"], message)
+    return _out(ENROLLMENT_REFUNDS.name, e.person_id, message)
 
 
-def baselined(person_id: str, region: str, township: str | None, village: str | None, name: str | None,
-              source: str, now: datetime) -> Outgoing:
+def baselined(h: Household, region: str, source: str, now: datetime) -> Outgoing:
     # Keyed by person and region: the topic is compacted, and each region's register keeps its own row.
-    return Outgoing(POPULATION_BASELINE.name, f"{person_key(person_id)}:{region}", PersonBaselined(
-        message_id=uuid4(), occurred_at=now, person_id=person_id, region=region, township=township,
-        village=village, name=name, source=source))
-
-
-def today_in(moment: datetime) -> date:
-    from services.enrollment.domain.lifecycle import china_day
-    return china_day(moment)
+    return Outgoing(POPULATION_BASELINE.name, f"{person_key(h.person_id)}:{region}", PersonBaselined(
+        message_id=uuid4(), occurred_at=now, person_id=h.person_id, region=region, township=h.township,
+        village=h.village, name=h.name, source=source))

@@ -68,7 +68,7 @@ def _decode(content: bytes) -> str:
 
 
 def _csv_grid(text: str) -> list[list[Any]]:
-    # newline="": a lone CR ends a line, as csv expects (in the default mode one made the import a 500).
+    # newline="": csv itself splits the lines, so a lone CR ends one (and a CR inside quotes stays in its cell).
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         return list(reader)

@@ -334,11 +334,11 @@ async def test_every_region_row_of_a_baseline_file_is_counted_accepted_or_refuse
     assert [(e["township"], e["village"]) for e in await eventually(announced)] == [("榴城镇", "城关村")]
 
 
-# --- the CLI: bulk work through the same API ------------------------------------------------------
+# --- the CLI: bulk work through the same use cases ------------------------------------------------
 
 def yibao(system: System, *args: str, token: str | None = None) -> subprocess.CompletedProcess:
     env = {**os.environ, **system.servers.env(), "YIBAO_PG_DSN": system.pg_dsn,
-           "YIBAO_ENROLLMENT_URL": system.url("enrollment", "")}
+           "YIBAO_TOPIC_PREFIX": system.topic_prefix}
     if token:
         env["YIBAO_ENROLLMENT_TOKEN"] = token
     return subprocess.run([sys.executable, "-c", "from cli.main import app; app()", "enrollment", *args],
@@ -369,3 +369,5 @@ async def test_the_cli_imports_an_xlsx_register_and_registers_a_csv_in_bulk(syst
     assert registered.returncode == 3, registered.stdout + registered.stderr
     assert "登记1" in registered.stdout and "拒绝1" in registered.stdout and "第2行" in registered.stdout
     assert good not in registered.stdout + imported.stdout and other not in registered.stdout
+    registrations = await eventually(lambda: events_for(system, "enrollment.events", good))
+    assert [(e["event_type"], e["township"]) for e in registrations] == [("enrollment.registered", "榴城镇")]

@@ -1,9 +1,9 @@
-"""Benchmark: enrollment's receipt handler (`mark_paid`) on the real PostgreSQL, batched vs one by one.
+"""Benchmark: enrollment's receipt use case (`mark_paid`) on the real PostgreSQL, batched vs one by one.
 
 Run: `eval "$(python3 deploy/local/stack.py env)" && .venv/bin/python -m tests.integration.enrollment_bench`
 Reports receipts per second for a batch as the consumer delivers it (settings.batch_max_records)
-and, as the baseline measured in the same run, the same handler called once per receipt, each in
-its own transaction; plus the share of time spent in the policy engine. Bounded: a few thousand
+and, as the baseline measured in the same run, the same use case called once per receipt, each in
+its own unit of work (events to the outbox, as in the service); plus the share of time spent in the policy engine. Bounded: a few thousand
 receipts in a throwaway database, dropped afterwards.
 """
 from __future__ import annotations
@@ -16,10 +16,11 @@ from datetime import UTC, datetime
 
 import asyncpg
 
-from services.enrollment.handlers import mark_paid
+from services.enrollment.usecases import mark_paid
 from shared.db import create_pool
 from shared.messages import ReceiptAccepted
 from shared.migrate import SERVICE_SCHEMAS, migrate
+from shared.uow import unit_of_work
 from tests.support.people import resident_id
 from tests.support.system import with_database
 
@@ -50,18 +51,18 @@ async def main() -> None:
             singles = [r.model_copy(update={"person_id": resident_id("340321", born=datetime(1990, 1, 1).date(), seq=i)})
                        for i, r in enumerate(receipts(SINGLES))]
             started = time.perf_counter()
-            async with pool.acquire() as conn, conn.transaction():
-                await mark_paid(conn, batch, datetime.now(UTC))
+            async with unit_of_work(pool, schema="enrollment", topic_prefix="") as uow:
+                await mark_paid(uow, batch)
             batched = BATCH / (time.perf_counter() - started)
             started = time.perf_counter()
             for r in singles:
-                async with pool.acquire() as conn, conn.transaction():
-                    await mark_paid(conn, [r], datetime.now(UTC))
+                async with unit_of_work(pool, schema="enrollment", topic_prefix="") as uow:
+                    await mark_paid(uow, [r])
             one_by_one = SINGLES / (time.perf_counter() - started)
         finally:
             await pool.close()
         from services.enrollment.domain import lifecycle
-        rows = [lifecycle.new_row(r.person_id, r.region, r.year, None) for r in batch[:500]]
+        rows = [lifecycle.new(r.person_id, r.region, r.year, None) for r in batch[:500]]
         started = time.perf_counter()
         for row, r in zip(rows, batch):
             lifecycle.apply_payment(row, r.amount_fen, r.paid_at, ())

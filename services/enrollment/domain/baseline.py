@@ -7,14 +7,18 @@ refused with exactly that reason and never repaired.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from shared.api_contract import visible
 from shared.resident_id import InvalidResidentId, mask, parse_resident_id
 
 _EXCEL_EPOCH = date(1899, 12, 30)
+Row = Mapping[str, Any]  # a list's row: canonical field -> cell as uploaded, plus "line_no"
+Rejection = tuple[int, str, str, str]  # line, masked ID, code, reason
+T = TypeVar("T")
 _DATE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
 
 
@@ -35,9 +39,9 @@ class Employee:
 
 
 @dataclass
-class Judged:
-    accepted: list = field(default_factory=list)
-    rejected: list[tuple[int, str, str, str]] = field(default_factory=list)  # line, masked ID, code, reason
+class Judged(Generic[T]):
+    accepted: list[T] = field(default_factory=list)
+    rejected: list[Rejection] = field(default_factory=list)
 
 
 def text(cell: Any) -> str | None:
@@ -77,16 +81,16 @@ def _excel_number() -> InvalidResidentId:
     raise AssertionError("an Excel number must not parse as a resident ID")
 
 
-def _unreadable(row: dict) -> str | None:
+def _unreadable(row: Row) -> str | None:
     """The first cell holding a control character or an unpaired surrogate: no one typed it, and PostgreSQL
-    cannot store a NUL (one made the whole import a 500; found by schemathesis)."""
+    cannot store a NUL."""
     for name, cell in row.items():
         if isinstance(cell, str) and visible(cell) != cell:
             return name
     return None
 
 
-def _person(row: dict, region: str, judged: Judged) -> str | None:
+def _person(row: Row, region: str, judged: Judged[Any]) -> str | None:
     cell = row.get("id")
     raw = text(cell)
     line = row["line_no"]
@@ -116,8 +120,9 @@ def _person(row: dict, region: str, judged: Judged) -> str | None:
     return person
 
 
-def households(rows: list[dict], region: str) -> Judged:
-    judged, seen = Judged(), set()
+def households(rows: Sequence[Row], region: str) -> Judged[Household]:
+    judged: Judged[Household] = Judged()
+    seen: set[str] = set()
     for row in rows:
         person = _person(row, region, judged)
         if person is None:
@@ -131,8 +136,9 @@ def households(rows: list[dict], region: str) -> Judged:
     return judged
 
 
-def employees(rows: list[dict], region: str) -> Judged:
-    judged, seen = Judged(), set()
+def employees(rows: Sequence[Row], region: str) -> Judged[Employee]:
+    judged: Judged[Employee] = Judged()
+    seen: set[str] = set()
     for row in rows:
         person = _person(row, region, judged)
         if person is None:

@@ -13,9 +13,14 @@ answer does not depend on when the case happens to be processed.
 """
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
+from typing import NamedTuple
+from uuid import UUID
 
+from services.enrollment.domain.enrollment import Enrollment, Key
+from services.enrollment.domain.lifecycle import PAID_STATES
 from services.enrollment.domain.registration import EmployeeCover
 from shared.regions import name_of
 
@@ -45,6 +50,90 @@ class Resolution:
     refund_reason: str   # employee_insurance | other_region
     arose_on: date
     explanation: str
+
+
+class Found(NamedTuple):
+    """The duplicate a newly paid enrollment of `person` for `year` makes."""
+
+    person: str
+    year: int
+    resolution: Resolution
+
+    @property
+    def dropped(self) -> Key:
+        return (self.person, self.resolution.dropped, self.year)
+
+    @property
+    def kept(self) -> Key:
+        return (self.person, self.resolution.kept, self.year)
+
+
+@dataclass(frozen=True, slots=True)
+class DuplicateCase:
+    """A duplicate opened for settling: a row of the `duplicate_case` table."""
+
+    id: UUID
+    person_id: str
+    year: int
+    kept: str
+    dropped_region: str
+    rule: str
+    explanation: str
+    arose_on: date
+    refund_id: UUID
+
+    @classmethod
+    def of(cls, found: Found, *, case_id: UUID, refund_id: UUID) -> DuplicateCase:
+        r = found.resolution
+        return cls(id=case_id, person_id=found.person, year=found.year, kept=r.kept, dropped_region=r.dropped,
+                   rule=r.rule, explanation=r.explanation, arose_on=r.arose_on, refund_id=refund_id)
+
+
+def paid(e: Enrollment) -> Paid | None:
+    """The cover a paid enrollment bought, or None when it is not paid (or bought none)."""
+    if e.state not in PAID_STATES or e.benefit_start is None or e.benefit_end is None or e.paid_on is None:
+        return None
+    return Paid(e.region, e.kind, e.paid_on, e.benefit_start, e.benefit_end)
+
+
+def residence_of(enrollments: Iterable[Enrollment], baseline_regions: Collection[str]) -> str | None:
+    """The declared residence permit region, else the one household register that lists the person."""
+    declared = sorted({e.residence_region for e in enrollments if e.residence_region})
+    if declared:
+        return declared[0]
+    return next(iter(baseline_regions)) if len(baseline_regions) == 1 else None
+
+
+def find(rows: Mapping[Key, Enrollment], newly_paid: Collection[Key], covers: Mapping[str, Iterable[EmployeeCover]],
+         baseline: Mapping[str, Collection[str]]) -> list[Found]:
+    """For each newly paid enrollment in `rows`, the duplicate it makes (if any), in key order."""
+    by_person_year: dict[tuple[str, int], list[Enrollment]] = {}
+    for (person, _, year), e in rows.items():  # grouped once: no scan of the whole batch per receipt
+        by_person_year.setdefault((person, year), []).append(e)
+    found = []
+    for key in sorted(newly_paid):
+        person, _, year = key
+        mine = paid(rows[key])
+        if mine is None:
+            continue
+        resolution = next(filter(None, (against_employee(mine, c) for c in covers.get(person, ()))), None)
+        if resolution is None:
+            resolution = _between_regions(rows[key], mine, by_person_year[(person, year)], baseline.get(person, ()))
+        if resolution:
+            found.append(Found(person, year, resolution))
+    return found
+
+
+def _between_regions(row: Enrollment, mine: Paid, same_year: list[Enrollment],
+                     baseline_regions: Collection[str]) -> Resolution | None:
+    residence = residence_of(same_year, baseline_regions)
+    for other in same_year:
+        theirs = paid(other)
+        if other is not row and theirs is not None:
+            resolution = between_regions(theirs, mine, residence)
+            if resolution:
+                return resolution
+    return None
 
 
 def against_employee(paid: Paid, cover: EmployeeCover) -> Resolution | None:
@@ -77,8 +166,8 @@ def _priority(a: Paid, b: Paid, residence: str | None) -> tuple[Paid, Paid, str,
     if len(students) == 1:
         kept = students[0]
         return kept, (b if kept is a else a), "university_student", "按“大学生身份优先”原则"
-    at_home = [p for p in (a, b) if residence is not None and p.region == residence]
-    if len(at_home) == 1:
+    at_home = [p for p in (a, b) if p.region == residence]
+    if residence is not None and len(at_home) == 1:
         kept = at_home[0]
         return kept, (b if kept is a else a), "residence", f"按“常住地优先”原则（常住地：{name_of(residence)}）"
     kept, dropped = (b, a) if b.paid_on < a.paid_on else (a, b)

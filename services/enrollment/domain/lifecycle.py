@@ -1,19 +1,24 @@
 """One enrollment's lifecycle: registered → paid → covered → ended.
 
+* registered: a registration the rules accept (`registered`), or a payment for someone
+  nobody registered first (`new`: paying is enrolling).
 * paid: an accepted receipt brings the year's total above zero; the policy then says
   which cover that payment bought (benefit window, waiting period), judged on the day
   it was paid in China. A reversal back to zero returns the enrollment to registered.
-* covered: the benefit window has begun (`advance`, run daily with the day as argument).
+* covered: the benefit window has begun (`cover`, run daily with the day as argument).
 * ended: death, employee insurance, another region, a duplicate case or a refund.
 
-Rows are plain dicts with the columns of the `enrollment` table.
+Every step takes an `Enrollment` and returns the changed one.
 """
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from services.enrollment.domain.policy_view import Question, ask
+from services.enrollment.domain.enrollment import Enrollment, Place
+from services.enrollment.domain.policy_view import Question, Statuses, ask
+from services.enrollment.domain.registration import Decision, Request
 from shared.policy import PolicyError
 
 CHINA = ZoneInfo("Asia/Shanghai")  # payment days are China's calendar days, whatever the server's zone
@@ -25,60 +30,59 @@ def china_day(moment: datetime) -> date:
     return moment.astimezone(CHINA).date()
 
 
-def new_row(person_id: str, region: str, year: int, place: dict | None) -> dict:
+def new(person_id: str, region: str, year: int, place: Place | None) -> Enrollment:
     """The enrollment a payment creates when nobody registered the person first (paying is enrolling)."""
-    return {
-        "person_id": person_id, "region": region, "year": year, "kind": "general", "state": "registered",
-        "paid_total_fen": 0, "township": place and place.get("township"), "village": place and place.get("village"),
-        "hukou_region": region if place else None, "residence_region": None, "school_region": None,
-        "event_date": None, "registered_on": None, "registered_by": None, "paid_on": None,
-        "benefit_start": None, "benefit_end": None, "waiting_months": 0, "waiting_days": 0,
-        "policy_path": None, "policy_reasons": [], "covered_on": None, "ended_on": None, "end_reason": None,
-    }
+    if place is None:
+        return Enrollment(person_id, region, year)
+    return Enrollment(person_id, region, year, township=place.township, village=place.village, hukou_region=region)
 
 
-def apply_payment(row: dict, amount_fen: int, paid_at: datetime, statuses: tuple[dict, ...]) -> bool:
-    """Add one accepted receipt (or reversal) to `row`; True when this made the enrollment paid."""
-    row["paid_total_fen"] += amount_fen
-    if row["state"] == "ended":
-        return False  # money after the end stays visible (paid_total) for reconciliation to refund
-    if row["paid_total_fen"] <= 0:
-        if row["state"] in PAID_STATES:
-            row.update(state="registered", benefit_start=None, benefit_end=None, covered_on=None)
-        return False
-    if row["state"] in PAID_STATES:
-        return False
-    row["state"] = "paid"
-    row["paid_on"] = china_day(paid_at)
-    _benefit_window(row, statuses)
-    return True
+def registered(req: Request, decision: Decision, place: Place | None, by: str) -> Enrollment:
+    """The enrollment a registration the rules accepted creates."""
+    return new(req.person_id, req.region, req.year, place)._replace(kind=req.kind, hukou_region=decision.hukou_region,
+                   residence_region=req.residence_region, school_region=req.school_region, event_date=req.event_date,
+                   registered_on=req.registered_on, registered_by=by)
 
 
-def _benefit_window(row: dict, statuses: tuple[dict, ...]) -> None:
-    event = row["event_date"] if row["event_date"] and row["event_date"] <= row["paid_on"] else None
+def apply_payment(e: Enrollment, amount_fen: int, paid_at: datetime, statuses: Statuses) -> tuple[Enrollment, bool]:
+    """Add one accepted receipt (or reversal) to `e`: the enrollment after it, and whether this made it paid.
+    Money after the end stays counted (paid_total) for reconciliation to refund."""
+    total = e.paid_total_fen + amount_fen
+    paid = e.state in PAID_STATES
+    if e.state == "ended" or (total > 0) == paid:
+        return e._replace(paid_total_fen=total), False
+    if total <= 0:
+        return e._replace(paid_total_fen=total, state="registered", benefit_start=None, benefit_end=None,
+                       covered_on=None), False
+    paid_on = china_day(paid_at)
+    return e._replace(paid_total_fen=total, state="paid", paid_on=paid_on, **_benefit_window(e, paid_on, statuses)), True
+
+
+def _benefit_window(e: Enrollment, paid_on: date, statuses: Statuses) -> dict[str, Any]:
+    """The cover a payment on `paid_on` buys, as the changes to the enrollment."""
     question = Question(
-        person_id=row["person_id"], region=row["region"], year=row["year"], kind=row["kind"],
-        payment_date=row["paid_on"], event_date=event, hukou_region=row["hukou_region"],
-        residence_region=row["residence_region"], statuses=statuses,
+        person_id=e.person_id, region=e.region, year=e.year, kind=e.kind, payment_date=paid_on,
+        event_date=e.event_date if e.event_date and e.event_date <= paid_on else None,
+        hukou_region=e.hukou_region, residence_region=e.residence_region, statuses=statuses,
     )
     try:
         a = ask(question)
-    except PolicyError as e:
-        row.update(benefit_start=None, benefit_end=None, policy_path=None, policy_reasons=[e.one_line()])
-        return
-    row.update(
-        benefit_start=a.benefit_start, benefit_end=a.benefit_end, waiting_months=a.waiting_months,
-        waiting_days=a.waiting_days, policy_path=a.path, policy_reasons=[r.text for r in a.reasons],
-    )
+    except PolicyError as err:
+        return {"benefit_start": None, "benefit_end": None, "policy_path": None, "policy_reasons": (err.one_line(),)}
+    return {"benefit_start": a.benefit_start, "benefit_end": a.benefit_end, "waiting_months": a.waiting_months,
+            "waiting_days": a.waiting_days, "policy_path": a.path, "policy_reasons": tuple(r.text for r in a.reasons)}
 
 
-def coverable(row: dict, as_of: date) -> bool:
+def coverable(e: Enrollment, as_of: date) -> bool:
     """Paid, with a benefit window that has begun by `as_of`."""
-    start = row["benefit_start"]
-    return row["state"] == "paid" and start is not None and start <= as_of
+    return e.state == "paid" and e.benefit_start is not None and e.benefit_start <= as_of
 
 
-def end(row: dict, reason: str, ended_on: date) -> None:
+def cover(e: Enrollment, as_of: date) -> Enrollment:
+    return e._replace(state="covered", covered_on=as_of)
+
+
+def end(e: Enrollment, reason: str, ended_on: date) -> Enrollment:
     if reason not in END_REASONS:
         raise ValueError(f"unknown end reason {reason!r}")
-    row.update(state="ended", end_reason=reason, ended_on=ended_on)
+    return e._replace(state="ended", end_reason=reason, ended_on=ended_on)

@@ -13,9 +13,11 @@ from datetime import date
 from typing import Any
 
 from shared.codes import Category
-from shared.policy import Assessment, PolicyError, assess, parse_scenario
+from shared.policy import Assessment, assess, parse_scenario
 
 _CATEGORIES = frozenset(c.value for c in Category)
+
+Statuses = tuple[Mapping[str, Any], ...]  # certified statuses as identity.status-changed carries them
 
 
 @dataclass(frozen=True)
@@ -30,12 +32,12 @@ class Question:
     event_date: date | None = None
     hukou_region: str | None = None
     residence_region: str | None = None
-    statuses: tuple[Mapping[str, Any], ...] = ()
+    statuses: Statuses = ()
     refund_reason: str | None = None
     refund_requested_on: date | None = None
 
 
-def policy_statuses(statuses: Iterable[Mapping[str, Any]]) -> list[dict]:
+def policy_statuses(statuses: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Certified statuses (as identity.status-changed carries them) in the shape the rules take."""
     out = []
     for s in statuses:
@@ -60,10 +62,6 @@ def ask(q: Question) -> Assessment:
     return assess(parse_scenario(data))
 
 
-def reason_texts(a: Assessment, codes: Iterable[str] | None = None) -> list[str]:
-    """The reasons a person reads, optionally only those with the given codes."""
-    wanted = set(codes) if codes is not None else None
-    return [r.text for r in a.reasons if wanted is None or r.code in wanted]
-
-
-__all__ = ["Question", "ask", "reason_texts", "policy_statuses", "PolicyError"]
+def reason_texts(a: Assessment) -> list[str]:
+    """The reasons a person reads."""
+    return [r.text for r in a.reasons]

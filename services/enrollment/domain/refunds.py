@@ -9,8 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import NamedTuple
+from uuid import UUID
 
-from services.enrollment.domain.policy_view import Question, ask
+from services.enrollment.domain import lifecycle
+from services.enrollment.domain.enrollment import Enrollment
+from services.enrollment.domain.policy_view import Question, Statuses, ask
 from shared.codes import LABEL, RefundReason
 from shared.policy import PolicyError
 
@@ -28,7 +32,7 @@ class PaidEnrollment:
     event_date: date | None = None
     hukou_region: str | None = None
     residence_region: str | None = None
-    statuses: tuple[dict, ...] = ()
+    statuses: Statuses = ()
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,30 @@ class RefundOutcome:
     amount_fen: int
     explanation: str
     reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Refund:
+    """A refund decided for one enrollment: a row of the `refund` table."""
+
+    id: UUID
+    person_id: str
+    region: str
+    year: int
+    reason: str
+    requested_on: date
+    approved: bool
+    amount_fen: int
+    explanation: str
+    policy_reasons: tuple[str, ...]
+    requested_by: str
+    duplicate_case_id: UUID | None = None
+
+
+class Settled(NamedTuple):
+    refund: Refund
+    enrollment: Enrollment   # after the refund: ended, or as it was
+    ended: bool
 
 
 def decide(e: PaidEnrollment, reason: str, requested_on: date) -> RefundOutcome:
@@ -58,3 +86,29 @@ def decide(e: PaidEnrollment, reason: str, requested_on: date) -> RefundOutcome:
     explanation = next((r.text for r in a.reasons if r.code in REFUND_CODES), label)
     amount = min(a.refund.amount_fen, e.paid_total_fen) if a.refund.eligible else 0
     return RefundOutcome(a.refund.eligible, amount, explanation, texts)
+
+
+def paid_enrollment(e: Enrollment, statuses: Statuses) -> PaidEnrollment:
+    """What the refund rules ask about a paid enrollment."""
+    if e.paid_on is None:
+        raise ValueError(f"{e.state} enrollment without a payment day has nothing to refund")
+    return PaidEnrollment(
+        person_id=e.person_id, region=e.region, year=e.year, kind=e.kind, paid_on=e.paid_on,
+        paid_total_fen=e.paid_total_fen,
+        event_date=e.event_date if e.event_date and e.event_date <= e.paid_on else None,
+        hukou_region=e.hukou_region, residence_region=e.residence_region, statuses=statuses,
+    )
+
+
+def settle(e: Enrollment, reason: str, requested_on: date, statuses: Statuses, *, refund_id: UUID, requested_by: str,
+           case_id: UUID | None = None, end_anyway: bool = True) -> Settled:
+    """Decide the refund of a paid enrollment; it ends when the refund is approved, or always with `end_anyway`
+    (a duplicate case ends the dropped enrollment whatever its refund)."""
+    outcome = decide(paid_enrollment(e, statuses), reason, requested_on)
+    refund = Refund(id=refund_id, person_id=e.person_id, region=e.region, year=e.year, reason=reason,
+                    requested_on=requested_on, approved=outcome.approved, amount_fen=outcome.amount_fen,
+                    explanation=outcome.explanation, policy_reasons=outcome.reasons, requested_by=requested_by,
+                    duplicate_case_id=case_id)
+    if outcome.approved or end_anyway:
+        return Settled(refund, lifecycle.end(e, reason, requested_on), True)
+    return Settled(refund, e, False)

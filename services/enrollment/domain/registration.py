@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from services.enrollment.domain.policy_view import Question, ask, reason_texts
+from services.enrollment.domain.policy_view import Question, Statuses, ask, reason_texts
 from shared.codes import LABEL, EnrollmentKind
 from shared.policy import PolicyError, load_pack
 from shared.regions import name_of
@@ -55,7 +55,7 @@ class Facts:
     in_baseline: bool = False                      # in this region's household register
     states: dict[str, str] = field(default_factory=dict)  # region -> state of this year's enrollment
     employee: tuple[EmployeeCover, ...] = ()
-    statuses: tuple[dict, ...] = ()
+    statuses: Statuses = ()
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from services.enrollment.domain import lifecycle
+from services.enrollment.domain.enrollment import Enrollment, Place
 from services.enrollment.domain.refunds import PaidEnrollment, decide
 from tests.support.people import resident_id
 
@@ -34,30 +35,38 @@ def test_a_request_dated_before_the_payment_is_refused():
     assert not decide(enrollment(), "death", date(2024, 10, 1)).approved
 
 
-def row() -> dict:
-    return lifecycle.new_row(resident_id(HY), HY, 2025, {"township": "榴城镇", "village": "城关村"})
+def row() -> Enrollment:
+    return lifecycle.new(resident_id(HY), HY, 2025, Place("榴城镇", "城关村"))
 
 
 def test_a_payment_makes_the_row_paid_with_the_policy_window_on_chinas_calendar_day():
-    r = row()
     # 2024-12-31 17:00 UTC is 2025-01-01 01:00 in China: outside 怀远县's collection period
-    assert lifecycle.apply_payment(r, 40000, datetime(2024, 12, 31, 17, tzinfo=UTC), ())
-    assert (r["state"], r["paid_on"], r["policy_path"]) == ("paid", date(2025, 1, 1), "outside_period")
-    assert r["waiting_months"] == 3
+    r, paid_now = lifecycle.apply_payment(row(), 40000, datetime(2024, 12, 31, 17, tzinfo=UTC), ())
+    assert paid_now
+    assert (r.state, r.paid_on, r.policy_path) == ("paid", date(2025, 1, 1), "outside_period")
+    assert r.waiting_months == 3
 
 
 def test_a_reversal_back_to_zero_returns_the_row_to_registered_and_an_ended_row_stays_ended():
-    r = row()
-    lifecycle.apply_payment(r, 40000, datetime(2024, 10, 1, tzinfo=UTC), ())
-    assert not lifecycle.apply_payment(r, -40000, datetime(2024, 10, 2, tzinfo=UTC), ())
-    assert (r["state"], r["benefit_start"]) == ("registered", None)
-    lifecycle.end(r, "death", date(2024, 10, 3))
-    assert not lifecycle.apply_payment(r, 40000, datetime(2024, 10, 4, tzinfo=UTC), ())
-    assert (r["state"], r["paid_total_fen"]) == ("ended", 40000)
+    r, _ = lifecycle.apply_payment(row(), 40000, datetime(2024, 10, 1, tzinfo=UTC), ())
+    r, paid_now = lifecycle.apply_payment(r, -40000, datetime(2024, 10, 2, tzinfo=UTC), ())
+    assert not paid_now
+    assert (r.state, r.benefit_start) == ("registered", None)
+    r = lifecycle.end(r, "death", date(2024, 10, 3))
+    r, paid_now = lifecycle.apply_payment(r, 40000, datetime(2024, 10, 4, tzinfo=UTC), ())
+    assert not paid_now
+    assert (r.state, r.paid_total_fen) == ("ended", 40000)
 
 
 def test_covered_only_once_the_window_has_begun():
-    r = row()
-    lifecycle.apply_payment(r, 40000, datetime(2024, 10, 1, tzinfo=UTC), ())
+    r, _ = lifecycle.apply_payment(row(), 40000, datetime(2024, 10, 1, tzinfo=UTC), ())
     assert not lifecycle.coverable(r, date(2024, 12, 31))
     assert lifecycle.coverable(r, date(2025, 1, 1))
+    assert lifecycle.cover(r, date(2025, 1, 1)).state == "covered"
+
+
+def test_a_step_leaves_the_enrollment_it_was_given_as_it_was():
+    before = row()
+    after, _ = lifecycle.apply_payment(before, 40000, datetime(2024, 10, 1, tzinfo=UTC), ())
+    assert (before.state, before.paid_total_fen, after.state) == ("registered", 0, "paid")
+    assert (before.township, before.hukou_region) == ("榴城镇", HY)

@@ -1,0 +1,65 @@
+"""What other services tell enrollment: receipts make enrollments paid; statuses and dues are kept for the record."""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from services.enrollment import events, store
+from services.enrollment.domain import lifecycle
+from services.enrollment.domain.enrollment import Enrollment, Home, Key, Place
+from services.enrollment.domain.policy_view import Statuses
+from services.enrollment.usecases import duplicate_cases
+from shared.messages import DueAssessed, ReceiptAccepted, StatusChanged
+from shared.uow import UnitOfWork
+
+
+async def mark_paid(uow: UnitOfWork, receipts: Sequence[ReceiptAccepted]) -> None:
+    """Add each accepted receipt to its (person, region, year); the first positive total makes it paid,
+    the policy gives the benefit window, and a second valid enrollment opens a duplicate case.
+    A receipt number counts once, ever."""
+    first = list({r.receipt_no: r for r in reversed(receipts)}.values())[::-1]  # first of each number
+    fresh = await store.save_payments(uow.conn, first, uow.now)
+    receipts = [r for r in first if r.receipt_no in fresh]
+    if not receipts:
+        return
+    people = sorted({r.person_id for r in receipts})
+    rows = await store.enrollments_of(uow.conn, people, sorted({r.year for r in receipts}), for_update=True)
+    homes = {(r.person_id, r.region) for r in receipts}
+    touched, newly_paid = apply_receipts(uow, receipts, rows, await store.places(uow.conn, homes),
+                                         await store.statuses_of(uow.conn, homes))
+    if newly_paid:
+        touched |= await duplicate_cases.after_payments(uow, rows, newly_paid, people)
+    await store.save_enrollments(uow.conn, [rows[k] for k in sorted(touched)], uow.now)
+
+
+def apply_receipts(uow: UnitOfWork, receipts: Sequence[ReceiptAccepted], rows: dict[Key, Enrollment],
+                   places: Mapping[Home, Place], statuses: Mapping[Home, Statuses]) -> tuple[set[Key], set[Key]]:
+    """The decision of `mark_paid`, in memory: each receipt applied to its enrollment in `rows` (created when
+    missing) and announced; returns the enrollments touched and those this batch made paid."""
+    touched: set[Key] = set()
+    newly_paid: set[Key] = set()
+    for receipt in receipts:
+        key = (receipt.person_id, receipt.region, receipt.year)
+        home = (receipt.person_id, receipt.region)
+        row = rows.get(key) or lifecycle.new(*key, places.get(home))
+        rows[key], paid_now = lifecycle.apply_payment(row, receipt.amount_fen, receipt.paid_at, statuses.get(home, ()))
+        touched.add(key)
+        if paid_now:
+            newly_paid.add(key)
+        uow.publish_all([events.paid(rows[key], receipt, uow.now)])
+    return touched, newly_paid
+
+
+async def record_statuses(uow: UnitOfWork, changes: Sequence[StatusChanged]) -> None:
+    """Keep each person's certified statuses per region; each event carries the full set, so the last one wins."""
+    latest = {(e.person_id, e.region): e for e in changes}
+    await store.save_statuses(uow.conn, list(latest.values()), uow.now)
+
+
+async def record_dues(uow: UnitOfWork, dues: Sequence[DueAssessed]) -> None:
+    """Keep each person's latest assessed due per region and year (the highest revision)."""
+    latest: dict[Key, DueAssessed] = {}
+    for d in dues:
+        key = (d.person_id, d.region, d.year)
+        if key not in latest or d.revision >= latest[key].revision:
+            latest[key] = d
+    await store.save_dues(uow.conn, list(latest.values()), uow.now)

@@ -1,0 +1,92 @@
+"""Registering people (one from a village agent, or thousands from the CLI) in one transaction.
+
+Loads the facts for all people of the request at once, decides each registration in
+order (so a bulk list sees its own earlier rows), saves the registered enrollments and
+answers each registration with the policy's reasons.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import NamedTuple
+
+from services.enrollment import events, store
+from services.enrollment.domain import lifecycle, registration
+from services.enrollment.domain.enrollment import Enrollment, Home, Key, Place
+from services.enrollment.domain.policy_view import Statuses
+from services.enrollment.domain.registration import Decision, EmployeeCover, Facts, Request
+from shared.access import Caller
+from shared.uow import UnitOfWork
+
+
+@dataclass(frozen=True, slots=True)
+class Application:
+    """A registration as asked for: the region is the caller's; the day defaults to today in China."""
+
+    person_id: str
+    year: int
+    kind: str = "general"
+    hukou_region: str | None = None
+    residence_region: str | None = None
+    school_region: str | None = None
+    event_date: date | None = None
+    registered_on: date | None = None
+
+    def request(self, region: str, today: date) -> Request:
+        return Request(person_id=self.person_id, region=region, year=self.year, kind=self.kind,
+                       registered_on=self.registered_on or today, hukou_region=self.hukou_region,
+                       residence_region=self.residence_region, school_region=self.school_region,
+                       event_date=self.event_date)
+
+
+class Answer(NamedTuple):
+    line_no: int          # from 1, in the order asked
+    request: Request
+    decision: Decision
+
+
+class Known(NamedTuple):
+    """What the store holds about the people of a registration list."""
+
+    enrollments: Mapping[Key, Enrollment]
+    places: Mapping[Home, Place]
+    covers: Mapping[str, Sequence[EmployeeCover]]
+    statuses: Mapping[Home, Statuses]
+
+
+async def register(uow: UnitOfWork, caller: Caller, applications: Sequence[Application]) -> list[Answer]:
+    """Register each application in the caller's region; one answer per application, in order."""
+    requests = [a.request(caller.region, lifecycle.china_day(uow.now)) for a in applications]
+    people = sorted({r.person_id for r in requests})
+    homes = {(p, caller.region) for p in people}
+    known = Known(
+        enrollments=await store.enrollments_of(uow.conn, people, sorted({r.year for r in requests}), for_update=True),
+        places=await store.places(uow.conn, homes), covers=await store.employee_covers(uow.conn, people),
+        statuses=await store.statuses_of(uow.conn, homes),
+    )
+    answers, changed = decide(uow, caller, requests, known)
+    await store.save_enrollments(uow.conn, changed, uow.now)
+    return answers
+
+
+def decide(uow: UnitOfWork, caller: Caller, requests: Sequence[Request],
+           known: Known) -> tuple[list[Answer], list[Enrollment]]:
+    """The decision of `register`, in memory: each request judged against what is known and the rows
+    registered before it; registered enrollments announced. Returns the answers and the new enrollments."""
+    states: dict[tuple[str, int], dict[str, str]] = {}  # (person, year) -> region -> state, grouped once
+    for (person, region, year), row in known.enrollments.items():
+        states.setdefault((person, year), {})[region] = row.state
+    answers, changed = [], []
+    for line, req in enumerate(requests, start=1):
+        home = (req.person_id, req.region)
+        facts = Facts(in_baseline=home in known.places, states=dict(states.get((req.person_id, req.year), {})),
+                      employee=tuple(known.covers.get(req.person_id, ())), statuses=known.statuses.get(home, ()))
+        decision = registration.decide(req, facts)
+        if decision.outcome == "registered":
+            row = lifecycle.registered(req, decision, known.places.get(home), caller.holder)
+            states.setdefault((req.person_id, req.year), {})[req.region] = row.state
+            changed.append(row)
+            uow.publish_all([events.registered(row, decision.due_fen, uow.now)])
+        answers.append(Answer(line, req, decision))
+    return answers, changed
