@@ -19,6 +19,12 @@ app = typer.Typer(no_args_is_help=True, help="城乡居民医保 enrollment and 
 @app.callback()
 def main() -> None:
     """城乡居民基本医疗保险 enrollment and contribution campaign: services, tools and the local stack."""
+    import os
+
+    from shared.logging import configure_logging
+
+    # Every command logs masked JSON lines to stderr: stdout is the command's answer alone (JSON where it prints JSON).
+    configure_logging("cli", os.environ.get("YIBAO_LOG_LEVEL", "INFO"))
 
 
 app.command("migrate")(migrate.migrate_command)
