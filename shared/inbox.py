@@ -11,21 +11,18 @@ from uuid import UUID
 
 import asyncpg
 
+from shared.db import BatchUpsert
 from shared.messages.envelope import Envelope
 
 E = TypeVar("E", bound=Envelope)
+_CLAIM = BatchUpsert("inbox", (("message_id", "uuid"),), stamp=(("consumer", "text"),), returning=("message_id",))
 
 
 async def claim(conn: asyncpg.Connection, consumer: str, message_ids: Sequence[UUID]) -> set[UUID]:
     """Record `message_ids` as seen by `consumer`; return those not seen before. One round trip."""
     if not message_ids:
         return set()
-    rows = await conn.fetch(
-        "INSERT INTO inbox (consumer, message_id) SELECT $1, unnest($2::uuid[]) "
-        "ON CONFLICT DO NOTHING RETURNING message_id",
-        consumer,
-        list(message_ids),
-    )
+    rows = await _CLAIM.fetch(conn, [(m,) for m in message_ids], consumer)
     return {row["message_id"] for row in rows}
 
 

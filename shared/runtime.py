@@ -20,7 +20,7 @@ import asyncpg
 import redis.asyncio as aioredis
 from aiokafka import AIOKafkaProducer
 
-from shared.db import create_pool
+from shared.db import BatchUpsert, create_pool
 from shared.faults import crash_point
 from shared.kafka import Unreadable, create_producer
 from shared.logging import get_logger
@@ -33,6 +33,10 @@ from shared.topics import DEAD_LETTER
 from shared.uow import UnitOfWork, reading, unit_of_work
 
 E = TypeVar("E", bound=Envelope)
+_DEAD_LETTER = BatchUpsert(  # a redelivered bad record conflicts on its topic position and is not returned
+    "dead_letter", (("source_topic", "text"), ("partition", "int"), ("record_offset", "bigint"), ("raw", "bytea"),
+                    ("raw_sha256", "text"), ("reason", "text")),
+    returning=("source_topic", "partition", "record_offset"))
 
 log = get_logger(__name__)
 
@@ -123,13 +127,8 @@ class Runtime:
         """Store unreadable records (exact bytes) and announce them, masked, on the dead-letter topic."""
         if not records:
             return []
-        rows = await conn.fetch(
-            "INSERT INTO dead_letter (source_topic, partition, record_offset, raw, raw_sha256, reason) "
-            "SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[], $4::bytea[], $5::text[], $6::text[]) "
-            "ON CONFLICT DO NOTHING RETURNING source_topic, partition, record_offset",
-            [r.topic for r in records], [r.partition for r in records], [r.offset for r in records],
-            [r.value for r in records], [r.sha256 for r in records], [r.reason for r in records],
-        )
+        rows = await _DEAD_LETTER.fetch(conn, [(r.topic, r.partition, r.offset, r.value, r.sha256, r.reason)
+                                                for r in records])
         new = {(row["source_topic"], row["partition"], row["record_offset"]) for row in rows}
         outgoing = []
         for record in records:

@@ -1,48 +1,39 @@
 """HTTP API of identity certification: departments post submissions (JSON or a file) with their credential,
 and download the row-level result of each.
 
-The credential (header `Authorization: Bearer …`, read by shared.access.Authenticator) says
-who the department is and for which region — the department comes from it, never from the
-body; every refusal — missing, unknown or revoked credential, a credential used for another
-department or region, a category the department may not certify — is recorded. Every
-answer, refusals included, is declared in the OpenAPI document (shared.api_contract).
+The credential (header `Authorization: Bearer …`, read by the service's Authenticator, built
+in app.py) says who the department is and for which region — the department comes from it,
+never from the body; every refusal — missing, unknown or revoked credential, a credential
+used for another department or region, a category the department may not certify — is
+recorded (by the use cases). Every answer, refusals included, is declared in the OpenAPI
+document (shared.api_contract). The routes translate requests into use cases (usecases/)
+and their results into answers.
 """
 from __future__ import annotations
 
-import asyncio
-import itertools
 import re
-from collections.abc import AsyncIterator, Iterator
-from typing import Annotated, Literal
-from uuid import UUID, uuid4
+from collections.abc import AsyncIterator
+from typing import Annotated, Any, Literal, cast
+from uuid import UUID
 
-import asyncpg
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, UploadFile
-from fastapi.responses import FileResponse, StreamingResponse
+from fastapi.responses import FileResponse, Response, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import AfterValidator, BaseModel, Field
 from starlette.background import BackgroundTask
 
-from services.identity_certification import downloads, store
+from services.identity_certification import usecases
 from services.identity_certification.domain.cells import category_code
-from services.identity_certification.domain.rows import SubmittedRow
-from services.identity_certification.intake import FileRefused, read_file, rows_from_records
-from services.identity_certification.submissions import (
-    Submission,
-    SubmissionResult,
-    content_hash,
-    file_hash,
-    in_batches,
-    submit,
-)
-from shared.access import BEARER, Authenticator, Caller, bearer_token
-from shared.api_contract import problems, visible
+from services.identity_certification.intake import rows_from_records
+from services.identity_certification.settings import Settings
+from services.identity_certification.usecases import Submission, SubmissionResult, Upload
+from shared.access import BEARER, Caller, bearer_token
+from shared.api_contract import problems
+from shared.http import RUNTIME, authenticator_of
 from shared.runtime import Runtime
-from shared.uow import utcnow
 
-# A month of this century: `\d{4}` let "0000-01" through, and a snapshot for it made a date in year 0 (a 500).
+# A month of this century: a snapshot ends statuses on a day of its month, and year 0 has no days.
 PERIOD = r"^20[0-9]{2}-(0[1-9]|1[0-2])$"
-BATCH = 5000
 
 
 def _period(value: str) -> str:
@@ -127,131 +118,94 @@ FILE_PROBLEMS = {"no_header", "no_category", "bad_encoding", "bad_xlsx", "xls_no
                  "empty_snapshot"}
 
 
-async def thread_batches(rows: Iterator[SubmittedRow], size: int = BATCH) -> AsyncIterator[list[SubmittedRow]]:
-    """Read and parse the file in a worker thread, a batch at a time, so /health keeps answering."""
-    def take() -> list[SubmittedRow]:
-        return list(itertools.islice(rows, size))
+async def department(request: Request, runtime: Runtime = RUNTIME,
+                     _bearer: HTTPAuthorizationCredentials | None = BEARER) -> Caller:
+    """The credential's department and region (role = department), or 401, the refusal recorded: like
+    shared.http's CALLER, which neither records nor says where to get a credential."""
+    try:
+        return await authenticator_of(request).of(request)
+    except HTTPException as refused:
+        code = "bad_credential" if bearer_token(request) else "no_credential"
+        async with runtime.unit_of_work() as uow:
+            await usecases.refuse_access(uow, "http", code, str(refused.detail))
+        raise HTTPException(401, f"{refused.detail}。请向医保部门申领本部门的凭证",
+                            headers=refused.headers) from None
 
-    while batch := await asyncio.to_thread(take):
-        yield batch
+
+DEPARTMENT: Any = Depends(department)
 
 
-def api(runtime: Runtime) -> APIRouter:
-    router = APIRouter(tags=["identity"])
-    settings = runtime.settings
-    # Checked in PostgreSQL on every request (no cache): a revoked department credential counts at once.
-    credentials = Authenticator(lambda: runtime.pool, lookup=store.caller)
+router = APIRouter(tags=["identity"])
 
-    async def authenticated(request: Request, bearer: HTTPAuthorizationCredentials | None = BEARER) -> Caller:
-        """The credential's department and region (role = department), or 401 — recorded either way."""
-        try:
-            return await credentials.of(request)
-        except HTTPException as refused:
-            code = "bad_credential" if bearer_token(request) else "no_credential"
-            async with runtime.pool.acquire() as conn:
-                await store.record_refusal(conn, "http", code, str(refused.detail))
-            raise HTTPException(401, f"{refused.detail}。请向医保部门申领本部门的凭证",
-                                headers=refused.headers) from None
 
-    async def claimed(caller: Caller, department: str | None, region: str | None) -> None:
-        """A file's form may name its department and region: they must be the credential's, else 403 (recorded)."""
-        if (department and department != caller.role) or (region and region != caller.region):
-            # kept in the refusal log: made storable (a NUL is not), not judged
-            reason = visible(f"凭证属于{caller.holder}，与报送声明的{department or caller.role}/{region or caller.region}不符")
-            async with runtime.pool.acquire() as conn:
-                await store.record_refusal(conn, "http", "credential_mismatch", reason, caller.role, caller.region)
-            raise HTTPException(403, reason)
+def settings_of(runtime: Runtime) -> Settings:
+    return cast(Settings, runtime.settings)
 
-    async def run(what: Submission, batches: AsyncIterator[list[SubmittedRow]], notes_of=lambda: []) -> SubmissionResult:
-        try:
-            async with runtime.pool.acquire() as conn, conn.transaction():
-                result = await submit(conn, what, batches, now=utcnow(), topic_prefix=settings.topic_prefix,
-                                      schema=runtime.schema, snapshot_end=settings.snapshot_end, notes=None)
-                if result.outcome == "processed" and notes_of():
-                    result.notes = notes_of()
-                    await store.update_submission(conn, result.submission_id, notes=result.notes)
-                return result
-        except asyncpg.UniqueViolationError:
-            # The same content was being processed concurrently and won: answer as a duplicate.
-            async with runtime.pool.acquire() as conn, conn.transaction():
-                return await submit(conn, what, in_batches([]), now=utcnow(), topic_prefix=settings.topic_prefix,
-                                    schema=runtime.schema)
 
-    @router.post("/submissions", response_model=SubmissionResponse, responses=problems(400, 401, 403, 422))
-    async def post_submission(body: SubmissionRequest, caller: Caller = Depends(authenticated)) -> SubmissionResponse:
-        department, region = caller.role, caller.region
-        rows = rows_from_records(r.model_dump() for r in body.rows)
-        categories = tuple(category_code(c) for c in body.categories)
-        what = Submission(department, region, body.period, body.mode, "json",
-                          content_hash(rows, body.mode, categories), categories)
-        return answer(await run(what, in_batches(rows)))
+@router.post("/submissions", response_model=SubmissionResponse, responses=problems(400, 401, 403, 422))
+async def post_submission(body: SubmissionRequest, caller: Caller = DEPARTMENT,
+                          runtime: Runtime = RUNTIME) -> SubmissionResponse:
+    rows = rows_from_records(r.model_dump() for r in body.rows)
+    categories = tuple(category_code(c) for c in body.categories)
+    what = Submission.of_rows(caller.role, caller.region, body.period, body.mode, "json", rows, categories)
+    async with runtime.unit_of_work() as uow:
+        result = await usecases.submit_list(uow, what, rows, snapshot_end=settings_of(runtime).snapshot_end)
+    return answer(result)
 
-    @router.post("/submissions/file", response_model=SubmissionResponse, responses=problems(400, 401, 403, 413, 422))
-    async def post_file(
-        file: Annotated[UploadFile, File(description="CSV (UTF-8 or GB18030/GBK) or XLSX: the department's list.")],
-        period: Annotated[Period, Form(description="Month the list is for: 2024-11.")],
-        mode: Annotated[Literal["delta", "snapshot"], Form()] = "delta",
-        department: Annotated[str | None, Form(max_length=64, description="Checked against the credential.")] = None,
-        region: Annotated[str | None, Form(max_length=64, description="Checked against the credential.")] = None,
-        category: Annotated[str | None, Form(description="Category of every row, for files with no 人员类别 column.")] = None,
-        categories: Annotated[str | None, Form(description="Snapshot scope, comma-separated.")] = None,
-        caller: Caller = Depends(authenticated),
-    ) -> SubmissionResponse:
-        await claimed(caller, department, region)
-        department, region = caller.role, caller.region
-        default = category_code(category) if category else None
-        scope = tuple(category_code(c) for c in re.split(r"[,，、\s]+", categories or "") if c)
-        sha = await asyncio.to_thread(file_hash, iter(lambda: file.file.read(1 << 20), b""), mode, scope, default)
-        size = file.file.tell()  # the hash read it to the end
-        file.file.seek(0)
-        fmt = "xlsx" if file.file.read(4) == b"PK\x03\x04" else "csv"
-        file.file.seek(0)
-        what = Submission(department, region, period, mode, fmt, sha, scope)
-        if size > settings.upload_max_bytes:  # refused before parsing: a huge workbook would be read into memory
-            return answer(await refuse_file(what, FileRefused(
-                "file_too_large", f"文件过大（{size / 1048576:.1f} MB，上限{settings.upload_max_bytes / 1048576:.1f} MB）："
-                "请按乡镇或人员类别分成几个文件报送")))
-        try:
-            report, rows = await asyncio.to_thread(read_file, file.file, default_category=default)
-            return answer(await run(what, thread_batches(rows), lambda: report.notes))
-        except FileRefused as refused:
-            return answer(await refuse_file(what, refused))
 
-    async def refuse_file(what: Submission, refused: FileRefused) -> SubmissionResult:
-        """A file that cannot be read is refused as a whole, and recorded like any refusal."""
-        submission_id = uuid4()
-        async with runtime.pool.acquire() as conn:
-            await store.insert_submission(
-                conn, id=submission_id, department=what.department, region=what.region, period=what.period,
-                mode=what.mode, content_sha256=what.sha, received_at=utcnow(), source=what.source,
-                outcome="refused", refusal=refused.reason, rows_total=0, rows_accepted=0, rows_rejected=0,
-                people_changed=0)
-        return SubmissionResult(submission_id, "refused", refusal=refused.reason, refusal_code=refused.code)
+@router.post("/submissions/file", response_model=SubmissionResponse, responses=problems(400, 401, 403, 413, 422))
+async def post_file(
+    file: Annotated[UploadFile, File(description="CSV (UTF-8 or GB18030/GBK) or XLSX: the department's list.")],
+    period: Annotated[Period, Form(description="Month the list is for: 2024-11.")],
+    mode: Annotated[Literal["delta", "snapshot"], Form()] = "delta",
+    department: Annotated[str | None, Form(max_length=64, description="Checked against the credential.")] = None,
+    region: Annotated[str | None, Form(max_length=64, description="Checked against the credential.")] = None,
+    category: Annotated[str | None, Form(description="Category of every row, for files with no 人员类别 column.")] = None,
+    categories: Annotated[str | None, Form(description="Snapshot scope, comma-separated.")] = None,
+    caller: Caller = DEPARTMENT,
+    runtime: Runtime = RUNTIME,
+) -> SubmissionResponse:
+    async with runtime.unit_of_work() as uow:
+        mismatch = await usecases.check_claim(uow, caller, department, region)
+    if mismatch:
+        raise HTTPException(403, mismatch)
+    scope = tuple(category_code(c) for c in re.split(r"[,，、\s]+", categories or "") if c)
+    upload = Upload(caller.role, caller.region, period, mode, file.file, category_code(category) if category else None,
+                    scope)
+    settings = settings_of(runtime)
+    async with runtime.unit_of_work() as uow:
+        result = await usecases.submit_file(uow, upload, max_bytes=settings.upload_max_bytes,
+                                            snapshot_end=settings.snapshot_end)
+    return answer(result)
 
-    @router.get("/submissions/{submission_id}/result", response_class=StreamingResponse, responses={
-        200: {"description": "Every row of the submission with its verdict, as CSV or Excel", "content": {
-            RESULT_TYPES["csv"]: {"schema": {"type": "string"}},
-            RESULT_TYPES["xlsx"]: {"schema": {"type": "string", "format": "binary"}}}},
-        **problems(401, 404, 422)})
-    async def get_result(
-        submission_id: UUID,
-        format: Annotated[Literal["csv", "xlsx"], Query(description="csv (UTF-8 with BOM) or xlsx")] = "csv",
-        caller: Caller = Depends(authenticated),
-    ):
-        department, region = caller.role, caller.region
-        async with runtime.pool.acquire() as conn:
-            found = await store.get_submission(conn, submission_id)
-            if found is None or (found["department"], found["region"]) != (department, region):
-                await store.record_refusal(conn, "http", "not_your_submission",
-                                           "下载他人或不存在的报送结果", department, region)
-                raise HTTPException(404, "没有这个报送编号，或它不是本部门本地区的报送")
-        source_id = found["duplicate_of"] or submission_id
-        name = f"result-{submission_id}.{format}"
-        if format == "csv":
-            return StreamingResponse(downloads.csv_stream(runtime.pool, source_id),
-                                     media_type=f"{RESULT_TYPES['csv']}; charset=utf-8", headers={"Content-Disposition": f'attachment; filename="{name}"'})
-        path = await downloads.xlsx_file(runtime.pool, source_id)
-        return FileResponse(path, filename=name, background=BackgroundTask(path.unlink, missing_ok=True),
-                            media_type=RESULT_TYPES["xlsx"])
 
-    return router
+@router.get("/submissions/{submission_id}/result", response_class=StreamingResponse, responses={
+    200: {"description": "Every row of the submission with its verdict, as CSV or Excel", "content": {
+        RESULT_TYPES["csv"]: {"schema": {"type": "string"}},
+        RESULT_TYPES["xlsx"]: {"schema": {"type": "string", "format": "binary"}}}},
+    **problems(401, 404, 422)})
+async def get_result(
+    submission_id: UUID,
+    format: Annotated[Literal["csv", "xlsx"], Query(description="csv (UTF-8 with BOM) or xlsx")] = "csv",
+    caller: Caller = DEPARTMENT,
+    runtime: Runtime = RUNTIME,
+) -> Response:
+    async with runtime.unit_of_work() as uow:
+        source_id = await usecases.result_source(uow, caller, submission_id)
+    if source_id is None:
+        raise HTTPException(404, "没有这个报送编号，或它不是本部门本地区的报送")
+    name = f"result-{submission_id}.{format}"
+    if format == "csv":
+        return StreamingResponse(_csv_body(runtime, source_id), media_type=f"{RESULT_TYPES['csv']}; charset=utf-8",
+                                 headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    async with runtime.unit_of_work() as uow:
+        path = await usecases.result_xlsx(uow, source_id)
+    return FileResponse(path, filename=name, background=BackgroundTask(path.unlink, missing_ok=True),
+                        media_type=RESULT_TYPES["xlsx"])
+
+
+async def _csv_body(runtime: Runtime, submission_id: UUID) -> AsyncIterator[bytes]:
+    """The CSV's lines as the response body: its unit of work lives as long as the body is being sent."""
+    async with runtime.unit_of_work() as uow:
+        async for chunk in usecases.result_csv(uow, submission_id):
+            yield chunk

@@ -1,27 +1,12 @@
 """The identity certification service, assembled."""
 from __future__ import annotations
 
-from pydantic import Field
-
-from services.identity_certification.api import api
-from services.identity_certification.domain.snapshot import SnapshotEnd
+from services.identity_certification import store
+from services.identity_certification.api import router
 from services.identity_certification.handlers import register_handlers
+from services.identity_certification.settings import Settings
 from shared import service
-from shared.settings import ServiceSettings
-
-
-class Settings(ServiceSettings):
-    snapshot_end: SnapshotEnd = Field(
-        "period_end",
-        description="End date given to statuses a snapshot no longer lists: the last day of the month the "
-        "list is for (period_end, default: same file, same result, whenever posted) or the day it was received.",
-    )
-    upload_max_bytes: int = Field(
-        200 * 1024 * 1024, ge=1,
-        description="DEFAULT 200 MiB (the seeds give no size; reconciliation's imports have the same bound): a "
-        "department's file larger than this is refused whole with 413 and recorded, to be sent in parts.",
-    )
-
+from shared.access import Authenticator
 
 SPEC = service.ServiceSpec(
     name="identity_certification",
@@ -30,5 +15,7 @@ SPEC = service.ServiceSpec(
     description="身份认定: departments' monthly lists of special statuses, each person's status history.",
     settings=Settings,
     register_handlers=register_handlers,
-    api=api,
+    api=router,
+    # Department credentials, checked in PostgreSQL on every request (no cache): a revoked one counts at once.
+    authenticator=lambda runtime: Authenticator(lambda: runtime.pool, lookup=store.caller),
 )

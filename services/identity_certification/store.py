@@ -86,6 +86,20 @@ async def insert_submission(conn: asyncpg.Connection, **fields: object) -> None:
     await conn.execute(f"INSERT INTO submission ({columns}) VALUES ({placeholders})", *fields.values())
 
 
+async def claim_submission(conn: asyncpg.Connection, **fields: object) -> bool:
+    """Insert a submission unless the same content is processed already (the unique index submission_once):
+    False then. An identical one being processed concurrently is waited for. A savepoint keeps the
+    caller's transaction usable after the conflict."""
+    try:
+        async with conn.transaction():
+            await insert_submission(conn, **fields)
+        return True
+    except asyncpg.UniqueViolationError as err:
+        if err.constraint_name != "submission_once":
+            raise
+        return False
+
+
 async def update_submission(conn: asyncpg.Connection, submission_id: UUID, **fields: object) -> None:
     if "notes" in fields:
         fields["notes"] = json.dumps(fields["notes"], ensure_ascii=False)
@@ -230,9 +244,8 @@ async def first_rejected(conn: asyncpg.Connection, limit: int) -> list[asyncpg.R
     )
 
 
-def row_results_query() -> str:
-    return "SELECT * FROM row_result WHERE submission_id = $1 ORDER BY line_no"
-
-
-async def row_results(conn: asyncpg.Connection, submission_id: UUID) -> list[asyncpg.Record]:
-    return await conn.fetch(row_results_query(), submission_id)
+async def result_rows(conn: asyncpg.Connection, submission_id: UUID) -> AsyncIterator[asyncpg.Record]:
+    """The row results of a submission in line order, from a server-side cursor (inside a transaction)."""
+    async for row in conn.cursor("SELECT * FROM row_result WHERE submission_id = $1 ORDER BY line_no", submission_id,
+                                 prefetch=5000):
+        yield row

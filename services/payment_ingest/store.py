@@ -10,7 +10,8 @@ from datetime import datetime
 import asyncpg
 
 from services.payment_ingest.domain.receipts import Decision, Known
-from services.payment_ingest.domain.tally import Intake
+from services.payment_ingest.domain.tally import GroupTotal, Intake
+from shared.db import BatchUpsert
 from shared.kafka import Unreadable
 from shared.messages import DueAssessed, ReceiptReceived
 from shared.messages.subsidy import newest_per_person_year
@@ -60,22 +61,21 @@ async def save_decisions(conn: asyncpg.Connection, decisions: Sequence[Decision]
         await conn.copy_records_to_table("receipt", records=records, columns=_RECEIPT_COLUMNS)
 
 
+# A receipt the schema refused is kept once per payload (receipt_once: number + hash); the batch's time is its received_at.
+_SCHEMA_REJECTION = BatchUpsert(
+    "receipt", (("payload_sha256", "text"), ("receipt_no", "text"), ("reason_code", "text"), ("reason", "text"),
+                ("raw", "jsonb")),
+    stamp=(("verdict", "text"), ("received_at", "timestamptz")), returning=("payload_sha256",),
+)
+
+
 async def save_schema_rejections(
     conn: asyncpg.Connection, items: Sequence[tuple[str, str | None, str, str, str]], now: datetime
 ) -> set[str]:
     """Keep receipts that failed the schema: (payload hash, receipt no, reason code, reason, raw JSON text).
 
     Returns the hashes that were new (a redelivered one is kept once)."""
-    if not items:
-        return set()
-    rows = await conn.fetch(
-        "INSERT INTO receipt (payload_sha256, receipt_no, reason_code, reason, raw, verdict, received_at) "
-        "SELECT h, n, c, r, w::jsonb, 'rejected', $6 "
-        "FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) AS u(h, n, c, r, w) "
-        "ON CONFLICT DO NOTHING RETURNING payload_sha256",
-        *[[i[k] for i in items] for k in range(5)], now,
-    )
-    return {r["payload_sha256"] for r in rows}
+    return {r["payload_sha256"] for r in await _SCHEMA_REJECTION.fetch(conn, items, "rejected", now)}
 
 
 async def dead_letters_already_kept(conn: asyncpg.Connection, records: Sequence[Unreadable]) -> int:
@@ -106,26 +106,23 @@ async def intake_totals(conn: asyncpg.Connection) -> Intake:
     return Intake(**{k: int(v) for k, v in dict(row).items()})
 
 
-async def receipt_groups(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+async def receipt_groups(conn: asyncpg.Connection) -> list[GroupTotal]:
     """Every stored receipt grouped as the live counters group them (for the rebuild)."""
-    return await conn.fetch(
+    rows = await conn.fetch(
         "SELECT region, year, verdict, reason_code, channel, agent_id, amount_fen < 0 AS reversal, "
         "count(*) AS n, coalesce(sum(amount_fen), 0) AS fen "
         "FROM receipt GROUP BY region, year, verdict, reason_code, channel, agent_id, amount_fen < 0"
     )
+    return [(r["region"], r["year"], r["verdict"], r["reason_code"], r["channel"], r["agent_id"], bool(r["reversal"]),
+             r["n"], int(r["fen"])) for r in rows]
+
+
+DUE = BatchUpsert(
+    "due", (("person_id", "text"), ("year", "int"), ("region", "text"), ("due_fen", "bigint"), ("revision", "int")),
+    conflict=("person_id", "year"), update=dict.fromkeys(("region", "due_fen", "revision")),
+    where="due.revision < EXCLUDED.revision")  # the topic is compacted and redeliveries are old: the newest wins
 
 
 async def upsert_dues(conn: asyncpg.Connection, dues: Sequence[DueAssessed]) -> None:
-    """Keep the newest revision of each person's due (the topic is compacted, redeliveries are old)."""
-    items = newest_per_person_year(dues)
-    await conn.execute(
-        """
-        INSERT INTO due (person_id, year, region, due_fen, revision)
-        SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::bigint[], $5::int[])
-        ON CONFLICT (person_id, year) DO UPDATE
-            SET region = EXCLUDED.region, due_fen = EXCLUDED.due_fen, revision = EXCLUDED.revision
-            WHERE due.revision < EXCLUDED.revision
-        """,
-        [d.person_id for d in items], [d.year for d in items], [d.region for d in items],
-        [d.due_fen for d in items], [d.revision for d in items],
-    )
+    """Keep the newest revision of each person's due."""
+    await DUE.execute(conn, [(d.person_id, d.year, d.region, d.due_fen, d.revision) for d in newest_per_person_year(dues)])

@@ -2,7 +2,9 @@
 
 `python -m tests.bench.payment_stages [--receipts 100000]`: a simulated season is decoded,
 decided, turned into events and COPY rows and tallied, batch by batch as the service does,
-each stage timed on its own (best of --repeat). The end-to-end figure is `make bench`'s; this
+each stage timed on its own (best of --repeat); then the use case's part after the decision
+(`usecases.settle`: events, count in, counter groups) as a whole, which should cost about
+events + counter groups. The end-to-end figure is `make bench`'s; this
 one says where a receipt's microseconds go, to see what a change to one stage is worth.
 """
 from __future__ import annotations
@@ -15,15 +17,17 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 
 from cli.receipt_season import season
-from services.payment_ingest.domain.receipts import Known, decide, payload_hash
-from services.payment_ingest.domain.tally import groups_of
+from services.payment_ingest import usecases
+from services.payment_ingest.domain.receipts import Decision, Known, decide, payload_hash
+from services.payment_ingest.domain.tally import Intake, groups_of
 from services.payment_ingest.domain.windows import PolicyWindows
-from services.payment_ingest.handlers import accepted_event, rejected_event
+from services.payment_ingest.events import accepted_event, rejected_event
 from shared.gc_tuning import tune
 from shared.kafka import batch_decoder
 from shared.messages import ReceiptReceived
 from shared.resident_id import person_key, valid_resident_id
 from shared.settings import ServiceSettings
+from shared.uow import MemoryUnitOfWork
 
 
 def best_of(repeat: int, work: Callable[[], object]) -> tuple[float, object]:
@@ -33,6 +37,11 @@ def best_of(repeat: int, work: Callable[[], object]) -> tuple[float, object]:
         result = work()
         best = min(best, time.perf_counter() - started)
     return best, result
+
+
+def settle(decisions: list[Decision], now: datetime) -> Intake:
+    """`usecases.settle` on an in-memory unit of work, as `ingest_receipts` calls it per batch."""
+    return usecases.settle(MemoryUnitOfWork(now=now), decisions, [], set(), not_json=0, kept_before=0, counters=None)
 
 
 def main() -> None:
@@ -71,6 +80,8 @@ def main() -> None:
             (r.receipt_no, sha, verdict, code, reason, r.person_id, r.region, r.year, r.amount_fen, r.channel,
              r.agent_id, r.paid_at, r.original_receipt_no) for r, sha, verdict, code, reason in kept]),
         ("counter groups", lambda: [groups_of(decisions[i:i + b]) for i in range(0, len(decisions), b)]),
+        ("usecases.settle (events, tally)", lambda: [settle(decisions[i:i + b], now)
+                                                     for i in range(0, len(decisions), b)]),
         ("  payload hash (in decide)", lambda: [payload_hash(r) for r in receipts]),
         ("  resident ID check (in decode)", lambda: [valid_resident_id(r.person_id) for r in receipts]),
         ("  person key (in events)", lambda: [person_key(r.person_id) for r in receipts]),

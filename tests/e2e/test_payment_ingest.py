@@ -1,7 +1,8 @@
 """Payment ingest on the real stack: each receipt rule, nothing dropped, counters rebuilt from PostgreSQL.
 
 Only the payment ingest process runs (its own topics, groups and database): what it
-gets is what these tests produce.
+gets is what these tests produce. The same records handed to the use cases directly,
+on a database of their own, give the same stored state, events and counters.
 """
 from __future__ import annotations
 
@@ -14,18 +15,25 @@ import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from types import SimpleNamespace
 
 import asyncpg
 import pytest
 import redis.asyncio as aioredis
 
 from cli.receipt_season import season, season_totals
-from services.payment_ingest import counters
+from services.payment_ingest import counters, usecases
+from services.payment_ingest.counters import LiveCounters
+from services.payment_ingest.domain.windows import PolicyWindows
+from shared.db import schema_connection
+from shared.kafka import batch_decoder
+from shared.messages import DueAssessed, ReceiptReceived
 from shared.resident_id import person_key
+from shared.uow import unit_of_work
 from tests.e2e.conftest import ARTIFACTS
 from tests.support.kafka import produce, read_all, wait_consumed
 from tests.support.people import encode, receipt, resident_id
-from tests.support.system import System, running
+from tests.support.system import System, create_system, drop_system, running
 
 HY, YEAR = "340321", 2025
 BEIJING = timezone(timedelta(hours=8))
@@ -141,6 +149,63 @@ async def test_count_in_equals_accepted_rejected_dead_lettered_and_duplicates(in
     assert (row["r"], row["a"], row["j"], row["d"], row["u"]) == (18, 4, 11, 1, 2)
 
 
+RECEIPT_COLUMNS = ("receipt_no, payload_sha256, verdict, reason_code, reason, person_id, region, year, amount_fen, "
+                   "channel, agent_id, paid_at, original_receipt_no, raw::text")
+SCHEMA_CODES = ("schema", "invalid_resident_id")  # refused by the schema: a random message id, not one from the receipt
+
+
+def comparable(topic: str, key: bytes, payload: bytes) -> tuple:
+    event = json.loads(payload)
+    event.pop("occurred_at")  # the unit of work's time
+    if event.get("reason_code") in SCHEMA_CODES:
+        event.pop("message_id")
+    return topic, key, json.dumps(event, sort_keys=True, ensure_ascii=False)
+
+
+async def stored_state(system: System) -> dict:
+    intake = "SELECT sum(received) r, sum(accepted) a, sum(rejected) j, sum(dead_lettered) d, sum(duplicate) u FROM receipt_intake"
+    return {"receipts": Counter(tuple(r) for r in await fetch(system, f"SELECT {RECEIPT_COLUMNS} FROM receipt")),
+            "dues": sorted(tuple(r) for r in await fetch(system, "SELECT * FROM due")),
+            "intake": tuple((await fetch(system, intake))[0])}
+
+
+async def test_the_use_cases_called_directly_on_the_same_records_store_raise_and_count_what_the_consumer_did(ingest, ruled):
+    """The consumer path (the service, fed over Kafka) and the use cases called directly with the records
+    read back from the same topics, on a second database: one behaviour, whichever way in."""
+    bootstrap = ingest.servers.kafka_bootstrap
+    await asyncio.sleep(1.0)  # the outbox relay publishes after the commit
+    decode_dues, decode_receipts = batch_decoder(DueAssessed), batch_decoder(ReceiptReceived)
+    dues = await decode_dues(SimpleNamespace(raw_message=await read_all(bootstrap, ingest.topic("subsidy.due-assessed"))))
+    message = SimpleNamespace(raw_message=await read_all(bootstrap, ingest.topic(RECEIPTS)))
+    receipts = await decode_receipts(message)
+    assert len(receipts) == 15 and len(message.unreadable) == 3  # bad ID, JSON of the wrong shape, bytes
+    twin = await create_system(ingest.servers, ARTIFACTS, create_topics=False)
+    redis = aioredis.from_url(ingest.servers.redis_url, decode_responses=True)
+    try:
+        async with schema_connection(twin.pg_dsn, "payment") as conn:
+            async with unit_of_work(conn, schema="payment", topic_prefix=ingest.topic_prefix) as uow:
+                await usecases.record_dues(uow, dues)
+            async with unit_of_work(conn, schema="payment", topic_prefix=ingest.topic_prefix) as uow:
+                intake = await usecases.ingest_receipts(uow, receipts, message.unreadable, windows=PolicyWindows(),
+                                                        counters=LiveCounters(redis, twin.topic_prefix))
+            outbox = await conn.fetch("SELECT topic, key, payload FROM outbox")
+        assert intake.as_fields() == {"received": 18, "accepted": 4, "rejected": 11, "dead_lettered": 1, "duplicate": 2}
+        consumed, direct = await stored_state(ingest), await stored_state(twin)
+        assert direct == consumed
+        published = [comparable(r.topic, r.key, r.value) for topic in ("payment.receipt-accepted", "payment.receipt-rejected")
+                     for r in await read_all(bootstrap, ingest.topic(topic))]
+        assert len(published) == 15
+        assert Counter(comparable(r["topic"], bytes(r["key"]), bytes(r["payload"])) for r in outbox) == Counter(published)
+        live, ours = LiveCounters(redis, ingest.topic_prefix), LiveCounters(redis, twin.topic_prefix)
+        assert await ours.region(HY, YEAR) == await live.region(HY, YEAR) and await ours.region(HY, YEAR)
+        assert await ours.intake() == await live.intake()
+    finally:
+        if ours_keys := await redis.keys(f"{twin.topic_prefix}payment:*"):
+            await redis.delete(*ours_keys)
+        await redis.aclose()
+        await drop_system(twin, delete_topics=False)
+
+
 async def test_a_simulated_season_comes_out_as_its_ground_truth(ingest, ruled):
     before = (await fetch(ingest, "SELECT coalesce(sum(received), 0) n FROM receipt_intake"))[0]["n"]
     records = list(season(HY, 3000, seed=11))
@@ -164,8 +229,9 @@ async def test_live_counters_agree_with_postgres_and_can_be_rebuilt(ingest, rule
     redis = aioredis.from_url(ingest.servers.redis_url, decode_responses=True)
     prefix = ingest.topic_prefix
     try:
-        live = await counters.read(redis, prefix, HY, YEAR)
-        live_intake = await counters.read_intake(redis, prefix)
+        shown = LiveCounters(redis, prefix)
+        live = await shown.region(HY, YEAR)
+        live_intake = await shown.intake()
         [db] = await fetch(ingest, "SELECT count(*) n, sum(amount_fen) fen FROM receipt "
                                    "WHERE verdict = 'accepted' AND region = $1 AND year = $2 AND amount_fen > 0", HY, YEAR)
         assert live["accepted"] == db["n"] and live["accepted:fen"] == db["fen"]
@@ -176,7 +242,7 @@ async def test_live_counters_agree_with_postgres_and_can_be_rebuilt(ingest, rule
         done = subprocess.run([yibao, "payments", "rebuild-counters"],
                               env=env, capture_output=True, text=True, timeout=60)
         assert done.returncode == 0, done.stderr
-        assert await counters.read(redis, prefix, HY, YEAR) == live
-        assert await counters.read_intake(redis, prefix) == live_intake
+        assert await shown.region(HY, YEAR) == live
+        assert await shown.intake() == live_intake
     finally:
         await redis.aclose()

@@ -37,7 +37,7 @@ def text(value: object) -> str:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     # Control characters (a NUL cannot even be stored in PostgreSQL text) become a visible U+FFFD, so the
-    # cell fails its own check with a reason instead of the whole request failing (found by schemathesis).
+    # cell fails its own check with a reason instead of the whole request failing.
     return _CONTROL.sub("\ufffd", unicodedata.normalize("NFKC", str(value))).strip()
 
 

@@ -6,7 +6,7 @@ apostrophe, as OWASP recommends.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from typing import Protocol
 
 HEADER = ("行号", "身份证号（已脱敏）", "人员类别", "结果", "原因代码", "原因")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -17,7 +17,13 @@ def safe_cell(value: object) -> str:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
-def result_line(row: Mapping[str, object]) -> list[str]:
+class ResultRow(Protocol):
+    """A stored row result, by column name (a database record or a dict)."""
+
+    def __getitem__(self, key: str, /) -> object: ...
+
+
+def result_line(row: ResultRow) -> list[str]:
     """One row_result record as the cells of the download."""
     return [
         str(row["line_no"]),

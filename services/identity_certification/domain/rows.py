@@ -48,13 +48,12 @@ class RowVerdict:
         return mask(self.person_id or self.row.person_id)
 
 
-class SubmissionRefused(Exception):
-    """The whole submission is refused (e.g. a category the department may not certify)."""
+@dataclass(frozen=True)
+class SubmissionRefused:
+    """Why the whole submission is refused (e.g. a category the department may not certify)."""
 
-    def __init__(self, code: str, reason: str) -> None:
-        super().__init__(reason)
-        self.code = code
-        self.reason = reason
+    code: str
+    reason: str
 
 
 def foreign_categories(department: str, categories: set[str]) -> set[str]:
@@ -66,13 +65,6 @@ def refusal_for(department: str, foreign: set[str]) -> SubmissionRefused:
     owners = "、".join(f"{LABEL[Category(c)]}({c})由{LABEL[CERTIFIED_BY[Category(c)]]}认定" for c in sorted(foreign))
     name = _DEPARTMENT_NAMES.get(department, department)
     return SubmissionRefused("category_not_owned", f"{name}无权认定以下人员类别，整批退回：{owners}")
-
-
-def check_authority(department: str, rows: list[SubmittedRow]) -> None:
-    """A department certifies only its own categories: one foreign category refuses the submission."""
-    foreign = foreign_categories(department, {r.category for r in rows})
-    if foreign:
-        raise refusal_for(department, foreign)
 
 
 def validate_row(row: SubmittedRow, *, received_on: date) -> RowVerdict:

@@ -15,10 +15,12 @@ The rules, in the order they are checked (the first that fails is the reason):
  6. the local paid date lies in a period the pack allows (reversals exempt: refunds come later);
  7. the amount equals the assessed due (when the day's path applies subsidies and a due is
     known), else what the pack asks of a person with no subsidy on that day.
-Schema and resident-ID checks happen before (the decoder), see handlers.py.
+Schema and resident-ID checks happen before (the decoder); receipts the schema refuses are
+recorded as rejected by the use case (usecases.py).
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from hashlib import sha256
@@ -118,7 +120,7 @@ def _decide_one(receipt: ReceiptReceived, sha: str, seen: Known, windows: Window
     return Decision(receipt, sha, "accepted")
 
 
-def _decide_reversal(receipt: ReceiptReceived, seen: Known, reject) -> Decision | None:
+def _decide_reversal(receipt: ReceiptReceived, seen: Known, reject: Callable[[str, str], Decision]) -> Decision | None:
     """None when the reversal is good; else the rejection."""
     original = receipt.original_receipt_no
     if original is None:

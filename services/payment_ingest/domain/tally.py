@@ -21,8 +21,8 @@ UNKNOWN_REGION = "unknown"  # receipts refused by the schema may not say their r
 
 @dataclass(frozen=True)
 class Group:
-    region: str
-    year: int
+    region: str | None      # None: a receipt refused by the schema that does not say
+    year: int | None
     verdict: str            # accepted | rejected
     reason_code: str | None
     channel: str | None
@@ -30,17 +30,23 @@ class Group:
     reversal: bool
 
 
+# A group's fields as a plain tuple, in Group's order.
+GroupKey = tuple[str | None, int | None, str, str | None, str | None, str | None, bool]
+# A row of the receipt table grouped like that: the group's fields, then the count and the sum of fen.
+GroupTotal = tuple[str | None, int | None, str, str | None, str | None, str | None, bool, int, int]
+
+
 def groups_of(decisions: Iterable[Decision]) -> Counter[tuple[Group, str]]:
     """(group, "count" | "fen") -> value, for the accepted and rejected decisions of a batch."""
     # Counted under plain tuples first: a batch has thousands of decisions but a few dozen groups, and
     # hashing a tuple is far cheaper than building and hashing a Group per decision.
-    counts: Counter[tuple] = Counter()
-    fen: Counter[tuple] = Counter()
+    counts: Counter[GroupKey] = Counter()
+    fen: Counter[GroupKey] = Counter()
     for d in decisions:
         if d.verdict == "duplicate":
             continue
         r = d.receipt
-        key = (r.region, r.year, d.verdict, d.reason_code, r.channel, r.agent_id, r.amount_fen < 0)
+        key: GroupKey = (r.region, r.year, d.verdict, d.reason_code, r.channel, r.agent_id, r.amount_fen < 0)
         counts[key] += 1
         fen[key] += r.amount_fen
     out: Counter[tuple[Group, str]] = Counter()
@@ -48,6 +54,21 @@ def groups_of(decisions: Iterable[Decision]) -> Counter[tuple[Group, str]]:
         group = Group(*key)
         out[(group, "count")] = n
         out[(group, "fen")] = fen[key]
+    return out
+
+
+def schema_rejected(reason_code: str) -> Group:
+    """The group of a receipt refused by the schema: no region, year, channel or agent known."""
+    return Group(None, None, "rejected", reason_code, None, None, False)
+
+
+def totals(rows: Iterable[GroupTotal]) -> Counter[tuple[Group, str]]:
+    """The groups of stored receipts (a GROUP BY over the receipt table), as `groups_of` gives a batch's."""
+    out: Counter[tuple[Group, str]] = Counter()
+    for region, year, verdict, reason_code, channel, agent_id, reversal, n, fen in rows:
+        group = Group(region, year, verdict, reason_code, channel, agent_id, reversal)
+        out[(group, "count")] += n
+        out[(group, "fen")] += fen
     return out
 
 

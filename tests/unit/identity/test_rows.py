@@ -4,12 +4,7 @@ from datetime import date
 import pytest
 
 from services.identity_certification.domain.results import result_line, safe_cell
-from services.identity_certification.domain.rows import (
-    SubmissionRefused,
-    SubmittedRow,
-    check_authority,
-    validate_row,
-)
+from services.identity_certification.domain.rows import SubmittedRow, foreign_categories, refusal_for, validate_row
 from services.identity_certification.domain.snapshot import period_bounds, snapshot_end_date
 from tests.support.people import resident_id
 
@@ -51,11 +46,11 @@ def test_a_rejected_row_shows_the_id_masked():
 
 
 def test_a_foreign_category_refuses_the_whole_submission_naming_the_owner():
-    rows = [SubmittedRow(1, GOOD, "minimum_living", TODAY), SubmittedRow(2, GOOD, "poverty_monitoring", TODAY)]
-    check_authority("civil_affairs", rows[:1])
-    with pytest.raises(SubmissionRefused) as err:
-        check_authority("civil_affairs", rows)
-    assert err.value.code == "category_not_owned" and "农业农村" in err.value.reason and "整批退回" in err.value.reason
+    assert foreign_categories("civil_affairs", {"minimum_living", "not_a_category"}) == set()
+    foreign = foreign_categories("civil_affairs", {"minimum_living", "poverty_monitoring"})
+    assert foreign == {"poverty_monitoring"}
+    refused = refusal_for("civil_affairs", foreign)
+    assert refused.code == "category_not_owned" and "农业农村" in refused.reason and "整批退回" in refused.reason
 
 
 @pytest.mark.parametrize("cell", ["=HYPERLINK(\"http://x\")", "+1", "-2+3", "@SUM(A1)", "\tcmd"])

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from services.payment_ingest.domain.receipts import Decision, payload_hash
-from services.payment_ingest.handlers import accepted_event, rejected_event
+from services.payment_ingest.events import accepted_event, rejected_event
 from shared.messages import ReceiptAccepted, ReceiptReceived, ReceiptRejected
 from shared.resident_id import person_key
 from tests.support.people import receipt, resident_id

@@ -10,20 +10,18 @@
 
 The credential is read from `YIBAO_IDENTITY_TOKEN` (or `--token`; the environment
 keeps it out of the process list and shell history).
+
+Only typer and the standard library are imported here: `yibao --help` loads every
+group's module, so each command imports what it needs when it runs.
 """
 from __future__ import annotations
 
 import asyncio
 import json
 from pathlib import Path
-from typing import BinaryIO, NoReturn
+from typing import Any, BinaryIO, NoReturn
 
-import httpx
 import typer
-from tqdm import tqdm
-
-from shared.codes import LABEL, Department, categories_of
-from shared.regions import is_known
 
 app = typer.Typer(no_args_is_help=True, help="身份认定: departments' monthly lists of special statuses.")
 
@@ -36,7 +34,7 @@ TOKEN = typer.Option(..., "--token", envvar="YIBAO_IDENTITY_TOKEN", help="The de
 class _Progress:
     """A file whose reads move a tqdm bar: httpx reads the upload in chunks through it."""
 
-    def __init__(self, file: BinaryIO, bar: tqdm) -> None:
+    def __init__(self, file: BinaryIO, bar: Any) -> None:
         self._file, self._bar = file, bar
 
     def read(self, size: int = -1) -> bytes:
@@ -65,6 +63,9 @@ def submit_command(
     as_json: bool = typer.Option(False, "--json", help="Print the service's whole answer as JSON."),
 ) -> None:
     """Upload a department's list; exit 0 when processed or already processed, 1 when refused."""
+    import httpx
+    from tqdm import tqdm
+
     if mode not in ("delta", "snapshot"):
         _fail("--mode 只能是 delta 或 snapshot")
     form = {"period": period, "mode": mode, "department": department, "region": region}
@@ -110,6 +111,8 @@ def result_command(
     token: str = TOKEN,
 ) -> None:
     """Download the row-level result of a submission (line numbers, masked IDs, reasons)."""
+    import httpx
+
     fmt = "xlsx" if out.suffix.lower() == ".xlsx" else "csv"
     with httpx.stream("GET", f"{url.rstrip('/')}/api/submissions/{submission_id}/result", params={"format": fmt},
                       headers={"Authorization": f"Bearer {token}"}, timeout=600) as response:
@@ -120,17 +123,6 @@ def result_command(
             for chunk in response.iter_bytes():
                 sink.write(chunk)
     typer.echo(f"已保存 {out}")
-
-
-def credential_refusal(department: str, region: str) -> str | None:
-    """Why no credential can be issued for this department and region, or None."""
-    if department not in {d.value for d in Department}:
-        return f"没有“{department}”这个部门代码：可用的有 " + "、".join(d.value for d in Department)
-    if not categories_of(Department(department)):
-        return f"{LABEL[Department(department)]}部门没有可认定的人员类别，不发身份认定凭证"
-    if not (len(region) == 6 and region.isdigit() and is_known(region)):
-        return f"“{region}”不是有效的行政区划代码"
-    return None
 
 
 @app.command("credential")
@@ -146,16 +138,16 @@ def credential_command(
 
 
 async def _issue(dsn: str, department: str, region: str) -> str:
-    import asyncpg
+    from services.identity_certification.usecases import issue_credential
+    from shared.contracts import contract
+    from shared.db import schema_connection
+    from shared.settings import ServiceSettings
+    from shared.uow import unit_of_work
 
-    from services.identity_certification import store
-
-    conn = await asyncpg.connect(dsn, server_settings={"search_path": "identity"})
-    try:
-        refusal = credential_refusal(department, region)
-        if refusal:
-            await store.record_refusal(conn, "cli", "credential_refused", refusal, department[:40], region[:12])
-            _fail(refusal)
-        return await store.create_credential(conn, department, region)
-    finally:
-        await conn.close()
+    schema = contract("identity_certification").schema
+    async with schema_connection(dsn, schema) as conn, \
+            unit_of_work(conn, schema=schema, topic_prefix=ServiceSettings().topic_prefix) as uow:
+        issued = await issue_credential(uow, department, region, channel="cli")
+    if issued.token is None:
+        _fail(issued.refusal or "")
+    return issued.token

@@ -1,0 +1,38 @@
+"""What identity certification does, one function each; the entry points (HTTP routes in api.py, the Kafka
+subscriber in handlers.py, the command line in cli.py) open a unit of work, call one and translate.
+
+- `submit_list`: a department's list (rows in batches) validated, staged, merged, announced;
+  `submit_file` reads an uploaded file into it, `submit_streamed` checks the department's
+  credential first (a list on identity.records-submitted), `refuse_file` records a file
+  refused whole.
+- `issue_credential` (re-issuing revokes the one before), `refuse_access`, `check_claim`: who
+  may submit, and the refusals kept.
+- `result_source`, `result_csv`, `result_xlsx`: the row-level result a department downloads.
+"""
+from services.identity_certification.usecases.access import (
+    Issued,
+    check_claim,
+    issue_credential,
+    refuse_access,
+    result_source,
+)
+from services.identity_certification.usecases.results import result_csv, result_xlsx
+from services.identity_certification.usecases.submissions import (
+    Submission,
+    SubmissionResult,
+    Upload,
+    content_hash,
+    file_hash,
+    in_batches,
+    refuse_file,
+    status_changed,
+    submit_file,
+    submit_list,
+    submit_streamed,
+)
+
+__all__ = [
+    "Issued", "Submission", "SubmissionResult", "Upload", "check_claim", "content_hash", "file_hash", "in_batches",
+    "issue_credential", "refuse_access", "refuse_file", "result_csv", "result_source", "result_xlsx",
+    "status_changed", "submit_file", "submit_list", "submit_streamed",
+]
