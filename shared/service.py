@@ -59,8 +59,7 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings | None = None) -> Fa
     runtime = Runtime(spec.name, spec.schema, settings)
     broker = build_broker(spec, runtime)
     authenticator = spec.authenticator(runtime) if spec.authenticator else None
-    api = spec.api if isinstance(spec.api, APIRouter) or spec.api is None else spec.api(runtime)  # TRANSITION: removed when every service has a module-level router
-    return build_http_app(runtime, broker, title=spec.title, api=api, authenticator=authenticator)
+    return build_http_app(runtime, broker, title=spec.title, api=spec.api, authenticator=authenticator)
 
 
 def asyncapi_app(spec: ServiceSpec, settings: ServiceSettings | None = None) -> FastStream:
