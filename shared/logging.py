@@ -41,6 +41,29 @@ def _mask_processor(_logger: Any, _name: str, event: MutableMapping[str, Any]) -
     return {k: _mask_value(v) for k, v in event.items()}
 
 
+class _CurrentStderr:
+    """Whatever `sys.stderr` is when a line is written, not when logging was configured: a test runner or
+    a command-line test harness swaps it (and closes the one it swapped in) after configuration."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """A handler writing to the current `sys.stderr` (as the standard library's last-resort handler does)."""
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        pass
+
+
 def configure_logging(service: str, level: str = "INFO") -> None:
     """Route structlog and the standard library (aiokafka, uvicorn, faststream) through one masked JSON output."""
     shared_processors: list[Processor] = [
@@ -52,11 +75,11 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     structlog.configure(
         processors=[*shared_processors, _mask_processor, structlog.processors.JSONRenderer(ensure_ascii=False)],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(_CurrentStderr()),  # type: ignore[arg-type]
         cache_logger_on_first_use=False,
     )
     structlog.contextvars.bind_contextvars(service=service)
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _StderrHandler()
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             processors=[
