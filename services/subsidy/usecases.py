@@ -49,6 +49,7 @@ from shared.messages import (
 from shared.messages.enrollment import EnrollmentEvent
 from shared.metrics import MESSAGES
 from shared.policy import PolicyError
+from shared.policy.dates import local_date
 from shared.resident_id import mask, person_key
 from shared.topics import DUE_ASSESSED, ENROLLMENT_EVENTS, RECEIPT_ACCEPTED, REFUND_ORDERED, STATUS_CHANGED
 from shared.uow import UnitOfWork
@@ -177,7 +178,7 @@ def decide_cases(uow: UnitOfWork, keys: Sequence[Key], facts: store.Facts, *, re
         if case is None:
             continue
         try:
-            decision = decide(case, uow.now.date())
+            decision = decide(case, local_date(uow.now))
         except PolicyError as err:
             MESSAGES.labels(SERVICE, source, "unassessed").inc()
             log.warning("no due assessed", region=case.region, year=case.year, error=err.one_line())
@@ -212,7 +213,7 @@ def build_case(key: Key, facts: store.Facts, fallback_region: str | None) -> Cas
         statuses=tuple(p["statuses"]) if p else (),
         enrollment=Enrollment(e["kind"], e["state"], e["ended_on"], e["end_reason"]) if e else None,
         paid_fen=pay["paid_fen"] if pay else 0,
-        first_paid_on=pay["first_paid_at"].date() if pay and pay["first_paid_at"] else None,
+        first_paid_on=local_date(pay["first_paid_at"]) if pay and pay["first_paid_at"] else None,
         ordered_fen={r: amt for (pp, yy, r), amt in facts.ordered.items() if (pp, yy) == key},
     )
 

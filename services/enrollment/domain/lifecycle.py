@@ -14,20 +14,20 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from services.enrollment.domain.enrollment import Enrollment, Place
 from services.enrollment.domain.policy_view import Question, Statuses, ask
 from services.enrollment.domain.registration import Decision, Request
 from shared.policy import PolicyError
+from shared.policy.dates import local_date
 
-CHINA = ZoneInfo("Asia/Shanghai")  # payment days are China's calendar days, whatever the server's zone
 PAID_STATES = frozenset({"paid", "covered"})
 END_REASONS = frozenset({"death", "employee_insurance", "other_region", "duplicate_payment"})
 
 
 def china_day(moment: datetime) -> date:
-    return moment.astimezone(CHINA).date()
+    """Payment and registration days are the region's calendar days, whatever the server's zone."""
+    return local_date(moment)
 
 
 def new(person_id: str, region: str, year: int, place: Place | None) -> Enrollment:

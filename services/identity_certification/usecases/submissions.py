@@ -36,6 +36,7 @@ from shared.codes import Category
 from shared.logging import get_logger
 from shared.messages import CertifiedStatus, StatusChanged
 from shared.outbox import Outgoing
+from shared.policy.dates import local_date
 from shared.resident_id import person_key
 from shared.topics import STATUS_CHANGED
 from shared.uow import UnitOfWork
@@ -196,7 +197,7 @@ async def _stage_all(conn: asyncpg.Connection, department: str, batches: AsyncIt
         rows_total += len(batch)
         foreign |= foreign_categories(department, {r.category for r in batch})
         if not foreign:
-            await store.stage(conn, [validate_row(r, received_on=now.date()) for r in batch])
+            await store.stage(conn, [validate_row(r, received_on=local_date(now)) for r in batch])
     return rows_total, foreign
 
 
@@ -220,7 +221,7 @@ async def _merge(conn: asyncpg.Connection, what: Submission, submission_id: UUID
         scope = list(what.categories) or await store.staged_categories(conn, [c.value for c in Category])
         await store.update_submission(conn, submission_id, categories=scope)
         ended = await store.end_unlisted(conn, submission_id, what.department, what.region, scope,
-                                         snapshot_end_date(what.period, now.date(), snapshot_end))
+                                         snapshot_end_date(what.period, local_date(now), snapshot_end))
     return SubmissionResult(submission_id, "processed", rows_total, accepted, rejected,
                             await store.changed_count(conn), people_ended=ended,
                             rejected=await store.first_rejected(conn, REJECTED_SHOWN))

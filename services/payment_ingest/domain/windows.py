@@ -11,15 +11,13 @@ Pure: the engine is pure and the cache only remembers its answers.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone, tzinfo
+from datetime import date, datetime
 
 from shared.codes import EnrollmentKind
 from shared.policy import Person, PolicyError, Scenario, assess, load_pack
+from shared.policy.dates import local_date
 from shared.resident_id import check_character
 
-# China has one civil time (UTC+8): a receipt paid at 2025-01-01 00:30 Beijing time is a 2025 payment
-# even though it is still 2024-12-31 in UTC.
-CHINA_TIME = timezone(timedelta(hours=8), "Asia/Shanghai")
 _MAX_CACHED = 100_000  # (region, year, day) answers: a season has a few hundred days per region
 
 
@@ -43,12 +41,11 @@ def _probe_person(region: str) -> Person:
 class PolicyWindows:
     """Answers `window(region, year, paid_at)` from the policy packs, one engine call per distinct day."""
 
-    def __init__(self, tz: tzinfo = CHINA_TIME) -> None:
-        self._tz = tz
+    def __init__(self) -> None:
         self._cache: dict[tuple[str, int, date], Window] = {}
 
     def local_date(self, paid_at: datetime) -> date:
-        return paid_at.astimezone(self._tz).date() if paid_at.tzinfo else paid_at.date()
+        return local_date(paid_at)
 
     def window(self, region: str, year: int, paid_at: datetime) -> Window:
         key = (region, year, self.local_date(paid_at))
