@@ -10,7 +10,7 @@ STACK      := $(PYTHON) deploy/local/stack.py
 VENV       := .venv
 VENV_STAMP := $(VENV)/.pyproject.sha256
 WITH_ENV   := eval "$$($(STACK) env)" &&
-TEST_DIRS  := $(wildcard tests/unit tests/integration tests/e2e)
+TEST_DIRS  := $(wildcard tests/unit tests/integration tests/e2e tests/system)
 
 .PHONY: venv install up run test lint stop chaos
 
