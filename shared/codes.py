@@ -48,7 +48,14 @@ PAYMENT_CHANNELS: tuple[str, ...] = get_args(PaymentChannel)
 
 
 class EnrollmentKind(StrEnum):
-    """How a person comes to enrol; the special kinds may pay outside the collection period."""
+    """How a person comes to enrol; the special kinds may pay outside the collection period.
+
+    A kind is how and when someone comes to pay, not a subsidised status: the groups the
+    seeds only let enrol outside the period (a discharged soldier's spouse, a fisherman who
+    gave up fishing, a person with a severe mental disorder, a new graduate back from another
+    province, a person out of contact who reappears) are kinds; a subsidy comes only from a
+    `Category` a department certifies.
+    """
 
     GENERAL = "general"
     NEWBORN = "newborn"
@@ -61,6 +68,11 @@ class EnrollmentKind(StrEnum):
     SCHOOL_STUDENT = "school_student"
     WELFARE_INSTITUTION_CHILD = "welfare_institution_child"
     VULNERABLE_LATE = "vulnerable_late"
+    MILITARY_SPOUSE = "military_spouse"                  # 随军未就业配偶 (000 L157-158, 004 L32)
+    RETIRED_FISHER = "retired_fisher"                    # 退捕渔民 (000 L159-163)
+    SEVERE_MENTAL_DISORDER = "severe_mental_disorder"    # 严重精神障碍患者 (000 L165-167)
+    RETURNING_GRADUATE = "returning_graduate"            # 应届外省毕业回陕大学生 (004 L32)
+    LOST_CONTACT = "lost_contact"                        # 失联人员 (004 L32)
 
 
 class FundingSource(StrEnum):
@@ -146,6 +158,11 @@ LABEL: dict[StrEnum, str] = {
     EnrollmentKind.SCHOOL_STUDENT: "中小学生/幼儿",
     EnrollmentKind.WELFARE_INSTITUTION_CHILD: "儿童福利机构接收儿童",
     EnrollmentKind.VULNERABLE_LATE: "困难群众补办参保",
+    EnrollmentKind.MILITARY_SPOUSE: "随军未就业配偶",
+    EnrollmentKind.RETIRED_FISHER: "退捕渔民",
+    EnrollmentKind.SEVERE_MENTAL_DISORDER: "严重精神障碍患者",
+    EnrollmentKind.RETURNING_GRADUATE: "应届外省毕业回乡大学生",
+    EnrollmentKind.LOST_CONTACT: "失联人员",
     FundingSource.MEDICAL_ASSISTANCE: "医疗救助资金",
     FundingSource.FINANCE: "财政资金",
     FundingSource.VETERANS: "退役军人事务部门",

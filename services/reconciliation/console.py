@@ -24,6 +24,8 @@ from services.reconciliation.domain.figures import discrepancy_json, open_by_kin
 from services.reconciliation.settings import Settings
 from shared.access import Caller, bearer_token
 from shared.http import RUNTIME, authenticator_of
+from shared.policy import PolicyError, load_pack
+from shared.policy.pack import Awaiting
 from shared.regions import name_of
 from shared.resident_id import InvalidResidentId, mask, parse_resident_id
 from shared.runtime import Runtime
@@ -50,6 +52,15 @@ router = APIRouter(tags=["console"], include_in_schema=False)
 def is_live(window: tuple[date, date] | None, today: date) -> bool:
     """The console refreshes itself while the region's collection period runs."""
     return window is not None and window[0] <= today <= window[1]
+
+
+def awaiting_figures(region: str, year: int) -> list[Awaiting]:
+    """Figures the region's pack still holds as provisional defaults (a seed gave none): shown on every
+    console page until the county fills them in, because dues computed with them may still change."""
+    try:
+        return list(load_pack(region, year).awaiting())
+    except PolicyError:  # no pack for the region or year: the console shows that elsewhere (no dues at all)
+        return []
 
 
 def _render(name: str, status: int = 200, **context: Any) -> HTMLResponse:
@@ -89,7 +100,7 @@ async def index(request: Request, region: str | None = Query(None, pattern=r"^\d
         discrepancies=[discrepancy_json(d) for d in figures.open_discrepancies[:OPEN_SHOWN]], shown=OPEN_SHOWN,
         transfers=figures.transfers, refunds=figures.refunds, last_run=figures.last_run,
         live=is_live(figures.window, usecases.business_day(settings, now)), refresh_s=settings.console_refresh_s,
-        now=now.strftime("%Y-%m-%d %H:%M:%S UTC"), holder=caller.holder)
+        now=now.strftime("%Y-%m-%d %H:%M:%S UTC"), holder=caller.holder, awaiting=awaiting_figures(region, year))
 
 
 @router.post("/console/login")

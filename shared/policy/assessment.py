@@ -9,7 +9,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared.codes import Category, EnrollmentKind, FundingSource, Mode, RefundReason
 
@@ -30,6 +30,15 @@ class SubsidyLine(_Frozen):
     amount_fen: int
     funding_source: FundingSource
     mode: Mode
+
+
+class Provisional(_Frozen):
+    """A figure this assessment used that the documents do not give: a default awaiting the county."""
+
+    setting: str
+    what: str = Field(description="the setting in words, e.g. 紫阳县资助标准")
+    awaiting: str = Field(description="who must fill in the real figure")
+    why: str
 
 
 class RefundDecision(_Frozen):
@@ -59,6 +68,8 @@ class Assessment(_Frozen):
     critical_illness_cap_adjustment_fen: int
     refund: RefundDecision | None
     reasons: tuple[Reason, ...]
+    provisional: tuple[Provisional, ...] = Field((), description="provisional defaults (暂定) the decision rests on; "
+                                                 "empty when every figure used is the documents' or a settled default")
 
     def public_json(self) -> dict[str, Any]:
         """The JSON `yibao quote` prints: fen fields plus the same money in CNY."""

@@ -43,8 +43,8 @@ def assess(s: Scenario) -> Assessment:
 
 
 def _check_scope(pack: Pack, s: Scenario) -> None:
-    if pack.scope_kinds is not None and s.kind not in pack.scope_kinds:
-        allowed = "、".join(LABEL[k] for k in pack.scope_kinds)
+    if not pack.takes_kind(s.kind):
+        allowed = "、".join(LABEL[k] for k in pack.scope_kinds or ())
         raise PolicyError(f"{pack.name}{pack.year}年度政策包只覆盖{allowed}，不覆盖{LABEL[s.kind]}", field="kind")
 
 
@@ -63,7 +63,7 @@ def _enrolled(pack: Pack, path: Path, s: Scenario, start: date, wait: continuity
         due_fen=due, refund_after_fen=refund_after, subsidies=tuple(lines),
         benefit_start=start, benefit_end=pack.benefit_period.end, waiting_months=wait.months, waiting_days=wait.days,
         critical_illness_cap_adjustment_fen=continuity.cap_adjustment_fen(pack, s, why),
-        refund=_refund(pack, s, start, due, why), reasons=tuple(why.items),
+        refund=_refund(pack, s, start, due, why), reasons=why.final(), provisional=why.provisional(),
     )
 
 
@@ -85,7 +85,7 @@ def _refused(pack: Pack, s: Scenario, why: Reasons, path: Path | None) -> Assess
         **_identity(pack, s), path=path.id if path else None, allowed=False,
         standard_fen=pack.money.individual_contribution, surcharge_fen=0, subsidy_total_fen=0, due_fen=0,
         refund_after_fen=0, subsidies=(), benefit_start=None, benefit_end=None, waiting_months=0, waiting_days=0,
-        critical_illness_cap_adjustment_fen=0, refund=None, reasons=tuple(why.items),
+        critical_illness_cap_adjustment_fen=0, refund=None, reasons=why.final(), provisional=why.provisional(),
     )
 
 

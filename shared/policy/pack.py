@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import Annotated, Literal
+from typing import Annotated, Literal, NamedTuple
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-from shared.codes import Category, EnrollmentKind, FundingSource, Mode, RefundReason
+from shared.codes import LABEL, Category, EnrollmentKind, FundingSource, Mode, RefundReason
 
 
 def _yuan_to_fen(value: object) -> int:
@@ -194,6 +194,23 @@ class County(_Strict):
 class DefaultNote(_Strict):
     setting: str
     why: str
+    awaiting: str | None = Field(None, description="who must fill in the figure the documents do not give; until "
+                                 "then the setting is provisional (暂定) and every assessment using it says so")
+
+
+class Awaiting(NamedTuple):
+    """A provisional default: the setting, why it holds the value it has, who must fill in the real one, and
+    what it is in words an official reads."""
+
+    setting: str
+    why: str
+    who: str
+    what: str
+
+
+_CATEGORY_CODES = frozenset(c.value for c in Category)
+_SETTING_WORDS = {"money.fiscal_subsidy": "财政补助标准", "money.late_surcharge": "集中期外加收金额",
+                  "money.individual_contribution": "个人缴费标准"}
 
 
 class Pack(_Strict):
@@ -244,6 +261,10 @@ class Pack(_Strict):
     def key(self) -> str:
         return f"{self.region}-{self.year}@v{self.version}"
 
+    def takes_kind(self, kind: EnrollmentKind) -> bool:
+        """Does this pack judge `kind` at all (`scope_kinds`)? 怀远县2024 takes newborns only."""
+        return self.scope_kinds is None or kind in self.scope_kinds
+
     def covers(self, code: str) -> bool:
         """Is `code` inside this pooling region (a city covers its counties)?"""
         return code[:4] == self.region[:4] if self.pooling == "city" else code == self.region
@@ -252,6 +273,30 @@ class Pack(_Strict):
         """Why a setting (dotted path) has the value it has, if it is a documented default."""
         matches = [d for d in self.defaults if setting == d.setting or setting.startswith(d.setting + ".")]
         return max(matches, key=lambda d: len(d.setting)).why if matches else None
+
+    def awaiting(self) -> tuple[Awaiting, ...]:
+        """The provisional defaults of this pack, for the console: each figure a county must still fill in.
+
+        Loaded for one county of a city pack, another county's overrides are left out."""
+        return tuple(Awaiting(d.setting, d.why, d.awaiting, self.describe(d.setting)) for d in self.defaults
+                     if d.awaiting is not None and self._concerns_this_region(d.setting))
+
+    def describe(self, setting: str) -> str:
+        """A setting in words: "紫阳县资助标准" for counties.610924.subsidies, else the dotted path itself."""
+        parts = setting.split(".")
+        county = self.counties.get(parts[1]) if parts[0] == "counties" and len(parts) > 1 else None
+        if county is not None:
+            return county.name + self.describe(".".join(parts[2:]))
+        if parts[0] == "subsidies":
+            category = parts[1] if len(parts) > 1 and parts[1] in _CATEGORY_CODES else None
+            return (LABEL[Category(category)] if category else "") + "资助标准"
+        return _SETTING_WORDS.get(setting, setting)
+
+    def _concerns_this_region(self, setting: str) -> bool:
+        parts = setting.split(".")
+        if self.applies_to is None or parts[0] != "counties" or len(parts) < 2:
+            return True
+        return parts[1] == self.applies_to
 
     def subsidy_setting(self, category: Category) -> str:
         """The dotted path of the rule that prices `category` here (a county override wins)."""

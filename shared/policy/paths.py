@@ -23,6 +23,50 @@ def choose_path(pack: Pack, s: Scenario, has_status: bool) -> Path | None:
     return None
 
 
+def payable_on(pack: Pack, day: date) -> tuple[Path, ...]:
+    """The paths on which someone of a kind the pack covers could pay for its year on `day`, whoever they are.
+
+    For a receipt, which names no kind, birth or event: a pack covering only some kinds
+    (怀远县2024: newborns born in 2024, 000 L141-147) has no general payer to judge it by.
+    A path's window is widened over every birth or event that still leaves cover this year.
+    """
+    if day < pack.collection_period.start:
+        return ()
+    return tuple(p for p in pack.paths if _serves_scope(pack, p) and _could_pay(pack, p, day))
+
+
+def _serves_scope(pack: Pack, path: Path) -> bool:
+    return any(path.serves(k) for k in pack.scope_kinds or EnrollmentKind)
+
+
+_PAID_DAY_STARTS = ("payment", "day_after_payment", "month_after_payment", "month_of_payment")
+
+
+def _could_pay(pack: Pack, path: Path, day: date) -> bool:
+    w, r = path.window, path.requires
+    year_start, year_end = pack.benefit_period.start, pack.benefit_period.end
+    earliest = max(filter(None, (
+        year_start if r.birth_in_year else None,  # nobody pays before they are born
+        add_days(year_start, -r.born_within_days_before_year) if r.born_within_days_before_year else None,
+        r.event_on_or_after,
+    )), default=None)
+    if earliest is not None and day < earliest:
+        return False
+    if w.type == "collection":
+        return pack.collection_period.contains(day)
+    if w.type == "dates":
+        assert w.start is not None and w.end is not None, "a dates window has start and end"
+        return w.start <= day <= w.end
+    if w.type in ("in_year", "before_age"):
+        return day <= year_end
+    assert w.days is not None, "an after_event window has days"
+    latest_event = add_days(year_start, -1) if r.born_within_days_before_year else year_end  # later: no cover left
+    last_day = add_days(latest_event, w.days)
+    if path.benefit_start in _PAID_DAY_STARTS:  # cover counted from the payment: it must fall in the year
+        last_day = min(last_day, year_end)
+    return day <= last_day
+
+
 def has_own_path(pack: Pack, kind: EnrollmentKind) -> bool:
     """Does the pack name this kind in any path (as opposed to treating it as everybody)?"""
     return any(p.kinds != "all" and kind in p.kinds for p in pack.paths)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from shared.codes import LABEL, FundingSource, Mode
+from shared.codes import LABEL, Category, FundingSource, Mode
 from shared.policy.assessment import SubsidyLine
 from shared.policy.pack import Pack, Path, SubsidyRule
 from shared.policy.reasons import Reasons
@@ -72,9 +72,23 @@ def subsidy_lines(pack: Pack, path: Path, s: Scenario, candidates: list[_Candida
     for other in candidates:
         if other is not best:
             why.add("subsidy_not_highest", f"{LABEL[other.status.category]}：多重身份就高不就低，未采用", setting="status_rules.multiple", source=pack.status_rules.source)
+            if best.amount_fen < pack.money.individual_contribution:  # a provisional figure left out could still win
+                _uses_price_of(pack, other.status.category, why)
     cat, rule = best.status.category, best.rule
     line = SubsidyLine(category=cat, basis="status", amount_fen=best.amount_fen, funding_source=rule.funding_source, mode=best.mode)
     why.add("subsidy_applied",
             f"{LABEL[cat]}：资助{best.amount_fen / 100:g}元，由{LABEL[rule.funding_source]}承担，方式：{LABEL[best.mode]}",
             setting=pack.subsidy_setting(cat), source=rule.source)
+    _uses_price_of(pack, cat, why)
     return [line]
+
+
+def _uses_price_of(pack: Pack, category: Category, why: Reasons) -> None:
+    """Every setting the amount of `category` is read from: its rule and, through same_as, the one it copies."""
+    rule = pack.subsidy_rule(category)
+    while rule is not None:
+        why.uses(pack.subsidy_setting(category))
+        if rule.same_as is None:
+            return
+        category = rule.same_as
+        rule = pack.subsidy_rule(category)

@@ -20,6 +20,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
+from services.reconciliation.console import awaiting_figures
 from tests.e2e import reconciliation_season as gen
 from tests.e2e.test_reconciliation_season import load_season
 from tests.support.system import System, create_system, drop_system
@@ -134,6 +135,9 @@ async def test_the_console_shows_the_api_numbers_and_leaves_a_screenshot(console
               for row in browser.find_elements(By.CSS_SELECTOR, "#vulnerable tbody tr")}
     assert groups == {g["category"]: (str(g["people"]), str(len(g["not_enrolled"]))) for g in vulnerable}
     assert text("#open-total") == str(len(open_found))
+    flagged = [li.text for li in browser.find_elements(By.CSS_SELECTOR, "#awaiting li")]
+    assert [a.setting for a in awaiting_figures(gen.REGION, gen.YEAR)] == [
+        t[t.index("（") + 1:t.index("）")] for t in flagged], "each provisional figure of the pack is listed"
     kinds = sorted(r.get_attribute("data-kind") for r in browser.find_elements(By.CSS_SELECTOR, "#discrepancies tbody tr"))
     assert kinds == sorted(d["kind"] for d in open_found)
     page = browser.page_source

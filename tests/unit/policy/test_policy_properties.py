@@ -129,3 +129,14 @@ def test_paying_back_a_year_never_lengthens_the_wait(data: dict) -> None:
 def test_assess_is_pure(data: dict) -> None:
     scenario: Scenario = parse_scenario(data)
     assert assess(scenario) == assess(scenario)
+
+
+@QUICK
+@given(scenarios())
+def test_a_provisional_figure_is_always_said_first(data: dict) -> None:
+    """Only the pack's awaiting defaults are ever provisional, and then the first reason says 暂定."""
+    a = _assess(data)
+    awaiting = {x.setting for x in load_pack(data["region"], data["year"]).awaiting()}
+    assert {p.setting for p in a.provisional} <= awaiting
+    assert (a.reasons[0].code == "provisional_default") == bool(a.provisional)
+    assert [r.code for r in a.reasons].count("provisional_default") <= 1
