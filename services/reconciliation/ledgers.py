@@ -45,11 +45,13 @@ REFUND_ORDER = BatchUpsert(
     (("refund_id", "uuid"), ("person_id", "text"), ("region", "text"), ("year", "int"), ("amount_fen", "bigint"),
      ("reason", "text"), ("funding_source", "text"), ("township", "text"), ("ordered_at", "timestamptz")),
     conflict=("refund_id",))
+# One status set per person and region: another region's departments listing the person too never
+# replace what this region certified (an identity.status-changed event names the region it is of).
 PERSON_STATUS = BatchUpsert(
     "person_status",
     (("person_id", "text"), ("region", "text"), ("township", "text"), ("village", "text"), ("statuses", "jsonb")),
-    stamp=(("updated_at", "timestamptz"),), conflict=("person_id",),
-    update=dict.fromkeys(("region", "township", "village", "statuses", "updated_at")))
+    stamp=(("updated_at", "timestamptz"),), conflict=("person_id", "region"),
+    update=dict.fromkeys(("township", "village", "statuses", "updated_at")))
 BASELINE_PERSON = BatchUpsert(
     "baseline_person",
     (("person_id", "text"), ("region", "text"), ("township", "text"), ("village", "text"), ("name", "text"),

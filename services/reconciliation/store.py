@@ -66,6 +66,7 @@ async def load_season(conn: asyncpg.Connection, region: str, year: int, timezone
     agents = await conn.fetch(
         "SELECT agent_id, line_ref, person_id, year, receipt_no, amount_fen, collected_on, deposited_on "
         "FROM agent_collection WHERE region = $1 AND year = $2", region, year, record_class=AgentLineRow)
+    # The region's own status rows only: a subsidy line of this region needs this region's certification.
     statuses = await conn.fetch("SELECT person_id, statuses::text FROM person_status WHERE region = $1", region)
     refunds = await conn.fetch(
         "SELECT person_id, year, sum(amount_fen) AS fen FROM refund_order WHERE region = $1 AND year = $2 "
@@ -271,13 +272,14 @@ async def snapshots(conn: asyncpg.Connection, region: str, year: int) -> list[as
 
 
 async def vulnerable_people(conn: asyncpg.Connection, region: str, year: int) -> list[asyncpg.Record]:
-    """Everyone with a certified status in the region, with place, name and whether enrolled for the year."""
+    """Everyone with a status certified by the region's departments (the region's own status row, whatever
+    another region lists), with place, name and whether enrolled for the year."""
     return await conn.fetch(
         f"""
         SELECT s.person_id, s.statuses::text AS statuses, COALESCE(b.township, s.township, e.township) AS township,
                COALESCE(b.village, s.village, e.village) AS village, b.name,
                COALESCE({ENROLLED_SQL}, false) AS enrolled
-        FROM person_status s LEFT JOIN baseline_person b ON b.person_id = s.person_id
+        FROM person_status s LEFT JOIN baseline_person b ON b.person_id = s.person_id AND b.region = s.region
             LEFT JOIN enrollment_year e ON e.person_id = s.person_id AND e.year = $2
             LEFT JOIN due d ON d.person_id = s.person_id AND d.year = $2
         WHERE s.region = $1

@@ -13,6 +13,7 @@ import hashlib
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
@@ -253,42 +254,58 @@ def _amounts_against_dues(season: Season) -> list[Discrepancy]:
     return found
 
 
+def _reversals_of(receipts: Iterable[Receipt]) -> dict[str, list[Receipt]]:
+    """Each original receipt's reversals (negative receipts naming it as `original_receipt_no`)."""
+    found: dict[str, list[Receipt]] = defaultdict(list)
+    for r in receipts:
+        if r.amount_fen < 0 and r.original_receipt_no:
+            found[r.original_receipt_no].append(r)
+    return found
+
+
+def settled_by_line(line_amount_fen: int, receipt: Receipt, accepted: Mapping[str, Receipt],
+                    reversals: Mapping[str, Sequence[Receipt]], named: AbstractSet[str]) -> list[Receipt] | None:
+    """The receipts a bank line naming `receipt` settles, or None when its amount matches nothing.
+
+    The receipt's own amount settles the receipt alone. A bank may also settle a receipt together
+    with its reversals in one line at their net (a payment and its cancellation: 0.00), naming either
+    the original or a reversal: then the line settles the original and every reversal of it that no
+    line of its own names. This is the netting a channel's day total does, line by line."""
+    if line_amount_fen == receipt.amount_fen:
+        return [receipt]
+    original = accepted.get(receipt.original_receipt_no) if receipt.original_receipt_no else receipt
+    if original is None or original.receipt_no not in reversals:
+        return None
+    family = [original, *reversals[original.receipt_no]]
+    # A member another line names is settled there: counting it here as well would settle it twice.
+    netted = [r for r in family if r.receipt_no == receipt.receipt_no or r.receipt_no not in named]
+    return netted if sum(r.amount_fen for r in netted) == line_amount_fen else None
+
+
 def _settlement(season: Season, accepted: Mapping[str, Receipt], day: date, limits: Limits) -> list[Discrepancy]:
-    found = []
+    found: list[Discrepancy] = []
     settled: set[str] = set()
     totals: dict[tuple[str, date], list[SettlementLine]] = defaultdict(list)
+    reversals = _reversals_of(season.receipts)
+    named = {s.receipt_no for s in season.settlement if s.receipt_no is not None}
     for s in season.settlement:
         if s.receipt_no is None:
             totals[(s.channel, s.pay_date)].append(s)
             continue
         receipt = accepted.get(s.receipt_no)
-        subject = f"settle:{s.bank}:{s.settlement_ref}:{s.line_key}"
         if receipt is None:
             found.append(Discrepancy(
-                Kind.SETTLED_WITHOUT_RECEIPT, subject, None, s.receipt_no, s.amount_fen,
+                Kind.SETTLED_WITHOUT_RECEIPT, _line_subject(s), None, s.receipt_no, s.amount_fen,
                 f"{s.bank}结算单{s.settlement_ref}列有税票{s.receipt_no}（{yuan(s.amount_fen)}），"
                 "系统中没有这张已入账税票"))
             continue
         settled.add(s.receipt_no)
-        if s.amount_fen != receipt.amount_fen:
-            found.append(Discrepancy(
-                Kind.SETTLEMENT_AMOUNT_DIFFERS, subject, receipt.person_id, s.receipt_no,
-                s.amount_fen - receipt.amount_fen,
-                f"{s.bank}结算单{s.settlement_ref}：税票{s.receipt_no}结算{yuan(s.amount_fen)}，"
-                f"税票金额{yuan(receipt.amount_fen)}"))
-    if totals:
-        expected: dict[tuple[str, date], int] = defaultdict(int)
-        for r in season.receipts:
-            if (r.channel, r.paid_on) in totals and r.receipt_no not in settled:
-                expected[(r.channel, r.paid_on)] += r.amount_fen
-        for (channel, pay_date), lines in sorted(totals.items()):
-            got = sum(s.amount_fen for s in lines)
-            want = expected.get((channel, pay_date), 0)
-            if got != want:
-                refs = "、".join(sorted({f"{s.bank}{s.settlement_ref}" for s in lines}))
-                found.append(Discrepancy(
-                    Kind.SETTLEMENT_AMOUNT_DIFFERS, f"total:{channel}:{pay_date}", None, None, got - want,
-                    f"{pay_date} {channel}渠道：银行汇总结算{yuan(got)}（{refs}），税票合计{yuan(want)}"))
+        netted = settled_by_line(s.amount_fen, receipt, accepted, reversals, named)
+        if netted is None:
+            found.append(_line_differs(s, receipt, reversals.get(receipt.original_receipt_no or receipt.receipt_no)))
+        else:
+            settled.update(r.receipt_no for r in netted)
+    found += _day_totals(season.receipts, totals, settled)
     cutoff = day - timedelta(days=limits.settlement_lag_days)
     for r in season.receipts:
         if (r.amount_fen > 0 and r.paid_on <= cutoff and r.receipt_no not in settled
@@ -297,6 +314,41 @@ def _settlement(season: Season, accepted: Mapping[str, Receipt], day: date, limi
                 Kind.RECEIPT_NOT_SETTLED, f"receipt:{r.receipt_no}", r.person_id, r.receipt_no, r.amount_fen,
                 f"税票{r.receipt_no}（{mask(r.person_id)}，{yuan(r.amount_fen)}，{r.paid_on}，{r.channel}）"
                 f"超过{limits.settlement_lag_days}天未见银行结算"))
+    return found
+
+
+def _line_subject(s: SettlementLine) -> str:
+    return f"settle:{s.bank}:{s.settlement_ref}:{s.line_key}"
+
+
+def _line_differs(s: SettlementLine, receipt: Receipt, reversals: Sequence[Receipt] | None) -> Discrepancy:
+    # Where the receipt was reversed, the clerk is shown the reversals too: the bank may have meant the net.
+    reversed_by = "、".join(f"{r.receipt_no}（{yuan(r.amount_fen)}）" for r in reversals or ())
+    return Discrepancy(
+        Kind.SETTLEMENT_AMOUNT_DIFFERS, _line_subject(s), receipt.person_id, s.receipt_no,
+        s.amount_fen - receipt.amount_fen,
+        f"{s.bank}结算单{s.settlement_ref}：税票{s.receipt_no}结算{yuan(s.amount_fen)}，"
+        f"税票金额{yuan(receipt.amount_fen)}" + (f"，冲正税票{reversed_by}" if reversed_by else ""))
+
+
+def _day_totals(receipts: Iterable[Receipt], totals: Mapping[tuple[str, date], Sequence[SettlementLine]],
+                settled: AbstractSet[str]) -> list[Discrepancy]:
+    """A channel's day total against the day's receipts no line of their own settled, reversals netted in."""
+    if not totals:
+        return []
+    expected: dict[tuple[str, date], int] = defaultdict(int)
+    for r in receipts:
+        if (r.channel, r.paid_on) in totals and r.receipt_no not in settled:
+            expected[(r.channel, r.paid_on)] += r.amount_fen
+    found = []
+    for (channel, pay_date), lines in sorted(totals.items()):
+        got = sum(s.amount_fen for s in lines)
+        want = expected.get((channel, pay_date), 0)
+        if got != want:
+            refs = "、".join(sorted({f"{s.bank}{s.settlement_ref}" for s in lines}))
+            found.append(Discrepancy(
+                Kind.SETTLEMENT_AMOUNT_DIFFERS, f"total:{channel}:{pay_date}", None, None, got - want,
+                f"{pay_date} {channel}渠道：银行汇总结算{yuan(got)}（{refs}），税票合计{yuan(want)}"))
     return found
 
 

@@ -52,8 +52,10 @@ async def record_enrollment_refunds(uow: UnitOfWork, events: Sequence[RefundDeci
 
 
 async def record_statuses_changed(uow: UnitOfWork, events: Sequence[StatusChanged]) -> None:
-    """identity.status-changed: each event carries the person's full current set, so the last one wins."""
-    await ledgers.save_statuses(uow.conn, list({e.person_id: e for e in events}.values()), uow.now)
+    """identity.status-changed: each event carries the person's full current set in its region, so the last
+    one of each person and region wins; another region's event leaves this region's set as it was."""
+    latest = {(e.person_id, e.region): e for e in events}
+    await ledgers.save_statuses(uow.conn, list(latest.values()), uow.now)
 
 
 async def record_baseline(uow: UnitOfWork, events: Sequence[PersonBaselined]) -> None:
