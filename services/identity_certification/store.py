@@ -1,4 +1,4 @@
-"""SQL of identity certification: credentials, refusals, submissions, staged rows, status history.
+"""SQL of identity certification: credentials, refusals, submissions, staged rows, status history per region.
 
 Large submissions are COPYed into a per-transaction staging table and merged with
 set-based statements, so a million-row file costs a handful of round trips.
@@ -173,7 +173,8 @@ async def keep_row_results(conn: asyncpg.Connection, submission_id: UUID) -> Non
 
 
 async def merge_statuses(conn: asyncpg.Connection, submission_id: UUID, department: str, region: str) -> None:
-    """Add or end statuses from the good staged rows; note the people whose history changed."""
+    """Add or end the region's statuses from the good staged rows; note the people whose history in the region
+    changed. Another region's row of the same person, category and day is that region's: never touched here."""
     await conn.execute(
         """
         WITH merged AS (
@@ -181,7 +182,7 @@ async def merge_statuses(conn: asyncpg.Connection, submission_id: UUID, departme
                                 township, village, submission_id)
             SELECT person_id, category, $2, $3, certified_on, ended_on, township, village, $1
             FROM staged_row WHERE reason_code IS NULL
-            ON CONFLICT (person_id, category, certified_on) DO UPDATE
+            ON CONFLICT (person_id, region, category, certified_on) DO UPDATE
                 SET ended_on = EXCLUDED.ended_on, submission_id = EXCLUDED.submission_id,
                     township = coalesce(EXCLUDED.township, status.township),
                     village = coalesce(EXCLUDED.village, status.village)
@@ -222,12 +223,15 @@ async def changed_count(conn: asyncpg.Connection) -> int:
     return await conn.fetchval("SELECT count(*) FROM changed_person")
 
 
-async def changed_status_sets(conn: asyncpg.Connection, chunk: int) -> AsyncIterator[dict[str, list[asyncpg.Record]]]:
-    """Every status of each changed person, oldest first, `chunk` people at a time (a server-side cursor)."""
+async def changed_status_sets(conn: asyncpg.Connection, region: str,
+                              chunk: int) -> AsyncIterator[dict[str, list[asyncpg.Record]]]:
+    """The statuses `region` holds of each changed person, oldest first, `chunk` people at a time (a
+    server-side cursor). Only the region's: its event stands for its own departments' lists, and another
+    region's statuses announced under it would let one county's list overwrite another's."""
     current: dict[str, list[asyncpg.Record]] = {}
-    query = ("SELECT s.* FROM status s JOIN changed_person c USING (person_id) "
+    query = ("SELECT s.* FROM status s JOIN changed_person c USING (person_id) WHERE s.region = $1 "
              "ORDER BY s.person_id, s.certified_on, s.category")
-    async for row in conn.cursor(query, prefetch=2000):
+    async for row in conn.cursor(query, region, prefetch=2000):
         person = row["person_id"]
         if person not in current and len(current) >= chunk:
             yield current

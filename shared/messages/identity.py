@@ -30,7 +30,7 @@ class StatusChanged(Envelope):
     region: RegionCode
     township: str | None = Field(None, description="乡镇(街道) as the department reported it.", examples=["榴城镇"])
     village: str | None = Field(None, description="村(社区) as the department reported it.", examples=["城关村"])
-    statuses: list[CertifiedStatus] = Field(description="Every status of the person, current and ended.")
+    statuses: list[CertifiedStatus] = Field(description="Every status of the person in this region, current and ended.")
 
 
 class SubmittedRecord(BaseModel):

@@ -228,9 +228,9 @@ async def _merge(conn: asyncpg.Connection, what: Submission, submission_id: UUID
 
 
 async def _announce(uow: UnitOfWork, region: str) -> None:
-    """One identity.status-changed per changed person, with the full current set, into the outbox a chunk
-    of people at a time."""
-    async for sets in store.changed_status_sets(uow.conn, EVENT_CHUNK):
+    """One identity.status-changed per changed person, with the region's full current set (a list is one
+    region's, and so is its event), into the outbox a chunk of people at a time."""
+    async for sets in store.changed_status_sets(uow.conn, region, EVENT_CHUNK):
         uow.publish_all(status_changed(person, region, records, uow.now) for person, records in sets.items())
         await uow.flush()
 

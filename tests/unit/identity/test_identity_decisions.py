@@ -78,7 +78,8 @@ class FakeStore:
     async def changed_count(self, _conn):
         return len(self.changed)
 
-    async def changed_status_sets(self, _conn, chunk):
+    async def changed_status_sets(self, _conn, region, chunk):
+        self.announced_region = region
         people = sorted(self.changed)
         for start in range(0, len(people), chunk):
             yield {p: self.changed[p] for p in people[start:start + chunk]}
