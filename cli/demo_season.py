@@ -3,8 +3,10 @@
 What a county sees in a morning of the campaign, in miniature: the household
 register is loaded, civil affairs and agriculture post their monthly lists, the
 subsidy service assesses each person's due, the tax gateway streams receipts
-(one wrong amount, one resent twice), and reconciliation counts who paid per
-village. Talks to the services over HTTP and Kafka like any other client.
+(one wrong amount, one resent twice), reconciliation counts who paid per
+village, and the fully subsidised (特困, due 0) are enrolled and covered with no
+receipt, as their records show. Talks to the services over HTTP and Kafka like any
+other client.
 """
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ from services.enrollment import store as enrollment_store
 from services.identity_certification import store as identity_store
 from services.reconciliation import access as reconciliation_access
 from services.subsidy.access import ROLES as SUBSIDY_ROLES
+from shared.codes import LABEL, FundingSource
 from shared.db import schema_connection
 from shared.policy import standard_fen
 from shared.resident_id import check_character, mask, person_key
@@ -97,14 +100,49 @@ async def run(where: Endpoints, count: int, seed: int) -> None:
         await _produce(where.kafka, where.receipts_topic, receipts)
 
         typer.echo("5. 对账进度：按村统计已缴费人数")
-        villages = await _wait_progress(client, reconciliation_url, before + len(payers))
-        typer.echo(f"   {'乡镇':<6}{'村':<8}{'已缴人数':>6}{'金额(元)':>12}")
-        for v in villages:
-            typer.echo(f"   {v['township']:<6}{v['village']:<8}{v['paid_people']:>6}{v['paid_fen'] / 100:>12.2f}")
+        _print_villages(await _wait_progress(client, reconciliation_url, before + len(payers)))
+        free = [p for p in residents if dues[p] == 0]
+        typer.echo("6. 资助参保：全额资助人员不缴费即参保，待遇期开始后享受待遇（一人一档）")
+        await _show_funded(client, enrollment_url, agency, free)
         viewer = await _console_credential(pg_dsn)
-        typer.echo(f"6. 运行监控台：{reconciliation_url}/api/console （查看凭证：{viewer}）")
-        free = sum(1 for p in residents if dues[p] == 0)
-        typer.echo(f"完成：{len(payers)}人缴费入账，{free}人全额资助无需缴费，1笔金额不符被退回，1笔重复推送被忽略。")
+        typer.echo(f"7. 运行监控台：{reconciliation_url}/api/console （查看凭证：{viewer}）")
+        typer.echo(f"完成：{len(payers)}人缴费入账，{len(free)}人全额资助无需缴费，1笔金额不符被退回，1笔重复推送被忽略。")
+
+
+def _print_villages(villages: list[dict[str, Any]]) -> None:
+    typer.echo(f"   {'乡镇':<6}{'村':<8}{'已缴人数':>6}{'金额(元)':>12}")
+    for v in villages:
+        typer.echo(f"   {v['township']:<6}{v['village']:<8}{v['paid_people']:>6}{v['paid_fen'] / 100:>12.2f}")
+
+
+async def _show_funded(client: httpx.AsyncClient, enrollment_url: str, agency: dict[str, str], free: list[str],
+                       timeout: float = 30) -> None:
+    """Each fully subsidised person's enrollment once enrollment has made it (from their due of 0), after the
+    day's coverage step: a funded enrollment's benefit window begins like any paid one's."""
+    for person in free:
+        await _wait_enrolled(client, enrollment_url, agency, person, timeout)
+    (await client.post(f"{enrollment_url}/api/coverage/advance", json={}, headers=agency)).raise_for_status()
+    for person in free:
+        e = await _wait_enrolled(client, enrollment_url, agency, person, timeout)
+        funds = "、".join(LABEL[FundingSource(f)] for f in e["funded_by"].split("+"))
+        typer.echo(f"   {mask(person)} 参保状态 {e['state']}（全额资助：{funds}），"
+                   f"个人缴费{e['paid_total_fen'] / 100:g}元，待遇期 {e['benefit_start']} 至 {e['benefit_end']}")
+
+
+async def _wait_enrolled(client: httpx.AsyncClient, enrollment_url: str, agency: dict[str, str], person: str,
+                         timeout: float) -> dict[str, Any]:
+    """The year's paid or covered enrollment in the person's record (一人一档), once it is there."""
+    deadline = time.monotonic() + timeout
+    while True:
+        answer = await client.post(f"{enrollment_url}/api/person-record", json={"id": person}, headers=agency)
+        enrollments = answer.json().get("enrollments", []) if answer.status_code == 200 else []
+        found = [e for e in enrollments if e["year"] == YEAR and e["state"] in ("paid", "covered")]
+        if found:
+            return dict(found[0])
+        if time.monotonic() > deadline:
+            typer.echo(f"{mask(person)} not enrolled within {timeout}s: is the enrollment service up?", err=True)
+            raise typer.Exit(1)
+        await asyncio.sleep(0.3)
 
 
 async def _credential(pg_dsn: str, department: str) -> str:

@@ -16,3 +16,9 @@ BATCH_FAILURES = Counter(
 )
 OUTBOX_PUBLISHED = Counter("yibao_outbox_published_total", "Outbox rows published to Kafka.", ["schema"])
 OUTBOX_BACKLOG = Gauge("yibao_outbox_backlog", "Outbox rows waiting (0 when the relay caught up).", ["schema"])
+REGISTRATIONS = Counter(
+    "yibao_registrations_total",
+    "Registrations answered (one, a bulk list, the command line), by region, outcome (registered, already, refused) "
+    "and a refusal's reason code: count in = accepted + refused.",
+    ["region", "outcome", "reason_code"],
+)

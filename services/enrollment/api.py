@@ -7,7 +7,9 @@ appears in an answer. Resident IDs travel in request bodies only, never in a URL
 and answers show them masked.
 
 Each route decodes its body, runs one use case (`services.enrollment.usecases`) in a unit of
-work, and encodes the answer; a refusal becomes 404, 409 or 422 with its message.
+work, and encodes the answer; a refusal becomes 404, 409 or 422 with its message. A refused
+registration is answered (422, or its line of a bulk answer) and kept by the use case with its
+reason: the person's record lists it under `refused_registrations`.
 """
 from __future__ import annotations
 
@@ -74,7 +76,8 @@ def answered(answer: usecases.Answer) -> dict[str, Any]:
 def bulk_answered(answers: list[usecases.Answer]) -> dict[str, Any]:
     results = [answered(a) for a in answers]
     count = {outcome: sum(r["outcome"] == outcome for r in results) for outcome in ("registered", "already", "refused")}
-    return {"total": len(results), **count, "results": results}
+    # count in = accepted + refused: every line is answered, and every refused line is kept with its reason
+    return {"total": len(results), "accepted": count["registered"] + count["already"], **count, "results": results}
 
 
 @router.post("/baseline", responses=problems(400, 401, 403, 422))

@@ -36,7 +36,8 @@ def _out(topic: str, person_id: str, message: Envelope) -> Outgoing:
 
 def registered(e: Enrollment, due_fen: int | None, now: datetime) -> Outgoing:
     return _out(ENROLLMENT_EVENTS.name, e.person_id, EnrollmentRegistered(
-        message_id=uuid4(), occurred_at=now, kind=e.kind, expected_due_fen=due_fen, **_where(e)))
+        message_id=uuid4(), occurred_at=now, kind=e.kind, expected_due_fen=due_fen, event_date=e.event_date,
+        registered_on=e.registered_on, funded_by=e.funded_by if e.funded else None, **_where(e)))
 
 
 def paid(e: Enrollment, receipt: ReceiptAccepted, now: datetime) -> Outgoing:

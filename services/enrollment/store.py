@@ -1,4 +1,5 @@
-"""SQL of enrollment: credentials, baseline and rosters, enrollments, payments, dues, cases, refunds.
+"""SQL of enrollment: credentials, baseline and rosters, enrollments, refused registrations, payments, dues,
+cases, refunds.
 
 Credentials are shared.access's (the same machinery as subsidy's and reconciliation's), with
 enrollment's roles: agent (village agent 村代办) and agency (the insurance office 医保经办机构).
@@ -20,7 +21,7 @@ from services.enrollment.domain.duplicates import DuplicateCase
 from services.enrollment.domain.enrollment import Enrollment, Home, Key, Place
 from services.enrollment.domain.policy_view import Statuses
 from services.enrollment.domain.refunds import Refund
-from services.enrollment.domain.registration import EmployeeCover
+from services.enrollment.domain.registration import EmployeeCover, Refusal
 from shared.access import Roles
 from shared.db import BatchUpsert
 from shared.messages import DueAssessed, ReceiptAccepted, StatusChanged
@@ -33,7 +34,7 @@ ENROLLMENT_COLUMNS = (  # every field of domain.enrollment.Enrollment, in order,
     ("residence_region", "text"), ("school_region", "text"), ("event_date", "date"), ("registered_on", "date"),
     ("registered_by", "text"), ("paid_on", "date"), ("benefit_start", "date"), ("benefit_end", "date"),
     ("waiting_months", "int"), ("waiting_days", "int"), ("policy_path", "text"), ("policy_reasons", "jsonb"),
-    ("covered_on", "date"), ("ended_on", "date"), ("end_reason", "text"),
+    ("covered_on", "date"), ("ended_on", "date"), ("end_reason", "text"), ("funded_by", "text"),
 )
 _KEY = ("person_id", "region", "year")
 _STAMPED = (("updated_at", "timestamptz"),)
@@ -51,6 +52,13 @@ SAVE_EMPLOYEES = BatchUpsert(
                            ("insured_to", "date")),
     stamp=(("source", "text"), ("imported_at", "timestamptz")), conflict=("region", "person_id"),
     update=dict.fromkeys(("employer", "insured_from", "insured_to", "source", "imported_at")))
+SAVE_REFUSALS = BatchUpsert(  # every refusal is a new row (its own id): a refusal asked again is kept again
+    "registration_refusal",
+    (("id", "uuid"), ("person_id", "text"), ("region", "text"), ("year", "int"), ("kind", "text"),
+     ("hukou_region", "text"), ("residence_region", "text"), ("school_region", "text"), ("event_date", "date"),
+     ("registered_on", "date"), ("line_no", "int"), ("reason_code", "text"), ("reasons", "jsonb"),
+     ("requested_by", "text")),
+    stamp=(("refused_at", "timestamptz"),), conflict=("id",))
 SAVE_PAYMENTS = BatchUpsert(
     "payment", (("receipt_no", "text"), ("person_id", "text"), ("region", "text"), ("year", "int"),
                 ("amount_fen", "bigint"), ("channel", "text"), ("paid_at", "timestamptz"),
@@ -187,6 +195,16 @@ async def save_enrollments(conn: asyncpg.Connection, items: Sequence[Enrollment]
     await SAVE_ENROLLMENTS.execute(conn, [_enrollment_row(e) for e in items], now)
 
 
+_REFUSAL_REASONS_AT = Refusal._fields.index("reasons")
+
+
+async def save_refusals(conn: asyncpg.Connection, items: Sequence[Refusal], now: datetime) -> None:
+    """Keep refused registrations with their reasons, the whole request's in one statement."""
+    at = _REFUSAL_REASONS_AT  # the fields are the columns, in order; the reasons travel as JSON text
+    await SAVE_REFUSALS.execute(conn, [(*r[:at], json.dumps(list(r.reasons), ensure_ascii=False), *r[at + 1:])
+                                       for r in items], now)
+
+
 # --- what other services tell us -----------------------------------------------------------------
 
 async def save_payments(conn: asyncpg.Connection, receipts: Sequence[ReceiptAccepted], now: datetime) -> set[str]:
@@ -202,6 +220,16 @@ async def save_dues(conn: asyncpg.Connection, dues: Sequence[DueAssessed], now: 
         (d.person_id, d.region, d.year, d.standard_fen, d.subsidy_fen, d.due_fen, d.refund_after_fen,
          json.dumps([line.model_dump() for line in d.lines], ensure_ascii=False),
          json.dumps(d.reasons, ensure_ascii=False), d.revision) for d in dues], now)
+
+
+async def due_revisions(conn: asyncpg.Connection, keys: Iterable[Key]) -> dict[Key, int]:
+    """(person, region, year) -> the revision of the due kept for it (none kept: absent)."""
+    keys = list(keys)
+    rows = await conn.fetch(
+        "SELECT d.person_id, d.region, d.year, d.revision FROM due d "
+        "JOIN unnest($1::text[], $2::text[], $3::int[]) AS k(p, r, y) ON d.person_id = k.p AND d.region = k.r "
+        "AND d.year = k.y", [k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys])
+    return {(r["person_id"], r["region"], r["year"]): r["revision"] for r in rows}
 
 
 async def save_statuses(conn: asyncpg.Connection, events: Sequence[StatusChanged], now: datetime) -> None:
@@ -258,7 +286,7 @@ async def person_record(conn: asyncpg.Connection, person_id: str, region: str) -
     years = await many(
         "SELECT year, kind, state, paid_total_fen, township, village, hukou_region, residence_region, school_region, "
         "event_date, registered_on, registered_by, paid_on, benefit_start, benefit_end, waiting_months, waiting_days, "
-        "policy_path, policy_reasons, covered_on, ended_on, end_reason FROM enrollment "
+        "policy_path, policy_reasons, covered_on, ended_on, end_reason, funded_by FROM enrollment "
         "WHERE person_id = $1 AND region = $2 ORDER BY year", person_id, region)
     dues = await many("SELECT year, standard_fen, subsidy_fen, due_fen, refund_after_fen, lines, reasons, revision "
                       "FROM due WHERE person_id = $1 AND region = $2 ORDER BY year", person_id, region)
@@ -269,6 +297,9 @@ async def person_record(conn: asyncpg.Connection, person_id: str, region: str) -
                          "ORDER BY decided_at", person_id, region)
     cases = await many("SELECT id, year, kept, dropped_region, rule, explanation, arose_on, refund_id FROM duplicate_case "
                        "WHERE person_id = $1 AND (kept = $2 OR dropped_region = $2) ORDER BY opened_at", person_id, region)
+    refused = await many("SELECT year, kind, hukou_region, residence_region, school_region, event_date, registered_on, "
+                         "line_no, reason_code, reasons, requested_by, refused_at FROM registration_refusal "
+                         "WHERE person_id = $1 AND region = $2 ORDER BY refused_at, line_no", person_id, region)
     return {
         "baseline": dict(base) if base else None,
         "employee_insurance": dict(employee) if employee else None,
@@ -278,4 +309,5 @@ async def person_record(conn: asyncpg.Connection, person_id: str, region: str) -
         "payments": [dict(r) for r in payments],
         "refunds": [dict(r) for r in refunds],
         "duplicate_cases": [dict(r) for r in cases],
+        "refused_registrations": [{**dict(r), "reasons": _j(r["reasons"])} for r in refused],
     }

@@ -4,6 +4,12 @@ Written after the database commit (a crash in between leaves the cache stale
 only until the next reassessment; PostgreSQL stays the truth) and on a quote
 that missed. Keys carry the pseudonymous person key, never the resident ID.
 Redis is a cache: when it is away, writes are skipped and reads miss (with a warning).
+
+The cache never goes backwards: an entry is written only when its revision is at
+least the cached one's, checked and set in one step inside Redis (`_PUT_NOT_OLDER`).
+Writers race — the after-commit refreshes of two transactions of the same
+person-year, a quote that read the due before a reassessment committed — and the
+one that finishes last must not put an older due back.
 """
 from __future__ import annotations
 
@@ -26,6 +32,20 @@ FIELDS = {"region", "year", "state", "standard_fen", "subsidy_fen", "due_fen", "
           "reasons", "revision"}
 
 
+# KEYS[1] the entry, ARGV[1] the due's JSON, ARGV[2] its revision. An unreadable entry is replaced.
+_PUT_NOT_OLDER = """
+local cached = redis.call('GET', KEYS[1])
+if cached then
+    local ok, due = pcall(cjson.decode, cached)
+    if ok and type(due) == 'table' and tonumber(due['revision']) and tonumber(due['revision']) > tonumber(ARGV[2]) then
+        return 0
+    end
+end
+redis.call('SET', KEYS[1], ARGV[1])
+return 1
+"""
+
+
 def key(prefix: str, person_id: str, year: int) -> str:
     return f"{prefix}subsidy:due:{person_key(person_id)}:{year}"
 
@@ -42,22 +62,27 @@ class DueCache:
         return cls(runtime.redis, runtime.settings.topic_prefix)
 
     async def put_dues(self, dues: Sequence[DueAssessed]) -> None:
-        """The current due of each person-year, in one pipelined round trip."""
+        """The current due of each person-year, in one pipelined round trip; an entry of a later revision stays."""
         if not dues or self.redis is None:
             return
         try:
+            put = self.redis.register_script(_PUT_NOT_OLDER)
             async with self.redis.pipeline(transaction=False) as pipe:
                 for d in dues:
-                    pipe.set(key(self.prefix, d.person_id, d.year), d.model_dump_json(include=FIELDS))
+                    await put(keys=[key(self.prefix, d.person_id, d.year)],
+                              args=[d.model_dump_json(include=FIELDS), d.revision], client=pipe)
                 await pipe.execute()
         except Exception as err:  # a quote that misses falls back to PostgreSQL
             log.warning("due cache not updated", error=repr(err))
 
     async def put(self, person_id: str, year: int, body: dict[str, Any]) -> None:
+        """One due as the quote read it from PostgreSQL; an entry of a later revision stays."""
         if self.redis is None:
             return
         try:
-            await self.redis.set(key(self.prefix, person_id, year), json.dumps(body, ensure_ascii=False, default=str))
+            await self.redis.register_script(_PUT_NOT_OLDER)(
+                keys=[key(self.prefix, person_id, year)],
+                args=[json.dumps(body, ensure_ascii=False, default=str), body["revision"]])
         except Exception as err:
             log.warning("due cache not updated", error=repr(err))
 

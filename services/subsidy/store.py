@@ -1,5 +1,6 @@
-"""SQL of the subsidy service: people's statuses, enrollments, payments, dues with revisions,
-the subsidy-line ledger and refund orders. Every write takes a whole batch in one statement."""
+"""SQL of the subsidy service: people's statuses per region, enrollments (kind, event date, registration day),
+payments, dues with revisions, the subsidy-line ledger and refund orders. Every write takes a whole batch in one
+statement; a reassessment holds its person-years' locks (`lock_person_years`) until its transaction ends."""
 from __future__ import annotations
 
 import json
@@ -18,20 +19,23 @@ from shared.messages import EnrollmentEnded, EnrollmentRegistered, ReceiptAccept
 Key = tuple[str, int]
 Row = asyncpg.Record | Mapping[str, Any]  # a row as read, or as a test writes it
 
+# One status set per person and region: a region's event replaces that region's set only.
 PEOPLE = BatchUpsert(
     "person", (("person_id", "text"), ("region", "text"), ("township", "text"), ("village", "text"), ("statuses", "jsonb")),
-    stamp=(("updated_at", "timestamptz"),), conflict=("person_id",),
-    update={"region": None, "township": None, "village": None, "statuses": None, "updated_at": None},
+    stamp=(("updated_at", "timestamptz"),), conflict=("person_id", "region"),
+    update={"township": None, "village": None, "statuses": None, "updated_at": None},
 )
+_REGISTERED_STAYS = "CASE WHEN EXCLUDED.state = 'ended' THEN enrollment.{0} ELSE EXCLUDED.{0} END"
 ENROLLMENTS = BatchUpsert(
     "enrollment", (("person_id", "text"), ("year", "int"), ("region", "text"), ("township", "text"), ("village", "text"),
-                   ("kind", "text"), ("state", "text"), ("ended_on", "date"), ("end_reason", "text")),
+                   ("kind", "text"), ("state", "text"), ("ended_on", "date"), ("end_reason", "text"),
+                   ("event_date", "date"), ("registered_on", "date")),
     stamp=(("updated_at", "timestamptz"),), conflict=("person_id", "year"),
     update={"region": None,
             "township": "coalesce(EXCLUDED.township, enrollment.township)",
             "village": "coalesce(EXCLUDED.village, enrollment.village)",
-            # an ending says nothing of the kind: the registered kind stays
-            "kind": "CASE WHEN EXCLUDED.state = 'ended' THEN enrollment.kind ELSE EXCLUDED.kind END",
+            # an ending says nothing of the kind, its event or the registration day: the registered ones stay
+            **{column: _REGISTERED_STAYS.format(column) for column in ("kind", "event_date", "registered_on")},
             "state": None, "ended_on": None, "end_reason": None, "updated_at": None},
 )
 PAYMENTS = BatchUpsert(
@@ -87,17 +91,20 @@ class NewRefund(NamedTuple):
 @dataclass(frozen=True)
 class Facts:
     """Everything known about a batch of person-years, each kind of fact by its key."""
-    person: Mapping[str, Row]                      # by person: region, township, statuses
-    enrollment: Mapping[Key, Row]                  # kind, state, ended_on, end_reason, region, township
+    person: Mapping[str, Mapping[str, Row]]        # by person, then region (latest announced last): township,
+                                                   # statuses
+    enrollment: Mapping[Key, Row]                  # kind, state, ended_on, end_reason, event_date, registered_on,
+                                                   # region, township
     payment: Mapping[Key, Row]                     # paid_fen, first_paid_at, region (of the latest receipt)
     ordered: Mapping[tuple[str, int, str], int]    # refunds ordered so far, by person, year and reason
     due: Mapping[Key, Row]                         # the current due row
 
 
 async def save_people(conn: asyncpg.Connection, events: Sequence[StatusChanged], now: datetime) -> None:
-    """The last event of each person wins: two in one batch would make the upsert touch a row twice,
-    which PostgreSQL refuses, and the batch would fail on every redelivery."""
-    latest = {e.person_id: e for e in events}.values()
+    """Each event replaces its region's set of the person; the last of each person and region in the batch
+    wins: two would make the upsert touch a row twice, which PostgreSQL refuses, and the batch would fail on
+    every redelivery."""
+    latest = {(e.person_id, e.region): e for e in events}.values()
     await PEOPLE.execute(conn, [
         (e.person_id, e.region, e.township, e.village, json.dumps([s.model_dump(mode="json") for s in e.statuses]))
         for e in latest], now)
@@ -108,9 +115,10 @@ async def save_enrollments(conn: asyncpg.Connection, events: Sequence[Enrollment
     """The last event of each person-year wins (one person's events arrive in order on one partition)."""
     latest = {(e.person_id, e.year): e for e in events}.values()
     await ENROLLMENTS.execute(conn, [
-        (e.person_id, e.year, e.region, e.township, e.village, "general", "ended", e.ended_on, e.reason)
+        (e.person_id, e.year, e.region, e.township, e.village, "general", "ended", e.ended_on, e.reason, None, None)
         if isinstance(e, EnrollmentEnded) else
-        (e.person_id, e.year, e.region, e.township, e.village, e.kind, "registered", None, None)
+        (e.person_id, e.year, e.region, e.township, e.village, e.kind, "registered", None, None, e.event_date,
+         e.registered_on)
         for e in latest], now)
 
 
@@ -132,14 +140,39 @@ async def people_of_year(conn: asyncpg.Connection, year: int) -> list[str]:
     return [r["person_id"] for r in rows]
 
 
+DUE_LOCKS = 0x5B5D  # the advisory-lock class of subsidy's reassessments (two-key locks: apart from one-key ones)
+
+
+async def lock_person_years(conn: asyncpg.Connection, keys: Sequence[Key]) -> None:
+    """Hold every person-year of the batch until this transaction ends, in one round trip: a reassessment of
+    one of them elsewhere (another consumer, another instance) waits for this one's commit and then reads
+    its due, so no two transactions both turn revision n into n+1.
+
+    One lock per person covers all their years: a consumed batch then holds at most one lock per record,
+    and the server's lock table, shared by every transaction of every service, is max_locks_per_transaction
+    × max_connections entries (measured at max_connections=100: six transactions of 2,000 locks at once fit,
+    eight ran out of shared memory). The locks are taken in the order of their ids, the same in every
+    transaction, so two batches sharing people cannot deadlock."""
+    await conn.execute(
+        """
+        SELECT count(pg_advisory_xact_lock($2, ordered.id))
+        FROM (SELECT DISTINCT hashtext(p) AS id FROM unnest($1::text[]) AS p ORDER BY id) AS ordered
+        """,
+        sorted({k[0] for k in keys}), DUE_LOCKS,
+    )
+
+
 async def load_facts(conn: asyncpg.Connection, keys: Sequence[Key]) -> Facts:
     """Everything known about each person-year, one query per kind of fact for the whole batch."""
     people = sorted({k[0] for k in keys})
     ps, ys = [k[0] for k in keys], [k[1] for k in keys]
     keyed = "JOIN unnest($1::text[], $2::int[]) AS k(p, y) ON t.person_id = k.p AND t.year = k.y"
+    statuses: dict[str, dict[str, Row]] = {}
+    for r in await conn.fetch("SELECT * FROM person WHERE person_id = ANY($1::text[]) "
+                              "ORDER BY person_id, updated_at, region", people):
+        statuses.setdefault(r["person_id"], {})[r["region"]] = r
     return Facts(
-        person={r["person_id"]: r for r in await conn.fetch(
-            "SELECT * FROM person WHERE person_id = ANY($1::text[])", people)},
+        person=statuses,
         enrollment={(r["person_id"], r["year"]): r for r in await conn.fetch(
             f"SELECT t.* FROM enrollment t {keyed}", ps, ys)},
         payment={(r["person_id"], r["year"]): r for r in await conn.fetch(

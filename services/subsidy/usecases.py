@@ -7,7 +7,9 @@ pure core (domain/), raises its events with `uow.publish` (written to the outbox
 commit) and refreshes the due cache once the transaction has committed.
 
 - facts in: `record_statuses`, `record_enrollments`, `record_receipts` save what another
-  service announced and `reassess` every person-year it touches; `reassess_year` decides
+  service announced and `reassess` every person-year it touches (statuses per person and
+  region, the due on its own region's: domain/regions.py; one reassessment of a person at a
+  time, whichever consumer or instance: store.lock_person_years); `reassess_year` decides
   everyone known for a year afresh (a new campaign);
 - reads: `quote`, `person_lines`, `ledger_totals`, `find_refunds`, `refund`;
 - changes: `move_refund`, `grant_credential`.
@@ -33,6 +35,7 @@ from services.subsidy.cache import DueCache
 from services.subsidy.domain.cases import Case, Decision, Enrollment, decide
 from services.subsidy.domain.dues import Due
 from services.subsidy.domain.refunds import advance
+from services.subsidy.domain.regions import due_region
 from services.subsidy.views import due_body
 from shared import audit
 from shared.access import Caller
@@ -94,8 +97,9 @@ class UnknownRefund(LookupError):
 
 async def record_statuses(uow: UnitOfWork, events: Sequence[StatusChanged], *, campaign_year: int,
                           dues: DueCache | None = None) -> None:
-    """Status changes: each person's statuses as last announced; the campaign year and every year the
-    person already has a due are reassessed."""
+    """Status changes: each region's statuses of the person as that region last announced them (another
+    region's set stays as it was); the campaign year and every year the person already has a due are
+    reassessed."""
     if not events:
         return
     await store.save_people(uow.conn, events, uow.now)
@@ -129,7 +133,12 @@ async def reassess(uow: UnitOfWork, keys: Sequence[Key], *, source: str, regions
     """Decide every person-year in `keys` afresh from all its facts; save dues, lines, refund orders and what
     could not be judged; raise the events; refresh `dues` after the commit. `regions`: where a person-year
     belongs when no fact says (the event that touched it); `source` names the trigger in the metrics.
-    Returns the current due of each person-year assessed."""
+    Returns the current due of each person-year assessed.
+
+    The person-years are locked first, before their facts and dues are read: three consumers and every
+    instance of the service reassess, and two doing the same person-year at once would both raise the
+    same revision with different money."""
+    await store.lock_person_years(uow.conn, keys)
     facts = await store.load_facts(uow.conn, keys)
     decided = decide_cases(uow, keys, facts, regions=regions or {}, source=source)
     await store.save_dues(uow.conn, decided.dues, uow.now)
@@ -200,18 +209,22 @@ def decide_cases(uow: UnitOfWork, keys: Sequence[Key], facts: store.Facts, *, re
 
 
 def build_case(key: Key, facts: store.Facts, fallback_region: str | None) -> Case | None:
-    """All facts of one person-year as the pure core wants them; None when not even a region is known."""
+    """All facts of one person-year as the pure core wants them, with the statuses of the region whose due it
+    is (domain/regions.py); None when not even a region is known."""
     person, year = key
-    p, e, pay = facts.person.get(person), facts.enrollment.get(key), facts.payment.get(key)
-    region = (e["region"] if e else None) or (p["region"] if p else None) or (pay["region"] if pay else None) \
-        or fallback_region
+    e, pay, before = facts.enrollment.get(key), facts.payment.get(key), facts.due.get(key)
+    listed = facts.person.get(person, {})
+    region = due_region(enrolled=e["region"] if e else None, paid=pay["region"] if pay else None, listed=list(listed),
+                        assessed=before["region"] if before else None, fallback=fallback_region)
     if region is None:
         return None
+    p = listed.get(region)
     return Case(
         person_id=person, year=year, region=region,
         township=(e["township"] if e else None) or (p["township"] if p else None),
         statuses=tuple(p["statuses"]) if p else (),
-        enrollment=Enrollment(e["kind"], e["state"], e["ended_on"], e["end_reason"]) if e else None,
+        enrollment=Enrollment(e["kind"], e["state"], e["ended_on"], e["end_reason"], e["event_date"],
+                              e["registered_on"]) if e else None,
         paid_fen=pay["paid_fen"] if pay else 0,
         first_paid_on=local_date(pay["first_paid_at"]) if pay and pay["first_paid_at"] else None,
         ordered_fen={r: amt for (pp, yy, r), amt in facts.ordered.items() if (pp, yy) == key},

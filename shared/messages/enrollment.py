@@ -19,11 +19,26 @@ class _EnrollmentEvent(Envelope):
 
 
 class EnrollmentRegistered(_EnrollmentEvent):
-    """The person is registered for the year with a kind of enrollment."""
+    """The person is registered for the year with a kind of enrollment.
+
+    With `funded_by` set the person owes nothing (资助参保: the whole contribution is subsidised) and is
+    enrolled without a receipt, as if paid; `enrollment.covered` follows when the benefit window begins.
+    Announced again without `funded_by` when the subsidy no longer covers everything before the benefit
+    start: the person is then only registered and owes `expected_due_fen`."""
 
     event_type: Literal["enrollment.registered"] = "enrollment.registered"
     kind: str = Field("general", description="Enrollment kind (DOMAIN.md §9).")
-    expected_due_fen: Fen | None = Field(None, description="What the policy says is due if paid on the registration day.")
+    expected_due_fen: Fen | None = Field(None, description="What the policy says is due if paid on the registration "
+                                         "day; for a due the subsidy service assessed, that due.")
+    funded_by: str | None = Field(None, examples=["medical_assistance"], description="The funding source(s) paying "
+                                  "the whole contribution of a fully subsidised person (due 0, enrolled without a "
+                                  "receipt); None when the person pays.")
+    # Added without a new schema version: both optional, and an older consumer ignores them (extra="ignore").
+    event_date: date | None = Field(None, description="The day of the event the kind turns on: employee-insurance "
+                                    "lapse, discharge, release, entry into a child-welfare institution …; none for general.")
+    registered_on: date | None = Field(None, description="The registration day (China): the payment day the "
+                                       "registration was judged on, and the due's day when the event falls after "
+                                       "the collection period.")
 
 
 class EnrollmentPaid(_EnrollmentEvent):

@@ -51,6 +51,7 @@ TABLES = {  # table: (order, columns that differ by when or by random id)
     "refund": ("person_id, region, year", {"id", "duplicate_case_id", "decided_at"}),
     "baseline_import": ("list, region, rows_total", {"id", "imported_at"}),
     "baseline_rejected_row": ("line_no", {"import_id"}),
+    "registration_refusal": ("person_id, region, year, line_no", {"id", "refused_at"}),
 }
 
 
@@ -213,9 +214,12 @@ async def test_a_register_and_registrations_over_http_and_from_the_cli_store_and
 
     answer = registered.json()
     assert (answer["registered"], answer["already"], answer["refused"]) == (2, 1, 1)
+    assert answer["total"] == answer["accepted"] + answer["refused"]
     assert f"{answer['total']}人：登记2，已登记1，拒绝1" in registered_by_cli.output
     assert f"{imported.json()['rows_total']}行，导入1行，退回2行" in by_cli.output
     over_http, from_cli = await stored(web), await stored(command_line)
+    assert [(r["person_id"], r["line_no"], r["reason_code"]) for r in from_cli["registration_refusal"]] == [
+        (stranger, 2, "place_unknown")]   # kept with its reason, by either entry point
     assert sorted(e["event_type"] for _, _, e in from_cli["outbox"]) == [
         "enrollment.registered", "enrollment.registered", "population.baselined"]
     assert over_http == from_cli

@@ -10,6 +10,7 @@ role in each service's own credential table, as `yibao … grant` does.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
@@ -21,8 +22,8 @@ import asyncpg
 import httpx
 
 from shared.resident_id import person_key
-from shared.topics import RECEIPT_RECEIVED
-from tests.support.kafka import produce
+from shared.topics import RECEIPT_RECEIVED, STATUS_CHANGED
+from tests.support.kafka import produce, read_all
 from tests.support.people import encode, receipt
 from tests.support.system import System
 
@@ -89,6 +90,25 @@ class Chain:
     async def register(self, region: str, registration: dict[str, Any]) -> httpx.Response:
         return await self._call("POST", "enrollment", "/api/enrollments", region, "agency", json=registration)
 
+    async def register_bulk(self, region: str, registrations: Sequence[dict[str, Any]]) -> dict[str, Any]:
+        """A list of registrations in one request; the answer has one result per line, in order."""
+        answer = await self._call("POST", "enrollment", "/api/enrollments/bulk", region, "agency",
+                                  json={"registrations": list(registrations)})
+        assert answer.status_code == 200, answer.text
+        body: dict[str, Any] = answer.json()
+        return body
+
+    async def metric(self, service: str, name: str, **labels: str) -> float:
+        """A counter's value on a service's /metrics (0 before it was first counted), its labels as given."""
+        answer = await self.client.get(self.system.url(service, "/metrics/"))
+        assert answer.status_code == 200, answer.text
+        wanted = {f'{k}="{v}"' for k, v in labels.items()}
+        for line in answer.text.splitlines():
+            head, _, value = line.rpartition(" ")
+            if head.startswith(name + "{") and wanted <= set(head[len(name) + 1:-1].split(",")):
+                return float(value)
+        return 0.0
+
     async def quote(self, region: str, person: str, year: int) -> httpx.Response:
         return await self._call("POST", "subsidy", "/api/quote", region, "tax_gateway", json={"id": person, "year": year})
 
@@ -118,7 +138,79 @@ class Chain:
         body: dict[str, Any] = answer.json()
         return body
 
+    async def advance_coverage(self, region: str, as_of: str | None = None) -> dict[str, Any]:
+        """The insurance office's daily step: paid enrollments whose benefit window has begun become covered."""
+        answer = await self._call("POST", "enrollment", "/api/coverage/advance", region, "agency",
+                                  json={"as_of": as_of} if as_of else {})
+        assert answer.status_code == 200, answer.text
+        body: dict[str, Any] = answer.json()
+        return body
+
+    async def not_enrolled(self, region: str, year: int) -> list[dict[str, Any]]:
+        """Every entry of the vulnerable-not-enrolled lists (应保未保), each with its group's category (persons
+        masked: region code and last two characters, with township and village)."""
+        groups = (await self.vulnerable(region, year))["groups"]
+        return [{**p, "category": g["category"]} for g in groups for p in g["not_enrolled"]]
+
+    async def transfers(self, region: str, year: int) -> dict[str, Any]:
+        """Subsidy to transfer per funding source (and per source, township and mode), for the enrolled."""
+        answer = await self._call("GET", "reconciliation", "/api/transfers", region, "viewer",
+                                  params={"region": region, "year": year})
+        assert answer.status_code == 200, answer.text
+        body: dict[str, Any] = answer.json()
+        return body
+
+    # -- reconciliation: the bank's file, a run and what it found --
+
+    async def settle(self, region: str, bank: str, lines: Sequence[dict[str, Any]]) -> dict[str, Any]:
+        """A bank's settlement file as the clerk hands it in (lines: settlement_ref, settled_on, channel, pay_date,
+        receipt_no ('' for a channel's day total), amount in 元); the region is the clerk's."""
+        columns = ("settlement_ref", "settled_on", "region", "channel", "pay_date", "receipt_no", "amount")
+        text = "\n".join([",".join(columns), *(",".join(str({**line, "region": region}[c]) for c in columns)
+                                                for line in lines)]) + "\n"
+        headers = {**await self._headers("reconciliation", region, "clerk"), "Content-Type": "text/csv"}
+        answer = await self.client.post(self.system.url("reconciliation", "/api/imports/bank-settlement"),
+                                        params={"bank": bank}, content=text.encode(), headers=headers)
+        assert answer.status_code == 200, answer.text
+        body: dict[str, Any] = answer.json()
+        return body
+
+    async def run(self, region: str, year: int, day: str) -> dict[str, Any]:
+        """A reconciliation run of the region-year as of the end of `day` (ISO date), started by the clerk."""
+        answer = await self._call("POST", "reconciliation", "/api/runs", region, "clerk",
+                                  json={"region": region, "year": year, "day": day})
+        assert answer.status_code == 200, answer.text
+        body: dict[str, Any] = answer.json()
+        return body
+
+    async def discrepancies(self, region: str, year: int, kind: str | None = None) -> list[dict[str, Any]]:
+        """The open discrepancies of the region-year still present in its last run (persons masked)."""
+        params: dict[str, Any] = {"region": region, "year": year, **({"kind": kind} if kind else {})}
+        answer = await self._call("GET", "reconciliation", "/api/discrepancies", region, "viewer", params=params)
+        assert answer.status_code == 200, answer.text
+        found: list[dict[str, Any]] = answer.json()["discrepancies"]
+        return found
+
+    async def reconciled(self, region: str, person: str) -> httpx.Response:
+        """What reconciliation holds on the person in `region` (receipts, dues, statuses, discrepancies)."""
+        return await self._call("POST", "reconciliation", "/api/person", region, "viewer", json={"id": person})
+
+    async def status_changes(self, person: str) -> list[dict[str, Any]]:
+        """Every identity.status-changed about the person so far, in the order its consumers read them (one
+        person's events share a partition): what each department's list announced, region by region."""
+        records = await read_all(self.system.servers.kafka_bootstrap, self.system.topic(STATUS_CHANGED.name))
+        found: list[dict[str, Any]] = [json.loads(r.value) for r in records if r.key == person_key(person).encode()]
+        return found
+
     # -- waiting for the chain --
+
+    async def reconciled_when(self, region: str, person: str, holds: Callable[[dict[str, Any]], bool],
+                              timeout: float = 60) -> dict[str, Any]:
+        """Reconciliation's view of the person once `holds` is true of it (it consumes every topic on its own)."""
+        answer = await until(lambda: self.reconciled(region, person),
+                             lambda r: r.status_code == 200 and holds(r.json()), timeout)
+        body: dict[str, Any] = answer.json()
+        return body
 
     async def quoted(self, region: str, person: str, year: int, timeout: float = 60) -> dict[str, Any]:
         """The quote once the subsidy service has assessed the person (200)."""

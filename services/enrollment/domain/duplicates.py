@@ -80,10 +80,10 @@ class DuplicateCase:
     rule: str
     explanation: str
     arose_on: date
-    refund_id: UUID
+    refund_id: UUID | None   # None: the dropped enrollment was funded (资助参保), nobody paid, nothing to refund
 
     @classmethod
-    def of(cls, found: Found, *, case_id: UUID, refund_id: UUID) -> DuplicateCase:
+    def of(cls, found: Found, *, case_id: UUID, refund_id: UUID | None) -> DuplicateCase:
         r = found.resolution
         return cls(id=case_id, person_id=found.person, year=found.year, kept=r.kept, dropped_region=r.dropped,
                    rule=r.rule, explanation=r.explanation, arose_on=r.arose_on, refund_id=refund_id)

@@ -47,6 +47,12 @@ class Enrollment(NamedTuple):
     covered_on: date | None = None
     ended_on: date | None = None
     end_reason: str | None = None
+    funded_by: str | None = None   # the fund paying the whole contribution (资助参保, due 0); None: the person pays
+
+    @property
+    def funded(self) -> bool:
+        """Enrolled as paid with no money of the person's own: the whole contribution is subsidised."""
+        return self.funded_by is not None and self.state in ("paid", "covered")
 
     @property
     def key(self) -> Key:

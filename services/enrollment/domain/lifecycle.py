@@ -5,6 +5,9 @@
 * paid: an accepted receipt brings the year's total above zero; the policy then says
   which cover that payment bought (benefit window, waiting period), judged on the day
   it was paid in China. A reversal back to zero returns the enrollment to registered.
+  Or a fund pays the whole contribution (`fund`, 资助参保: due 0): paid with no money of
+  the person's, `funded_by` naming the fund; money on it changes nothing of that cover, and
+  only `unfund` (the subsidy withdrawn before the benefit start) returns it to registered.
 * covered: the benefit window has begun (`cover`, run daily with the day as argument).
 * ended: death, employee insurance, another region, a duplicate case or a refund.
 
@@ -49,7 +52,7 @@ def apply_payment(e: Enrollment, amount_fen: int, paid_at: datetime, statuses: S
     Money after the end stays counted (paid_total) for reconciliation to refund."""
     total = e.paid_total_fen + amount_fen
     paid = e.state in PAID_STATES
-    if e.state == "ended" or (total > 0) == paid:
+    if e.state == "ended" or e.funded or (total > 0) == paid:
         return e._replace(paid_total_fen=total), False
     if total <= 0:
         return e._replace(paid_total_fen=total, state="registered", benefit_start=None, benefit_end=None,
@@ -71,6 +74,21 @@ def _benefit_window(e: Enrollment, paid_on: date, statuses: Statuses) -> dict[st
         return {"benefit_start": None, "benefit_end": None, "policy_path": None, "policy_reasons": (err.one_line(),)}
     return {"benefit_start": a.benefit_start, "benefit_end": a.benefit_end, "waiting_months": a.waiting_months,
             "waiting_days": a.waiting_days, "policy_path": a.path, "policy_reasons": tuple(r.text for r in a.reasons)}
+
+
+def fund(e: Enrollment, funded_on: date, funded_by: str, statuses: Statuses, why: str) -> Enrollment:
+    """The whole contribution paid by `funded_by` on `funded_on`: paid without money of the person's, with the
+    cover a payment on that day buys (no benefit window when the rules give none) and `why` first among the
+    reasons."""
+    window = _benefit_window(e, funded_on, statuses)
+    window["policy_reasons"] = (why, *window["policy_reasons"])
+    return e._replace(state="paid", paid_on=funded_on, funded_by=funded_by, covered_on=None, **window)
+
+
+def unfund(e: Enrollment, why: str) -> Enrollment:
+    """The fund no longer pays before the cover began: registered again, owing what the subsidy now assesses."""
+    return e._replace(state="registered", paid_on=None, funded_by=None, benefit_start=None, benefit_end=None,
+                      waiting_months=0, waiting_days=0, policy_path=None, policy_reasons=(why,), covered_on=None)
 
 
 def coverable(e: Enrollment, as_of: date) -> bool:

@@ -6,11 +6,18 @@ region → no evidence of place → students at their school → the policy itse
 (place against hukou/residence permit, special kinds such as newborns, windows).
 The registration day stands in for the payment day: the answer says what the
 person would owe and from when they would be covered if they paid today.
+
+A refusal is kept, not only answered (`refusal`): who asked, for what, and why, so
+that the office finds it in the person's record and the refusals can be counted.
 """
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
+from typing import NamedTuple
+from uuid import UUID
 
 from services.enrollment.domain.policy_view import Question, Statuses, ask, reason_texts
 from shared.codes import LABEL, EnrollmentKind
@@ -130,3 +137,38 @@ def _ask_policy(req: Request, facts: Facts, hukou: str | None) -> Decision:
         return refused(code, *reason_texts(a))
     return Decision("registered", reasons=tuple(reason_texts(a)), hukou_region=hukou, due_fen=a.due_fen,
                     benefit_start=a.benefit_start, benefit_end=a.benefit_end, path=a.path)
+
+
+class Refusal(NamedTuple):
+    """A refused registration as kept: a row of `registration_refusal`, its fields the columns in order."""
+
+    id: UUID
+    person_id: str
+    region: str
+    year: int
+    kind: str
+    hukou_region: str | None
+    residence_region: str | None
+    school_region: str | None
+    event_date: date | None
+    registered_on: date
+    line_no: int              # where it stood in the list asked (1 for a single registration)
+    reason_code: str
+    reasons: tuple[str, ...]
+    requested_by: str         # the credential's holder
+
+
+def refusal(req: Request, decision: Decision, *, refusal_id: UUID, line_no: int, by: str) -> Refusal:
+    """The refusal to keep for a refused decision; what was declared is kept as asked (the hukou region as
+    given, not as the register would fill it in), so the office sees what the agent entered."""
+    if decision.outcome != "refused":
+        raise ValueError(f"only a refusal is kept as one, not {decision.outcome!r}")
+    return Refusal(refusal_id, req.person_id, req.region, req.year, req.kind, req.hukou_region, req.residence_region,
+                   req.school_region, req.event_date, req.registered_on, line_no,
+                   decision.reason_code or "refused", decision.reasons, by)
+
+
+def tally(decisions: Iterable[Decision]) -> Counter[tuple[str, str]]:
+    """How many of each (outcome, reason code) — the reason code empty unless refused; the counts add up to
+    the number asked: count in = accepted (registered, already) + refused."""
+    return Counter((d.outcome, (d.reason_code or "") if d.outcome == "refused" else "") for d in decisions)

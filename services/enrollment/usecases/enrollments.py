@@ -46,6 +46,8 @@ async def request_refund(uow: UnitOfWork, caller: Caller, person_id: str, year: 
     row = await _one(uow.conn, person_id, caller.region, year)
     if row.state not in lifecycle.PAID_STATES:
         raise Conflict(f"{year}年度参保状态为{row.state}，没有可退的缴费")
+    if row.funded and row.paid_total_fen <= 0:
+        raise Conflict(f"{year}年度为全额资助参保（{row.funded_by}），本人没有缴费，没有可退的缴费")
     statuses = await store.statuses_of(uow.conn, [row.home])
     settled = refunds.settle(row, reason, requested_on, statuses.get(row.home, ()), refund_id=uuid4(),
                              requested_by=caller.holder, end_anyway=False)

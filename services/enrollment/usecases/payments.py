@@ -1,4 +1,5 @@
-"""What other services tell enrollment: receipts make enrollments paid; statuses and dues are kept for the record."""
+"""What other services tell enrollment: receipts make enrollments paid; statuses and dues are kept for the record,
+and a due of 0 enrolls a fully subsidised person (`zero_dues`)."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -7,7 +8,7 @@ from services.enrollment import events, store
 from services.enrollment.domain import lifecycle
 from services.enrollment.domain.enrollment import Enrollment, Home, Key, Place
 from services.enrollment.domain.policy_view import Statuses
-from services.enrollment.usecases import duplicate_cases
+from services.enrollment.usecases import duplicate_cases, zero_dues
 from shared.messages import DueAssessed, ReceiptAccepted, StatusChanged
 from shared.uow import UnitOfWork
 
@@ -56,10 +57,14 @@ async def record_statuses(uow: UnitOfWork, changes: Sequence[StatusChanged]) -> 
 
 
 async def record_dues(uow: UnitOfWork, dues: Sequence[DueAssessed]) -> None:
-    """Keep each person's latest assessed due per region and year (the highest revision)."""
+    """Keep each person's latest assessed due per region and year (the highest revision); a current due of 0
+    enrolls and covers a fully subsidised person without a receipt, a later rise is judged (`zero_dues`).
+    An older revision arriving late is neither kept nor acted on."""
     latest: dict[Key, DueAssessed] = {}
     for d in dues:
         key = (d.person_id, d.region, d.year)
         if key not in latest or d.revision >= latest[key].revision:
             latest[key] = d
+    kept = await store.due_revisions(uow.conn, latest)
     await store.save_dues(uow.conn, list(latest.values()), uow.now)
+    await zero_dues.apply_dues(uow, [d for k, d in latest.items() if d.revision >= kept.get(k, 0)])

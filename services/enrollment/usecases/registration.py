@@ -1,8 +1,10 @@
 """Registering people (one from a village agent, or thousands from the CLI) in one transaction.
 
 Loads the facts for all people of the request at once, decides each registration in
-order (so a bulk list sees its own earlier rows), saves the registered enrollments and
-answers each registration with the policy's reasons.
+order (so a bulk list sees its own earlier rows), saves the registered enrollments, keeps
+every refusal with its reason (the office finds it in the person's record) and answers
+each registration with the policy's reasons. Once committed, each answer is counted by
+region, outcome and reason code (`yibao_registrations_total`): count in = accepted + refused.
 """
 from __future__ import annotations
 
@@ -10,14 +12,19 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import NamedTuple
+from uuid import uuid4
 
 from services.enrollment import events, store
 from services.enrollment.domain import lifecycle, registration
 from services.enrollment.domain.enrollment import Enrollment, Home, Key, Place
 from services.enrollment.domain.policy_view import Statuses
-from services.enrollment.domain.registration import Decision, EmployeeCover, Facts, Request
+from services.enrollment.domain.registration import Decision, EmployeeCover, Facts, Refusal, Request
 from shared.access import Caller
+from shared.logging import get_logger
+from shared.metrics import REGISTRATIONS
 from shared.uow import UnitOfWork
+
+log = get_logger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +74,26 @@ async def register(uow: UnitOfWork, caller: Caller, applications: Sequence[Appli
     )
     answers, changed = decide(uow, caller, requests, known)
     await store.save_enrollments(uow.conn, changed, uow.now)
+    await store.save_refusals(uow.conn, refusals(caller, answers), uow.now)
+    uow.after_commit(lambda: _count(caller.region, answers))
     return answers
+
+
+def refusals(caller: Caller, answers: Sequence[Answer]) -> list[Refusal]:
+    """The refused answers as the rows to keep, each with its own id, the line it stood on and who asked."""
+    return [registration.refusal(a.request, a.decision, refusal_id=uuid4(), line_no=a.line_no, by=caller.holder)
+            for a in answers if a.decision.outcome == "refused"]
+
+
+async def _count(region: str, answers: Sequence[Answer]) -> None:
+    """Counted after the commit only: a rolled-back request kept nothing, so it counts nothing. The log line
+    names no person (the refusals are in the store, by person); it says how many, and why."""
+    tally = registration.tally(a.decision for a in answers)
+    for (outcome, reason_code), n in tally.items():
+        REGISTRATIONS.labels(region, outcome, reason_code).inc(n)
+    refused = {code: n for (outcome, code), n in sorted(tally.items()) if outcome == "refused"}
+    if refused:
+        log.info("registrations refused", region=region, asked=len(answers), refused=refused)
 
 
 def decide(uow: UnitOfWork, caller: Caller, requests: Sequence[Request],

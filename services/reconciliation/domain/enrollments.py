@@ -2,7 +2,9 @@
 
 Events of a batch are applied in order on top of what is held. A payment books its
 receipt; an end is final until the person registers again, which restores paid or
-registered by what was paid.
+registered by what was paid. A registration a fund pays for (`funded_by`: the whole
+contribution subsidised, 资助参保) is paid with nothing paid by the person; announced
+again without a fund (the subsidy withdrawn before the cover began), it is registered.
 """
 from __future__ import annotations
 
@@ -53,7 +55,9 @@ def fold(known: Mapping[tuple[str, int], EnrollmentYear],
         row.village = e.village or row.village
         if isinstance(e, EnrollmentRegistered):
             row.kind = e.kind
-            if row.state == "ended":
+            if e.funded_by is not None:
+                row.state = "paid"
+            elif row.state == "ended" or (row.state == "paid" and row.paid_total_fen <= 0):
                 row.state = "paid" if row.paid_total_fen > 0 else "registered"
         elif isinstance(e, EnrollmentPaid):
             row.paid_total_fen = e.paid_total_fen

@@ -1,8 +1,8 @@
 """What to do for one person and year, given everything known about them: pure.
 
 A *case* gathers the facts the other services announced — certified statuses,
-the enrollment (kind, registered or ended), the accepted payments and the
-refunds already ordered. `decide` turns it into the current due and any refund
+the enrollment (kind, its event date and registration day, registered or ended),
+the accepted payments and the refunds already ordered. `decide` turns it into the current due and any refund
 now owed. Which statuses count after a payment, and whether their subsidy is
 refunded, is the region's pack's switch (`status_rules.after_payment`,
 `count_certified_by`, `refund_certified_by`, the subsidy's `mode`): nothing here
@@ -17,6 +17,7 @@ from typing import Any, Literal
 from services.subsidy.domain.dues import Due, assessment_date, scenario
 from shared.codes import LABEL, Mode, RefundReason
 from shared.policy import assess, load_pack
+from shared.resident_id import InvalidResidentId, parse_resident_id
 
 REFUND_AFTER_SUBSIDY = "refund_after_subsidy"  # 先缴后补: the subsidised part, once the person paid in full
 _LABEL_OF_CODE: dict[str, str] = {str(code): text for code, text in LABEL.items()}  # the labels by their wire code
@@ -28,6 +29,8 @@ class Enrollment:
     state: Literal["registered", "ended"]
     ended_on: date | None = None
     end_reason: str | None = None
+    event_date: date | None = None      # what the kind turns on: lapse, entry, discharge … (enrollment.registered)
+    registered_on: date | None = None   # the registration day, in China
 
 
 @dataclass(frozen=True)
@@ -64,16 +67,35 @@ class Decision:
 
 def decide(case: Case, today: date) -> Decision:
     """The due and any refund owed now. Raises PolicyError when the facts cannot be judged."""
-    kind = case.enrollment.kind if case.enrollment else "general"
-    paid_on = case.first_paid_on if case.has_paid and case.first_paid_on else assessment_date(case.region, case.year, today)
-    if case.enrollment and case.enrollment.state == "ended":
-        return _ended(case, case.enrollment)
+    e = case.enrollment
+    if e and e.state == "ended":
+        return _ended(case, e)
+    paid_on = case.first_paid_on if case.has_paid and case.first_paid_on else assessment_date(
+        case.region, case.year, today, not_before=_first_payable(case), registered_on=e.registered_on if e else None)
+    # An event after the payment bought nothing for it (as enrollment's benefit window reads it): the payment
+    # is judged without it rather than refused as an impossible order of dates.
+    event = e.event_date if e and e.event_date and e.event_date <= paid_on else None
     due = Due.from_assessment(assess(scenario(case.person_id, case.region, case.year, case.statuses, paid_on,
-                                              kind=kind)))
+                                              kind=e.kind if e else "general", event_date=event)))
     refund = _refund_after(case, due)
     if refund is None:
         return Decision(due, "active")
     return Decision(_with_reason(due, refund.text), "active", (refund,))
+
+
+def _first_payable(case: Case) -> date | None:
+    """For a registered person, the first day they could pay for it: not before the event their kind turns on,
+    nor before birth (a newborn). None for someone only known by a status: nothing was registered for a later
+    day, so they are judged as everyone is (and a birth after the period stays unassessable, with its reason)."""
+    e = case.enrollment
+    if e is None or e.state != "registered":
+        return None
+    try:
+        born: date | None = parse_resident_id(case.person_id).birth_date
+    except InvalidResidentId:  # the engine refuses the ID with its reason
+        born = None
+    days = [d for d in (born, e.event_date) if d is not None]
+    return max(days) if days else None
 
 
 def _refund_after(case: Case, due: Due) -> RefundDue | None:

@@ -6,6 +6,12 @@ that the region's after-payment rules decide what a later status changes); for
 someone who has not, today while the collection period runs, its first day
 before it opens, and its last day once it closed (the flag the tax side collects
 by is the collection-period due; late payers are assessed again when they pay).
+
+A registration whose event (an employee-insurance lapse, entry into a child-welfare
+institution, a discharge …) or birth comes after that day cannot be paid for then:
+it is assessed on its registration day — the day enrollment judged it on — and
+never before the event, so the kind's own path (its window, its benefit start, who
+funds it) decides, not the collection period.
 """
 from __future__ import annotations
 
@@ -49,9 +55,18 @@ def reason_text(r: Any) -> str:
     return f"{r.text}（{r.rule}）"
 
 
-def assessment_date(region: str, year: int, today: date) -> date:
+def assessment_date(region: str, year: int, today: date, *, not_before: date | None = None,
+                    registered_on: date | None = None) -> date:
+    """The day an unpaid person's due is judged on. `not_before`: the first day they could pay (their event,
+    their birth); `registered_on`: the day enrollment judged the registration on."""
     period = load_pack(region, year).collection_period
-    return min(max(today, period.start), period.end)
+    day = min(max(today, period.start), period.end)
+    if not_before is None or not_before <= day:
+        return day
+    # The event is after the day the collection-period due is judged on: nobody pays for an event before it
+    # happened. The registration day is the payment day enrollment answered with (its expected due and
+    # benefit start), so both services say the same; it cannot lie before the event.
+    return max(not_before, registered_on or not_before)
 
 
 def scenario(person_id: str, region: str, year: int, statuses: Sequence[Any], payment_date: date, *,

@@ -33,7 +33,10 @@ def person(person_id: str, *statuses: tuple[str, str], region: str = HY) -> dict
 
 
 def facts(*, people=(), payments=None, ordered=None, dues=None) -> Facts:
-    return Facts(person={p["person_id"]: p for p in people}, enrollment={}, payment=payments or {},
+    by_person: dict[str, dict[str, Any]] = {}
+    for p in people:  # one status set per person and region
+        by_person.setdefault(p["person_id"], {})[p["region"]] = p
+    return Facts(person=by_person, enrollment={}, payment=payments or {},
                  ordered=ordered or {}, due=dues or {})
 
 
