@@ -15,9 +15,10 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Generic, Protocol, TypeVar
 
+from shared.codes import PAYMENT_CHANNELS
 from shared.resident_id import InvalidResidentId, parse_resident_id
 
-CHANNELS = ("wechat", "alipay", "bank", "tax_hall", "village_agent", "app")
+CHANNELS = PAYMENT_CHANNELS
 T = TypeVar("T")
 
 
