@@ -7,6 +7,7 @@ credential of the region (see `access`); imports, runs and resolutions need the 
 `/api/progress` answers paid people and fen per village (`villages`) and the full figures beside them.
 """
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Literal, cast
 from uuid import UUID
 
@@ -27,6 +28,7 @@ from shared.http import CALLER, RUNTIME
 from shared.messages.envelope import ResidentIdStr
 from shared.resident_id import mask
 from shared.runtime import Runtime
+from shared.uow import UnitOfWork
 
 Region = Query(pattern=r"^\d{6}$", description="6-digit pooling region code.", examples=["340321"])
 Year = Query(ge=2000, le=2100, description="Coverage year.")
@@ -169,43 +171,41 @@ async def resolve(who: Who, discrepancy_id: UUID, body: Resolution, runtime: Run
         raise HTTPException(404, str(err)) from None
 
 
-@router.post("/imports/bank-settlement", responses=problems(401, 403, 413, 422), openapi_extra=csv_body(SETTLEMENT_EXAMPLE))
-async def import_bank(who: Who, request: Request, bank: Annotated[PlainText, Query(min_length=1, max_length=60)],
-                      name: Annotated[PlainText, Query(max_length=200)] = "settlement.csv",
-                      runtime: Runtime = RUNTIME) -> dict:
+async def _import_csv(request: Request, runtime: Runtime, who: Caller,
+                      importer: Callable[[UnitOfWork, str], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
+    """What every file import does around its use case: a clerk only, the body read within the size bound,
+    one unit of work, a bad line answered 422 with where and why."""
     who.check(who.region, "clerk")
     text = await _csv_body(request, settings_of(runtime).upload_max_bytes)
     try:
         async with runtime.unit_of_work() as uow:
-            return await usecases.import_bank_file(uow, bank=bank, name=name, text=text, region=who.region)
+            return await importer(uow, text)
     except LineError as err:
         raise HTTPException(422, str(err)) from None
+
+
+@router.post("/imports/bank-settlement", responses=problems(401, 403, 413, 422), openapi_extra=csv_body(SETTLEMENT_EXAMPLE))
+async def import_bank(who: Who, request: Request, bank: Annotated[PlainText, Query(min_length=1, max_length=60)],
+                      name: Annotated[PlainText, Query(max_length=200)] = "settlement.csv",
+                      runtime: Runtime = RUNTIME) -> dict:
+    return await _import_csv(request, runtime, who, lambda uow, text: usecases.import_bank_file(
+        uow, bank=bank, name=name, text=text, region=who.region))
 
 
 @router.post("/imports/agent-deposits", responses=problems(401, 403, 413, 422), openapi_extra=csv_body(DEPOSITS_EXAMPLE))
 async def import_deposits(who: Who, request: Request,
                           name: Annotated[PlainText, Query(max_length=200)] = "deposits.csv",
                           runtime: Runtime = RUNTIME) -> dict:
-    who.check(who.region, "clerk")
-    text = await _csv_body(request, settings_of(runtime).upload_max_bytes)
-    try:
-        async with runtime.unit_of_work() as uow:
-            return await usecases.import_agent_deposits(uow, name=name, text=text, region=who.region)
-    except LineError as err:
-        raise HTTPException(422, str(err)) from None
+    return await _import_csv(request, runtime, who, lambda uow, text: usecases.import_agent_deposits(
+        uow, name=name, text=text, region=who.region))
 
 
 @router.post("/imports/targets", responses=problems(401, 403, 413, 422), openapi_extra=csv_body(TARGETS_EXAMPLE))
 async def import_targets(who: Who, request: Request,
                          name: Annotated[PlainText, Query(max_length=200)] = "targets.csv",
                          runtime: Runtime = RUNTIME) -> dict:
-    who.check(who.region, "clerk")
-    text = await _csv_body(request, settings_of(runtime).upload_max_bytes)
-    try:
-        async with runtime.unit_of_work() as uow:
-            return await usecases.import_targets(uow, name=name, text=text, region=who.region)
-    except LineError as err:
-        raise HTTPException(422, str(err)) from None
+    return await _import_csv(request, runtime, who, lambda uow, text: usecases.import_targets(
+        uow, name=name, text=text, region=who.region))
 
 
 @router.get("/exports/{name}.{fmt}", responses={

@@ -31,7 +31,7 @@ from shared.access import Caller
 from shared.db import create_pool
 from shared.kafka_admin import delete_topics_with_prefix, ensure_topics
 from shared.messages import ReceiptAccepted
-from shared.migrate import ServiceSchema, migrate
+from shared.migrate import ServiceSchema
 from shared.resident_id import person_key
 from shared.runtime import Runtime
 from shared.service import build_broker, create_app
@@ -40,7 +40,7 @@ from shared.topics import DEAD_LETTER, DUE_ASSESSED, RECEIPT_ACCEPTED, STATUS_CH
 from shared.uow import unit_of_work
 from tests.support.kafka import produce, wait_consumed
 from tests.support.people import resident_id
-from tests.support.system import with_database
+from tests.support.system import fresh_database
 
 HY, SQ = "340321", "430502"
 VOLATILE = {"message_id", "occurred_at", "case_id", "refund_id", "duplicate_case_id"}  # new per run, by design
@@ -66,12 +66,7 @@ class Side:
 
 @asynccontextmanager
 async def side(servers, tag: str) -> AsyncIterator[Side]:
-    database = f"yibao_enr_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(servers.pg_dsn)
-    await admin.execute(f'CREATE DATABASE "{database}"')
-    dsn = with_database(servers.pg_dsn, database)
-    try:
-        await asyncio.to_thread(migrate, dsn, (ServiceSchema("enrollment", "enrollment"),))
+    async with fresh_database(servers, "enr", ServiceSchema("enrollment", "enrollment")) as dsn:
         settings = ServiceSettings(kafka_bootstrap=servers.kafka_bootstrap, pg_dsn=dsn, redis_url=servers.redis_url,
                                    topic_prefix=f"{tag}.", group_prefix=tag, batch_timeout_ms=20,
                                    retry_backoff_s=0.1)
@@ -80,9 +75,6 @@ async def side(servers, tag: str) -> AsyncIterator[Side]:
             yield Side(dsn, settings, pool)
         finally:
             await pool.close()
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-        await admin.close()
 
 
 @pytest.fixture

@@ -9,24 +9,22 @@ the collection period (seed 000 L119-121) only 霍邱's group counts them, and �
 """
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
-import asyncpg
 import pytest
 
 from services.reconciliation import usecases
 from services.reconciliation.settings import Settings
 from shared.db import schema_connection
 from shared.messages import CertifiedStatus, DueAssessed, PersonBaselined, StatusChanged, SubsidyLine
-from shared.migrate import SERVICE_SCHEMAS, migrate
+from shared.migrate import SERVICE_SCHEMAS
 from shared.resident_id import mask
 from shared.uow import UnitOfWork, unit_of_work
 from tests.support.people import resident_id
-from tests.support.system import with_database
+from tests.support.system import fresh_database
 
 SCHEMA = "reconciliation"
 HY, HQ, YEAR = "340321", "341522", 2025
@@ -36,22 +34,8 @@ A = resident_id(HY, seq=51)
 
 @pytest.fixture(scope="module")
 async def dsn(servers) -> AsyncIterator[str]:
-    name = f"recon_regions_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(servers.pg_dsn)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    found = with_database(servers.pg_dsn, name)
-    await asyncio.to_thread(migrate, found, tuple(s for s in SERVICE_SCHEMAS if s.schema == SCHEMA))
-    try:
+    async with fresh_database(servers, "recon_regions", *(s for s in SERVICE_SCHEMAS if s.schema == SCHEMA)) as found:
         yield found
-    finally:
-        admin = await asyncpg.connect(servers.pg_dsn)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
 
 
 def changed(region: str, certified_on: str, ended_on: str | None = None) -> StatusChanged:

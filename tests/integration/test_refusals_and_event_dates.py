@@ -9,7 +9,6 @@
 """
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
@@ -25,10 +24,10 @@ from shared.access import Caller
 from shared.db import create_pool
 from shared.messages import EnrollmentEnded, EnrollmentRegistered
 from shared.metrics import REGISTRATIONS
-from shared.migrate import ServiceSchema, migrate
+from shared.migrate import ServiceSchema
 from shared.uow import unit_of_work
 from tests.support.people import resident_id
-from tests.support.system import with_database
+from tests.support.system import fresh_database
 
 SQ = "430502"
 NOW = datetime(2025, 3, 5, 2, tzinfo=UTC)   # 10:00 on 2025-03-05 in China
@@ -38,21 +37,13 @@ OFFICE = Caller(SQ, "agency", "双清区医保中心")
 @pytest.fixture
 async def pool(servers) -> AsyncIterator[asyncpg.Pool]:
     """A fresh database with enrollment's and subsidy's schemas; the pool sees enrollment first."""
-    database = f"yibao_evt_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(servers.pg_dsn)
-    await admin.execute(f'CREATE DATABASE "{database}"')
-    dsn = with_database(servers.pg_dsn, database)
-    try:
-        await asyncio.to_thread(migrate, dsn, (ServiceSchema("enrollment", "enrollment"),
-                                               ServiceSchema("subsidy", "subsidy")))
+    async with fresh_database(servers, "evt", ServiceSchema("enrollment", "enrollment"),
+                              ServiceSchema("subsidy", "subsidy")) as dsn:
         opened = await create_pool(dsn, "enrollment", max_size=2)
         try:
             yield opened
         finally:
             await opened.close()
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-        await admin.close()
 
 
 def refused_count(code: str) -> float:

@@ -20,7 +20,7 @@ from yoyo.migrations import MigrationList
 
 from shared.migrate import ROOT, ServiceSchema, _yoyo_uri, migrate
 from tests.support.people import resident_id
-from tests.support.system import with_database
+from tests.support.system import fresh_database
 
 pytestmark = pytest.mark.stack
 HY, HQ = "340321", "341522"
@@ -42,14 +42,8 @@ def migrate_before(dsn: str, item: ServiceSchema, first_left_out: str) -> None:
 
 @pytest.fixture
 async def database(servers) -> AsyncIterator[str]:
-    name = f"yibao_m{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(servers.pg_dsn)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        yield with_database(servers.pg_dsn, name)
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+    async with fresh_database(servers, "m") as dsn:
+        yield dsn
 
 
 async def primary_key(conn: asyncpg.Connection, table: str) -> str:

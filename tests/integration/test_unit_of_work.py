@@ -14,7 +14,7 @@ from shared.messages import DueAssessed
 from shared.topics import DUE_ASSESSED
 from shared.uow import unit_of_work
 from tests.support.people import resident_id
-from tests.support.system import with_database
+from tests.support.system import fresh_database
 
 SHARED_MIGRATION = Path(__file__).resolve().parents[2] / "shared" / "migrations" / "0001_inbox_outbox_dead_letter.sql"
 NOW = datetime(2024, 12, 1, 8, 0, tzinfo=UTC)
@@ -32,20 +32,16 @@ SEEN = BatchUpsert("seen", (("key", "text"),), conflict=("key",), returning=("ke
 
 @pytest.fixture
 async def conn(servers):
-    name = f"uow_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(servers.pg_dsn)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    connection = await asyncpg.connect(with_database(servers.pg_dsn, name))
-    try:
-        await connection.execute(SHARED_MIGRATION.read_text())
-        await connection.execute(
-            "CREATE TABLE person (person_id text PRIMARY KEY, region text, tags jsonb, paid_fen bigint, "
-            "updated_at timestamptz); CREATE TABLE seen (key text PRIMARY KEY)")
-        yield connection
-    finally:
-        await connection.close()
-        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-        await admin.close()
+    async with fresh_database(servers, "uow") as dsn:
+        connection = await asyncpg.connect(dsn)
+        try:
+            await connection.execute(SHARED_MIGRATION.read_text())
+            await connection.execute(
+                "CREATE TABLE person (person_id text PRIMARY KEY, region text, tags jsonb, paid_fen bigint, "
+                "updated_at timestamptz); CREATE TABLE seen (key text PRIMARY KEY)")
+            yield connection
+        finally:
+            await connection.close()
 
 
 def due(person: str) -> DueAssessed:

@@ -51,16 +51,22 @@ class Chain:
         return self._tokens[key]
 
     async def _grant(self, service: str, region: str, role: str) -> str:
+        """A credential issued by the service's own grant, as `yibao … grant` issues it."""
         schema = {"identity_certification": "identity"}.get(service, service)
+        holder = f"场景测试：{role}@{region}"
         conn = await asyncpg.connect(self.system.pg_dsn, server_settings={"search_path": schema})
         try:
             if service == "identity_certification":
-                from services.identity_certification import store
-                return await store.create_credential(conn, role, region)
-            from shared.access import Roles
-            roles = {"enrollment": ("agent", "agency"), "subsidy": ("tax_gateway", "viewer", "refund_clerk"),
-                     "reconciliation": ("viewer", "clerk")}[service]
-            return await Roles(dict.fromkeys(roles, "")).grant(conn, region, role, f"场景测试：{role}@{region}")
+                from services.identity_certification import store as identity_store
+                return await identity_store.create_credential(conn, role, region)
+            if service == "enrollment":
+                from services.enrollment import store as enrollment_store
+                return await enrollment_store.create_credential(conn, region, role, holder)
+            if service == "subsidy":
+                from services.subsidy.access import ROLES
+                return await ROLES.grant(conn, region, role, holder)
+            from services.reconciliation import access
+            return await access.grant(conn, region, role, holder)
         finally:
             await conn.close()
 

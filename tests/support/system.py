@@ -26,7 +26,7 @@ import asyncpg
 import httpx
 
 from shared.kafka_admin import delete_topics_with_prefix, ensure_topics
-from shared.migrate import migrate
+from shared.migrate import ServiceSchema, migrate
 from shared.topics import ALL_TOPICS
 from tests.support.servers import Servers
 
@@ -118,6 +118,22 @@ class System:
 def new_tag() -> str:
     """A system's name: its topic prefix, consumer-group prefix and database name."""
     return f"t{uuid.uuid4().hex[:10]}"
+
+
+@asynccontextmanager
+async def fresh_database(servers: Servers, label: str, *schemas: ServiceSchema) -> AsyncIterator[str]:
+    """A new database named after `label`, migrated for `schemas` (none: empty), dropped afterwards; yields its DSN."""
+    database = f"yibao_{label}_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(servers.pg_dsn)
+    try:
+        await admin.execute(f'CREATE DATABASE "{database}"')
+        dsn = with_database(servers.pg_dsn, database)
+        if schemas:
+            await asyncio.to_thread(migrate, dsn, schemas)
+        yield dsn
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        await admin.close()
 
 
 async def create_system(servers: Servers, log_root: Path, *, tag: str | None = None, kind: type[System] = System,
