@@ -161,11 +161,8 @@ class Run:
             for service in SERVICES:
                 process = system.processes.get(service)
                 if process is None or process.poll() is not None:
-                    if process is not None and process.returncode not in (-signal.SIGKILL, 137):
-                        self.tally.unexpected_exits[service] += 1
-                        log.warning("service exited unasked", service=service, code=process.returncode)
-                    elif process is not None and service in system.random_crashes:
-                        self.tally.crash_points[f"{service}:random"] += 1
+                    if process is not None:
+                        self.reap(service, process)
                     system.processes.pop(service, None)
                     system.armed.pop(service, None)
                     system.start(service)
@@ -176,12 +173,23 @@ class Run:
                 if time.monotonic() > deadline:
                     raise
 
+    def reap(self, service: str, process) -> None:
+        """Account for a process that ended by itself: a random crash point (negative control) or unasked."""
+        if process.returncode not in (-signal.SIGKILL, 137):
+            self.tally.unexpected_exits[service] += 1
+            log.warning("service exited unasked", service=service, code=process.returncode)
+        elif service in self.system.random_crashes:
+            self.tally.crash_points[f"{service}:random"] += 1
+
     def sigkill(self, service: str) -> None:
         process = self.system.processes.get(service)
         if process is not None and process.poll() is None:
             process.send_signal(signal.SIGKILL)
             process.wait(timeout=30)
             self.tally.kills[service] += 1
+        elif process is not None:
+            # it died on its own before the supervisor's kill (a random crash point): count that, not a kill
+            self.reap(service, process)
         self.system.processes.pop(service, None)
 
     async def crash_at(self, service: str, point: str, during=None) -> None:

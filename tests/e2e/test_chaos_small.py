@@ -35,7 +35,7 @@ def test_faults_lose_nothing_and_count_nothing_twice() -> None:
 def test_negative_control_offsets_committed_first_loses_receipts() -> None:
     """Same harness, offsets committed before processing (YIBAO_UNSAFE_ACK_FIRST): the checker must see losses."""
     report = run(Plan(receipts=1500, seed=11, kills_per_service=1, broker_kills=0, pg_stops=0, redis_outages=0,
-                      network_episodes=0, ack_first=True, crash_probability=0.2, replay=False, settle_timeout_s=300))
+                      network_episodes=0, ack_first=True, crash_probability=0.4, replay=False, settle_timeout_s=300))
     assert report["crash_points"].get("payment_ingest:random", 0) >= 1, report["crash_points"]
     assert report["lost"] > 0, report["check"]["payment"]
     assert report["failures"], "a run that lost receipts must fail its checks"
