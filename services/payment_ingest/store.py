@@ -6,14 +6,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import lru_cache
 
 import asyncpg
 
-from services.payment_ingest.domain.receipts import Decision, Known
+from services.payment_ingest.domain.receipts import Decision, Known, Payer
 from services.payment_ingest.domain.tally import GroupTotal, Intake
 from shared.db import BatchUpsert
 from shared.kafka import Unreadable
-from shared.messages import DueAssessed, ReceiptReceived
+from shared.messages import DueAssessed, PayerFacts, ReceiptReceived
 from shared.messages.subsidy import newest_per_person_year
 
 # received_at is left to its default, the transaction's time (migration 0005): one timestamp less to encode per row.
@@ -43,11 +44,18 @@ async def load_known(conn: asyncpg.Connection, receipts: Sequence[ReceiptReceive
         ):
             known.reversed_fen[row["original_receipt_no"]] = row["fen"]
     for row in await conn.fetch(
-        "SELECT person_id, year, due_fen FROM due WHERE person_id = ANY($1::text[])",
+        "SELECT person_id, year, region, due_fen, state, payer::text AS payer FROM due WHERE person_id = ANY($1::text[])",
         sorted({r.person_id for r in receipts}),
     ):
-        known.dues[(row["person_id"], row["year"])] = row["due_fen"]
+        known.dues[(row["person_id"], row["year"])] = Payer(
+            row["region"], row["due_fen"], row["state"], payer_facts(row["payer"]) if row["payer"] else None)
     return known
+
+
+@lru_cache(maxsize=65_536)
+def payer_facts(text: str) -> PayerFacts:
+    """The facts of a due row, decoded once per distinct text (most payers share a handful)."""
+    return PayerFacts.model_validate_json(text)
 
 
 async def save_decisions(conn: asyncpg.Connection, decisions: Sequence[Decision]) -> None:
@@ -118,11 +126,13 @@ async def receipt_groups(conn: asyncpg.Connection) -> list[GroupTotal]:
 
 
 DUE = BatchUpsert(
-    "due", (("person_id", "text"), ("year", "int"), ("region", "text"), ("due_fen", "bigint"), ("revision", "int")),
-    conflict=("person_id", "year"), update=dict.fromkeys(("region", "due_fen", "revision")),
+    "due", (("person_id", "text"), ("year", "int"), ("region", "text"), ("due_fen", "bigint"), ("revision", "int"),
+            ("state", "text"), ("payer", "jsonb")),
+    conflict=("person_id", "year"), update=dict.fromkeys(("region", "due_fen", "revision", "state", "payer")),
     where="due.revision < EXCLUDED.revision")  # the topic is compacted and redeliveries are old: the newest wins
 
 
 async def upsert_dues(conn: asyncpg.Connection, dues: Sequence[DueAssessed]) -> None:
-    """Keep the newest revision of each person's due."""
-    await DUE.execute(conn, [(d.person_id, d.year, d.region, d.due_fen, d.revision) for d in newest_per_person_year(dues)])
+    """Keep the newest revision of each person's due, with the payer's facts."""
+    await DUE.execute(conn, [(d.person_id, d.year, d.region, d.due_fen, d.revision, d.state,
+                              d.payer.model_dump_json() if d.payer else None) for d in newest_per_person_year(dues)])

@@ -16,6 +16,7 @@ from services.reconciliation.domain import discrepancies as d
 from services.reconciliation.domain.files import AgentRow, Parsed, SettlementRow, TargetRow
 from services.reconciliation.domain.progress import UNPLACED, PlaceCount
 from shared.db import BatchUpsert
+from shared.resident_id import person_key
 
 # Enrolled (已参保): paid, or registered with nothing to pay (fully subsidised); never an ended one.
 ENROLLED_SQL = ("(e.state = 'paid' OR (e.state = 'registered' AND d.due_fen = 0 AND d.state = 'active'))")
@@ -331,7 +332,11 @@ async def person_view(conn: asyncpg.Connection, person_id: str, region: str) -> 
                                    person_id, region)
     found = await conn.fetch("SELECT id, kind, receipt_no, amount_fen, detail, status, present FROM discrepancy "
                              "WHERE person_id = $1 AND region = $2 ORDER BY found_at", person_id, region)
+    # refused receipts travel with the person's pseudonymous key only: the clerk asking by ID sees them here
+    refused = await conn.fetch("SELECT receipt_no, year, amount_fen, reason_code, reason, occurred_at "
+                               "FROM receipt_rejected WHERE person_key = $1 AND region = $2 ORDER BY occurred_at",
+                               person_key(person_id), region)
     view = {"baseline": dict(base) if base else None, "enrollments": [dict(r) for r in years],
-            "receipts": [dict(r) for r in receipts], "dues": [dict(r) for r in dues], "statuses": statuses or [],
-            "discrepancies": [dict(r) for r in found]}
+            "receipts": [dict(r) for r in receipts], "refused_receipts": [dict(r) for r in refused],
+            "dues": [dict(r) for r in dues], "statuses": statuses or [], "discrepancies": [dict(r) for r in found]}
     return view if any(view.values()) else None

@@ -46,10 +46,10 @@ PAYMENTS = BatchUpsert(
 DUES = BatchUpsert(
     "due", (("person_id", "text"), ("year", "int"), ("region", "text"), ("township", "text"), ("standard_fen", "bigint"),
             ("subsidy_fen", "bigint"), ("due_fen", "bigint"), ("refund_after_fen", "bigint"), ("reasons", "jsonb"),
-            ("lines", "jsonb"), ("revision", "int"), ("state", "text")),
+            ("lines", "jsonb"), ("revision", "int"), ("state", "text"), ("payer", "jsonb")),
     stamp=(("assessed_at", "timestamptz"),), conflict=("person_id", "year"),
     update=dict.fromkeys(("region", "township", "standard_fen", "subsidy_fen", "due_fen", "refund_after_fen", "reasons",
-                          "lines", "revision", "state", "assessed_at")),
+                          "lines", "revision", "state", "payer", "assessed_at")),
 )
 UNASSESSED = BatchUpsert(
     "unassessed", (("person_id", "text"), ("year", "int"), ("region", "text"), ("reason", "text")),
@@ -66,6 +66,7 @@ class DueRow(NamedTuple):
     due: Due
     revision: int
     state: str
+    payer: dict[str, Any]  # PayerFacts as JSON: what the rules read about the person
 
 
 class Unassessed(NamedTuple):
@@ -195,7 +196,7 @@ async def save_dues(conn: asyncpg.Connection, rows: Sequence[DueRow], now: datet
     await DUES.execute(conn, [
         (r.person_id, r.year, r.region, r.township, r.due.standard_fen, r.due.subsidy_fen, r.due.due_fen,
          r.due.refund_after_fen, json.dumps(list(r.due.reasons), ensure_ascii=False),
-         json.dumps([line_json(x) for x in r.due.lines]), r.revision, r.state)
+         json.dumps([line_json(x) for x in r.due.lines]), r.revision, r.state, json.dumps(r.payer))
         for r in rows], now)
     people, years = [r.person_id for r in rows], [r.year for r in rows]
     await conn.execute(

@@ -44,9 +44,11 @@ from shared.messages import (
     DueAssessed,
     EnrollmentEnded,
     EnrollmentRegistered,
+    PayerFacts,
     ReceiptAccepted,
     RefundOrdered,
     StatusChanged,
+    StatusFact,
     SubsidyLine,
 )
 from shared.messages.enrollment import EnrollmentEvent
@@ -233,14 +235,29 @@ def build_case(key: Key, facts: store.Facts, fallback_region: str | None) -> Cas
 
 def due_row(case: Case, decision: Decision, previous: store.Row | None) -> tuple[store.DueRow, bool]:
     """The due to save, and whether it is a new revision: only when what the tax side acts on changed
-    (money, state, region); reasons are kept current regardless."""
+    (money, state, region, or the payer's facts while it collects); reasons are kept current regardless."""
     due = decision.due
+    payer = payer_of(case).model_dump(mode="json")
     changed = previous is None or previous["state"] != decision.state or Due(
         previous["standard_fen"], previous["subsidy_fen"], previous["due_fen"], previous["refund_after_fen"],
         tuple((x["category"], x["amount_fen"], x["funding_source"], x["mode"]) for x in previous["lines"]), (),
-    ).money() != due.money() or previous["region"] != case.region
+    ).money() != due.money() or previous["region"] != case.region or (
+        decision.state == "active" and previous.get("payer") != payer)  # an ended due collects nothing: facts moot
     revision = (previous["revision"] if previous else 0) + (1 if changed else 0)
-    return store.DueRow(case.person_id, case.year, case.region, case.township, due, revision, decision.state), changed
+    return store.DueRow(case.person_id, case.year, case.region, case.township, due, revision, decision.state,
+                        payer), changed
+
+
+def payer_of(case: Case) -> PayerFacts:
+    """What the rules read about the person, for the tax side to judge each receipt on its own date: the kind and
+    its event (from the registration), the statuses of the due's region, the history (from the registration)."""
+    e = case.enrollment
+    return PayerFacts(
+        kind=e.kind if e else "general", event_date=e.event_date if e else None,
+        statuses=tuple(StatusFact(category=s["category"], certified_on=s["certified_on"], ended_on=s.get("ended_on"))
+                       for s in case.statuses),
+        enrolled_years=tuple(sorted(case.enrolled_years)), paid_back_years=tuple(sorted(case.paid_back_years)),
+    )
 
 
 def due_event(row: store.DueRow, now: datetime) -> DueAssessed:
@@ -250,6 +267,7 @@ def due_event(row: store.DueRow, now: datetime) -> DueAssessed:
         standard_fen=due.standard_fen, subsidy_fen=due.subsidy_fen, due_fen=due.due_fen,
         refund_after_fen=due.refund_after_fen, revision=row.revision, reasons=list(due.reasons), state=row.state,
         lines=[SubsidyLine(category=c, amount_fen=a, funding_source=f, mode=m) for c, a, f, m in due.lines],
+        payer=PayerFacts.model_validate(row.payer),
     )
 
 

@@ -11,10 +11,10 @@ from shared.messages.envelope import Envelope
 from shared.messages.identity import CertifiedStatus, StatusChanged
 from shared.messages.payment import ReceiptAccepted, ReceiptReceived, ReceiptRejected
 from shared.messages.reconciliation import DiscrepancyFound
-from shared.messages.subsidy import DueAssessed, RefundOrdered, SubsidyLine
+from shared.messages.subsidy import DueAssessed, PayerFacts, RefundOrdered, StatusFact, SubsidyLine
 
 __all__ = [
     "CertifiedStatus", "DeadLettered", "DiscrepancyFound", "DueAssessed", "EnrollmentEnded",
     "EnrollmentEvent", "EnrollmentPaid", "EnrollmentRegistered", "Envelope", "PersonBaselined", "ReceiptAccepted",
-    "ReceiptReceived", "ReceiptRejected", "RefundOrdered", "StatusChanged", "SubsidyLine",
+    "PayerFacts", "ReceiptReceived", "ReceiptRejected", "RefundOrdered", "StatusChanged", "StatusFact", "SubsidyLine",
 ]

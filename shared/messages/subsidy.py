@@ -1,6 +1,7 @@
 """Messages of the subsidy service: the assessed due per person and year, refund orders."""
 from __future__ import annotations
 
+from datetime import date
 from typing import Literal
 from uuid import UUID
 
@@ -23,6 +24,35 @@ class SubsidyLine(BaseModel):
     )
 
 
+class StatusFact(BaseModel):
+    """A certified status as the rules read it (the department and submission are not needed to judge a payment)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    category: str = Field(examples=["minimum_living"])
+    certified_on: date
+    ended_on: date | None = None
+
+
+class PayerFacts(BaseModel):
+    """The facts about the person that the policy reads to judge a payment on any day: the tax side judges each
+    receipt with them and the receipt's own date, not as a general resident's (a 双清 employee-insurance lapse
+    pays 400 within 90 days of the lapse, where a general resident outside the period pays 1,070)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    kind: str = Field("general", description="Enrollment kind (DOMAIN.md §9).")
+    event_date: date | None = Field(None, description="The event the kind turns on (lapse, discharge, birth …).")
+    statuses: tuple[StatusFact, ...] = Field((), description="Every status of the person in the due's region.")
+    enrolled_years: tuple[int, ...] = Field((), description="Earlier years with basic medical cover.")
+    paid_back_years: tuple[int, ...] = Field((), description="Gap years paid back (补缴) to repair the wait.")
+
+    @property
+    def plain(self) -> bool:
+        """A general resident with no status and no history: every such payer is judged alike."""
+        return self.kind == "general" and not self.statuses and not self.enrolled_years and not self.paid_back_years
+
+
 class DueAssessed(Envelope):
     """subsidy.due-assessed — compacted, keyed by person and year: what the tax side collects."""
 
@@ -40,6 +70,9 @@ class DueAssessed(Envelope):
     state: Literal["active", "ended"] = Field(
         "active", description="ended: the enrollment ended, nothing more is collected (due_fen 0)."
     )
+    # Added without a new schema version: optional, and an older consumer ignores it (extra="ignore").
+    payer: PayerFacts | None = Field(None, description="What the rules read about the person: the tax side judges "
+                                     "each receipt by them on the receipt's own date. A new revision when they change.")
 
 
 def newest_per_person_year(dues: list[DueAssessed] | tuple[DueAssessed, ...]) -> list[DueAssessed]:

@@ -111,10 +111,13 @@ async def test_ankang_already_paid_a_new_status_refunds_nothing_and_keeps_the_su
     await send(subsidy, "payment.receipt-accepted", accepted(person, AK, 40000))
     await send(subsidy, "identity.status-changed", status_changed(person, AK, ("minimum_living", "2024-11-01")))
     answer = (await quote(subsidy, person)).json()
-    assert (answer["due_fen"], answer["subsidy_fen"], answer["revision"]) == (40000, 0, 1)
+    assert (answer["due_fen"], answer["subsidy_fen"], answer["revision"]) == (40000, 0, 2)
     assert any("已缴费用不退、资助不调整" in r for r in answer["reasons"]), answer["reasons"]
     assert await published(subsidy, "subsidy.refund-ordered", person) == []
-    assert len(await published(subsidy, "subsidy.due-assessed", person)) == 1  # the money did not change
+    # the money did not change; the second revision only carries the new status to the tax side (the payer's facts)
+    dues = await published(subsidy, "subsidy.due-assessed", person)
+    assert [(e["due_fen"], e["subsidy_fen"]) for e in dues] == [(40000, 0), (40000, 0)]
+    assert [[s["category"] for s in e["payer"]["statuses"]] for e in dues] == [[], ["minimum_living"]]
 
 
 async def test_shuangqing_certified_inside_the_period_this_year_outside_next_year(subsidy):

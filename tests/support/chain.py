@@ -126,6 +126,23 @@ class Chain:
                       [(person_key(person).encode(), encode(sent))])
         return sent
 
+    async def tax_side_knows(self, person: str, year: int, holds: Callable[[dict[str, Any]], bool],
+                             timeout: float = 60) -> dict[str, Any]:
+        """Wait until payment ingest holds the person's due with facts for which `holds` is true (PayerFacts as
+        JSON). Not an assertion of the scenario but its precondition: a gateway collects after the quote, by
+        when the due has long reached the tax side; a test that pays at once must wait for it explicitly."""
+        async def ask() -> dict[str, Any] | None:
+            conn = await asyncpg.connect(self.system.pg_dsn, server_settings={"search_path": "payment"})
+            try:
+                text = await conn.fetchval("SELECT payer::text FROM due WHERE person_id = $1 AND year = $2",
+                                           person, year)
+            finally:
+                await conn.close()
+            return json.loads(text) if text else None
+        found = await until(ask, lambda facts: facts is not None and holds(facts), timeout)
+        assert found is not None
+        return found
+
     async def record(self, region: str, person: str) -> httpx.Response:
         """The person's record (一人一档) as the insurance office sees it."""
         return await self._call("POST", "enrollment", "/api/person-record", region, "agency", json={"id": person})

@@ -12,9 +12,14 @@ The rules, in the order they are checked (the first that fails is the reason):
  4. a village agent's cash receipt names its agent;
  5. the amount: zero refused; negative only as a reversal of an accepted receipt, never more
     than what is left of it; positive never points at an original;
- 6. the local paid date lies in a period the pack allows (reversals exempt: refunds come later);
- 7. the amount equals the assessed due (when the day's path applies subsidies and a due is
-    known), else what the pack asks of a person with no subsidy on that day.
+ 6. the local paid date lies in a period the pack allows for this payer (reversals exempt: refunds
+    come later);
+ 7. the amount equals what this payer owes when paying on that day.
+For 6 and 7 a payer the subsidy service has assessed is judged by their own facts (kind, event
+date, statuses, history: `Payer.facts`) on the receipt's date — a 双清 employee-insurance lapse
+pays 400 within 90 days of the lapse where a general resident outside the period pays 1,070.
+Anyone else (not assessed yet, or assessed in another region) is judged as a general resident:
+the day's window, and the assessed due when the day's path applies subsidies.
 Schema and resident-ID checks happen before (the decoder); receipts the schema refuses are
 recorded as rejected by the use case (usecases.py).
 """
@@ -27,13 +32,23 @@ from hashlib import sha256
 from typing import Literal, NamedTuple, Protocol
 
 from services.payment_ingest.domain.windows import Window
-from shared.messages import ReceiptReceived
+from shared.messages import PayerFacts, ReceiptReceived
 
 Verdict = Literal["accepted", "rejected", "duplicate"]
 
 
 class Windows(Protocol):
     def window(self, region: str, year: int, paid_at: datetime) -> Window: ...
+    def for_payer(self, region: str, year: int, person_id: str, paid_at: datetime, facts: PayerFacts) -> Window: ...
+
+
+class Payer(NamedTuple):
+    """A person-year's due as the subsidy service last assessed it, with the facts it was judged on."""
+
+    region: str
+    due_fen: int
+    state: str = "active"            # ended: the enrollment ended, nothing more is collected
+    facts: PayerFacts | None = None  # None: assessed before the facts travelled with the due
 
 
 def payload_hash(receipt: ReceiptReceived) -> str:
@@ -64,7 +79,7 @@ class Known:
     hashes: dict[str, set[str]] = field(default_factory=dict)      # receipt_no -> payload hashes seen
     accepted_amount: dict[str, int] = field(default_factory=dict)  # receipt_no -> amount of its accepted receipt
     reversed_fen: dict[str, int] = field(default_factory=dict)     # original receipt_no -> fen reversed so far
-    dues: dict[tuple[str, int], int] = field(default_factory=dict)  # (person_id, year) -> assessed due in fen
+    dues: dict[tuple[str, int], Payer] = field(default_factory=dict)  # (person_id, year) -> the assessed due
 
 
 def _yuan(fen: int) -> str:
@@ -109,12 +124,19 @@ def _decide_one(receipt: ReceiptReceived, sha: str, seen: Known, windows: Window
         return _decide_reversal(receipt, seen, reject) or Decision(receipt, sha, "accepted")
     if receipt.original_receipt_no is not None:
         return reject("positive_reversal", f"指向原税票{receipt.original_receipt_no}的冲正税票金额应为负数")
-    if not window.open:
-        return reject(window.reason_code or "paid_outside_periods", window.reason or "")
-    due = seen.dues.get((receipt.person_id, receipt.year)) if window.subsidised else None
-    expected = due if due is not None else window.general_due_fen
+    payer = seen.dues.get((receipt.person_id, receipt.year))
+    if payer is not None and payer.facts is not None and payer.state == "active" and payer.region == receipt.region \
+            and not payer.facts.plain:
+        own = windows.for_payer(receipt.region, receipt.year, receipt.person_id, receipt.paid_at, payer.facts)
+        if not own.open:
+            return reject(own.reason_code or "paid_outside_periods", own.reason or "")
+        expected, basis = own.general_due_fen, "本人按缴费日应缴"
+    else:
+        if not window.open:
+            return reject(window.reason_code or "paid_outside_periods", window.reason or "")
+        due = payer.due_fen if payer is not None and window.subsidised else None
+        expected, basis = (due, "核定应缴") if due is not None else (window.general_due_fen, "政策标准")
     if receipt.amount_fen != expected:
-        basis = "核定应缴" if due is not None else "政策标准"
         return reject("amount_differs_from_due",
                       f"金额{_yuan(receipt.amount_fen)}元与{basis}{_yuan(expected or 0)}元不符")
     return Decision(receipt, sha, "accepted")

@@ -1,13 +1,17 @@
 """When a receipt may be paid, and what it should amount to, as the region's policy pack says.
 
-A receipt does not say which enrollment path the person is on, so a payment is
-judged as a general enrollment (`EnrollmentKind.GENERAL`) paid on the receipt's
-local date — or, for a pack that covers only some kinds (怀远县2024: newborns, who
-pay 380 for 2024, 000 L141-147), by the paths one of them could pay on that day
-(`shared.policy.paths.payable_on`). The policy engine answers that once per
-(region, year, date) and the answer is cached: a season has a few hundred distinct
-dates, a batch has thousands of receipts, so the engine runs a few hundred times per
-process, not per receipt.
+A receipt does not say which enrollment path the person is on. For a payer the subsidy
+service has assessed, the due carries the facts the rules read (`PayerFacts`: kind,
+event date, statuses, history) and the engine judges the receipt by them on the
+receipt's local date (`for_payer`). Anyone else is judged as a general enrollment
+(`EnrollmentKind.GENERAL`) — or, for a pack that covers only some kinds (怀远县2024:
+newborns, who pay 380 for 2024, 000 L141-147), by the paths one of them could pay on
+that day (`shared.policy.paths.payable_on`).
+
+Both answers are memoised on what they depend on: (region, year, date) for the general
+one — a season has a few hundred distinct dates — and the payer's facts besides (their
+birth date only where a path of their kind reads it), so a batch of thousands of
+receipts runs the engine once per distinct set of facts, not per receipt.
 
 Pure: the engine is pure and the cache only remembers its answers.
 """
@@ -15,12 +19,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cache
 
 from shared.codes import LABEL, EnrollmentKind
-from shared.policy import Pack, Person, PolicyError, Scenario, assess, load_pack
+from shared.messages.subsidy import PayerFacts
+from shared.policy import Pack, Person, PolicyError, Scenario, assess, load_pack, parse_scenario
 from shared.policy.dates import local_date
 from shared.policy.paths import payable_on
-from shared.resident_id import check_character
+from shared.resident_id import check_character, parse_resident_id
 
 _MAX_CACHED = 100_000  # (region, year, day) answers: a season has a few hundred days per region
 
@@ -43,10 +49,25 @@ def _probe_person(region: str) -> Person:
 
 
 class PolicyWindows:
-    """Answers `window(region, year, paid_at)` from the policy packs, one engine call per distinct day."""
+    """Answers `window(region, year, paid_at)` and `for_payer(...)` from the policy packs, one engine call per
+    distinct question."""
 
     def __init__(self) -> None:
         self._cache: dict[tuple[str, int, date], Window] = {}
+        self._payers: dict[tuple[str, int, date, date | None, PayerFacts], Window] = {}
+
+    def for_payer(self, region: str, year: int, person_id: str, paid_at: datetime, facts: PayerFacts) -> Window:
+        """Whether this payer may pay for `year` on the receipt's day, and what they owe on it (`general_due_fen`:
+        the engine's due for their facts on that day, statuses counted)."""
+        paid_on = self.local_date(paid_at)
+        born = parse_resident_id(person_id).birth_date if _reads_birth(region, year, facts.kind) else None
+        key = (region, year, paid_on, born, facts)
+        found = self._payers.get(key)
+        if found is None:
+            if len(self._payers) >= _MAX_CACHED:
+                self._payers.clear()
+            found = self._payers[key] = _assess_payer(region, year, paid_on, born, facts)
+        return found
 
     def local_date(self, paid_at: datetime) -> date:
         return local_date(paid_at)
@@ -87,3 +108,37 @@ def _window_for_scope(pack: Pack, paid_on: date) -> Window:
                       reason=f"缴费日期{paid_on}不在{pack.name}{pack.year}年度{kinds}可缴费的期间内")
     return Window(open=True, subsidised=any(p.subsidy == "apply" for p in paths),
                   general_due_fen=pack.money.individual_contribution)
+
+
+@cache
+def _reads_birth(region: str, year: int, kind: str) -> bool:
+    """Does any path of this kind read the birth date (a newborn's window, a student's age)? If not, people of
+    the kind with the same facts get the same answer whenever they were born."""
+    try:
+        pack, served = load_pack(region, year), EnrollmentKind(kind)
+    except (PolicyError, ValueError):  # the engine refuses these with its reason, person by person
+        return True
+    return any(p.serves(served) and (
+        p.window.event == "birth" or p.window.type == "before_age" or p.benefit_start == "birth"
+        or p.requires.birth_in_year is not None or p.requires.born_within_days_before_year is not None)
+        for p in pack.paths)
+
+
+def _assess_payer(region: str, year: int, paid_on: date, born: date | None, facts: PayerFacts) -> Window:
+    # The person stands in by birth date only: nothing else of theirs is read (no place is checked on a receipt).
+    first17 = f"{region}{(born or date(1970, 1, 1)):%Y%m%d}001"
+    event = facts.event_date if facts.event_date is not None and facts.event_date <= paid_on else None
+    try:
+        a = assess(parse_scenario({
+            "region": region, "year": year, "person": {"id": first17 + check_character(first17)}, "kind": facts.kind,
+            "statuses": [s.model_dump() for s in facts.statuses], "payment_date": paid_on, "event_date": event,
+            "enrolled_years": facts.enrolled_years, "paid_back_years": facts.paid_back_years,
+        }))
+    except PolicyError as err:
+        code = {"year": "year_not_covered", "region": "region_unknown"}.get(err.field or "", "payer_not_assessable")
+        return Window(open=False, reason_code=code, reason=f"按本人参保信息无法核定本次缴费：{err.one_line()}")
+    if not a.allowed:
+        why = a.reasons[-1].text if a.reasons else "本次缴费不能参保"
+        return Window(open=False, reason_code="paid_outside_periods",
+                      reason=f"缴费日期{paid_on}不在{LABEL[EnrollmentKind(facts.kind)]}{year}年度允许的缴费期内：{why}")
+    return Window(open=True, subsidised=True, general_due_fen=a.due_fen)

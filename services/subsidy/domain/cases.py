@@ -39,11 +39,13 @@ class Case:
     year: int
     region: str
     township: str | None
-    statuses: tuple[Any, ...] = ()          # CertifiedStatus-like: category, certified_on, ended_on
+    statuses: tuple[dict[str, Any], ...] = ()  # category, certified_on, ended_on (as identity announced them)
     enrollment: Enrollment | None = None
     paid_fen: int = 0                        # accepted receipts added up (reversals are negative)
     first_paid_on: date | None = None        # day of the first positive accepted receipt
     ordered_fen: dict[str, int] = field(default_factory=dict)  # refunds already ordered, by reason
+    enrolled_years: frozenset[int] = frozenset()   # earlier years with cover (the registration's history)
+    paid_back_years: frozenset[int] = frozenset()  # gap years paid back
 
     @property
     def has_paid(self) -> bool:

@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from services.payment_ingest.domain.receipts import Known, decide
+from services.payment_ingest.domain.receipts import Known, Payer, decide
 from services.payment_ingest.domain.windows import PolicyWindows
 from shared.messages import ReceiptReceived
 from tests.support.people import receipt, resident_id
@@ -35,7 +35,7 @@ def test_it_is_checked_against_the_standard_380_or_the_assessed_due() -> None:
     d = _one(40000, datetime(2025, 1, 20, 10, tzinfo=BEIJING))
     assert (d.verdict, d.reason_code) == ("rejected", "amount_differs_from_due")
     assert "380.00" in d.reason
-    known = Known(dues={(BABY, 2024): 38000})
+    known = Known(dues={(BABY, 2024): Payer("340321", 38000)})
     assert _one(38000, datetime(2025, 1, 20, 10, tzinfo=BEIJING), known).verdict == "accepted"
 
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from services.payment_ingest.domain.receipts import Known, decide, payload_hash
+from services.payment_ingest.domain.receipts import Known, Payer, decide, payload_hash
 from services.payment_ingest.domain.windows import PolicyWindows
 from shared.messages import ReceiptReceived
 from tests.support.people import receipt, resident_id
@@ -35,7 +35,7 @@ def test_a_standard_payment_in_the_collection_period_is_accepted():
 
 def test_the_amount_is_checked_against_the_assessed_due_when_one_is_known():
     person = resident_id(HY)
-    known = Known(dues={(person, 2025): 6000})
+    known = Known(dues={(person, 2025): Payer(HY, 6000)})
     assert one(r(6000, person=person), known).verdict == "accepted"
     d = one(r(40000, person=person), known)
     assert (d.verdict, d.reason_code) == ("rejected", "amount_differs_from_due")
@@ -51,7 +51,7 @@ def test_without_a_due_the_pack_standard_applies():
 def test_a_late_payer_pays_the_unsubsidised_rate_even_with_a_subsidised_due():
     person = resident_id(HY)
     late = datetime(2025, 2, 10, 10, tzinfo=BEIJING)
-    known = Known(dues={(person, 2025): 6000})
+    known = Known(dues={(person, 2025): Payer(HY, 6000)})
     assert one(r(40000, person=person, paid_at=late), known).verdict == "accepted"
     assert one(r(6000, person=person, paid_at=late), known).reason_code == "amount_differs_from_due"
 

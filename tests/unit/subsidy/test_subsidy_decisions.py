@@ -43,7 +43,7 @@ def facts(*, people=(), payments=None, ordered=None, dues=None) -> Facts:
 def previous_due(event: DueAssessed) -> dict[str, Any]:
     """A stored due row as PostgreSQL gives it back (lines and reasons as JSON)."""
     return {**event.model_dump(mode="json", include={"region", "standard_fen", "subsidy_fen", "due_fen",
-                                                      "refund_after_fen", "revision", "state", "reasons"}),
+                                                      "refund_after_fen", "revision", "state", "reasons", "payer"}),
             "lines": [line.model_dump(mode="json") for line in event.lines]}
 
 
