@@ -39,7 +39,8 @@ class ServiceContract:
 
 SERVICES: tuple[ServiceContract, ...] = (  # in start order
     ServiceContract("identity_certification", "identity", 18001, (IDENTITY_RECORDS,)),
-    ServiceContract("enrollment", "enrollment", 18002, (RECEIPT_ACCEPTED, STATUS_CHANGED, DUE_ASSESSED)),
+    ServiceContract("enrollment", "enrollment", 18002, (RECEIPT_ACCEPTED, STATUS_CHANGED, DUE_ASSESSED,
+                                                        REFUND_ORDERED)),
     ServiceContract("payment_ingest", "payment", 18003, (RECEIPT_RECEIVED, DUE_ASSESSED)),
     ServiceContract("subsidy", "subsidy", 18004, (STATUS_CHANGED, ENROLLMENT_EVENTS, RECEIPT_ACCEPTED)),
     ServiceContract("reconciliation", "reconciliation", 18005, (

@@ -14,6 +14,7 @@ from shared.messages.enrollment import (
     EnrollmentCovered,
     EnrollmentDuplicateFound,
     EnrollmentEnded,
+    EnrollmentPaidBack,
     EnrollmentRefundOrdered,
     EnrollmentRefundRefused,
     EnrollmentRegistered,
@@ -37,7 +38,23 @@ def _out(topic: str, person_id: str, message: Envelope) -> Outgoing:
 def registered(e: Enrollment, due_fen: int | None, now: datetime) -> Outgoing:
     return _out(ENROLLMENT_EVENTS.name, e.person_id, EnrollmentRegistered(
         message_id=uuid4(), occurred_at=now, kind=e.kind, expected_due_fen=due_fen, event_date=e.event_date,
-        registered_on=e.registered_on, funded_by=e.funded_by if e.funded else None, **_where(e)))
+        registered_on=e.registered_on, funded_by=e.funded_by if e.funded else None,
+        enrolled_years=list(e.enrolled_years), paid_back_years=list(e.paid_back_years), **_where(e)))
+
+
+def paid_back_alone(receipt: ReceiptAccepted, now: datetime) -> Outgoing:
+    """A gap year paid back before any later enrollment in its region is registered: booked to the gap year."""
+    return _out(ENROLLMENT_EVENTS.name, receipt.person_id, EnrollmentPaidBack(
+        message_id=uuid4(), occurred_at=now, person_id=receipt.person_id, region=receipt.region, year=receipt.year,
+        receipt_no=receipt.receipt_no, amount_fen=receipt.amount_fen, gap_year=receipt.year))
+
+
+def paid_back(e: Enrollment, receipt: ReceiptAccepted, now: datetime) -> Outgoing:
+    """A gap year paid back towards enrollment `e` (its new benefit window, when it was not yet covered)."""
+    return _out(ENROLLMENT_EVENTS.name, e.person_id, EnrollmentPaidBack(
+        message_id=uuid4(), occurred_at=now, receipt_no=receipt.receipt_no, amount_fen=receipt.amount_fen,
+        gap_year=receipt.year, benefit_start=e.benefit_start, waiting_months=e.waiting_months,
+        waiting_days=e.waiting_days, **_where(e)))
 
 
 def paid(e: Enrollment, receipt: ReceiptAccepted, now: datetime) -> Outgoing:
@@ -47,6 +64,7 @@ def paid(e: Enrollment, receipt: ReceiptAccepted, now: datetime) -> Outgoing:
         amount_fen=receipt.amount_fen, paid_total_fen=e.paid_total_fen, kind=e.kind,
         benefit_start=e.benefit_start, benefit_end=e.benefit_end,
         waiting_months=e.waiting_months, waiting_days=e.waiting_days,
+        critical_illness_cap_adjustment_fen=e.cap_adjustment_fen,
     ))
 
 

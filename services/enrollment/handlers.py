@@ -1,6 +1,7 @@
 """Kafka subscribers of enrollment: receipts make enrollments paid (and may open duplicate cases);
-statuses and dues feed the person's record and the policy questions. Each batch is one unit of
-work (`Runtime.consuming`) handed to its use case."""
+statuses and dues feed the person's record and the policy questions; the subsidy service's refunds
+(先缴后补) are netted from personal refunds. Each batch is one unit of work (`Runtime.consuming`)
+handed to its use case."""
 from __future__ import annotations
 
 from faststream.kafka import KafkaRouter
@@ -8,10 +9,17 @@ from faststream.kafka.annotations import KafkaMessage
 
 from services.enrollment import usecases
 from shared.kafka import batch_subscriber
-from shared.messages import DueAssessed, ReceiptAccepted, StatusChanged
+from shared.messages import DueAssessed, ReceiptAccepted, RefundOrdered, StatusChanged
 from shared.messages.enrollment import EnrollmentEvent, RefundDecided
 from shared.runtime import Runtime
-from shared.topics import DUE_ASSESSED, ENROLLMENT_EVENTS, ENROLLMENT_REFUNDS, RECEIPT_ACCEPTED, STATUS_CHANGED
+from shared.topics import (
+    DUE_ASSESSED,
+    ENROLLMENT_EVENTS,
+    ENROLLMENT_REFUNDS,
+    RECEIPT_ACCEPTED,
+    REFUND_ORDERED,
+    STATUS_CHANGED,
+)
 
 SERVICE = "enrollment"
 
@@ -39,6 +47,14 @@ def register_handlers(router: KafkaRouter, runtime: Runtime) -> None:
         async with runtime.consuming(topic=DUE_ASSESSED.name, consumer="dues", events=events,
                                      dead_letters=message.unreadable) as (uow, fresh):
             await usecases.record_dues(uow, fresh)
+
+    @batch_subscriber(router, settings, REFUND_ORDERED.name, group=settings.group(SERVICE, "subsidy-refunds"),
+                      model=RefundOrdered, description="The subsidy service's refunds (先缴后补): netted from "
+                      "personal refunds, so that no one gets back more than they paid.")
+    async def on_refund_ordered(events: list[RefundOrdered], message: KafkaMessage) -> None:
+        async with runtime.consuming(topic=REFUND_ORDERED.name, consumer="subsidy-refunds", events=events,
+                                     dead_letters=message.unreadable) as (uow, fresh):
+            await usecases.record_subsidy_refunds(uow, fresh)
 
     router.publisher(settings.topic(ENROLLMENT_EVENTS.name), schema=EnrollmentEvent,
                      description=ENROLLMENT_EVENTS.description)

@@ -47,11 +47,18 @@ class Registration(BaseModel):
     school_region: str | None = Field(None, pattern=r"^\d{6}$", description="学校所在地 (students)")
     event_date: IsoDate | None = Field(None, description="Lapse, discharge, release, entry … as the kind needs.")
     registered_on: IsoDate | None = Field(None, description="Defaults to today (China).")
+    enrolled_years: list[Year] = Field(default_factory=list, max_length=100, description="Earlier years with basic "
+                                       "medical cover, as the national platform's record shows them: the gap before "
+                                       "this year decides the waiting period and the critical-illness cap.")
+    zero_reimbursement_years: list[Year] = Field(default_factory=list, max_length=100, description="Covered years "
+                                                 "in which nothing was reimbursed (零报销: the cap is raised).")
 
     def application(self) -> Application:
         return Application(person_id=self.id, year=self.year, kind=self.kind.value, hukou_region=self.hukou_region,
                            residence_region=self.residence_region, school_region=self.school_region,
-                           event_date=self.event_date, registered_on=self.registered_on)
+                           event_date=self.event_date, registered_on=self.registered_on,
+                           enrolled_years=tuple(self.enrolled_years),
+                           zero_reimbursement_years=tuple(self.zero_reimbursement_years))
 
 
 class BulkRegistration(BaseModel):

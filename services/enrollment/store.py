@@ -1,5 +1,5 @@
 """SQL of enrollment: credentials, baseline and rosters, enrollments, refused registrations, payments, dues,
-cases, refunds.
+cases, refunds (its own and the subsidy service's).
 
 Credentials are shared.access's (the same machinery as subsidy's and reconciliation's), with
 enrollment's roles: agent (village agent 村代办) and agency (the insurance office 医保经办机构).
@@ -19,6 +19,8 @@ import asyncpg
 from services.enrollment.domain.baseline import Employee, Household, Rejection
 from services.enrollment.domain.duplicates import DuplicateCase
 from services.enrollment.domain.enrollment import Enrollment, Home, Key, Place
+from services.enrollment.domain.history import Year as HistoryYear
+from services.enrollment.domain.netting import PersonalRefunds, SubsidyRefund
 from services.enrollment.domain.policy_view import Statuses
 from services.enrollment.domain.refunds import Refund
 from services.enrollment.domain.registration import EmployeeCover, Refusal
@@ -35,6 +37,8 @@ ENROLLMENT_COLUMNS = (  # every field of domain.enrollment.Enrollment, in order,
     ("registered_by", "text"), ("paid_on", "date"), ("benefit_start", "date"), ("benefit_end", "date"),
     ("waiting_months", "int"), ("waiting_days", "int"), ("policy_path", "text"), ("policy_reasons", "jsonb"),
     ("covered_on", "date"), ("ended_on", "date"), ("end_reason", "text"), ("funded_by", "text"),
+    ("cap_adjustment_fen", "bigint"), ("enrolled_years", "jsonb"), ("paid_back_years", "jsonb"),
+    ("zero_reimbursement_years", "jsonb"),
 )
 _KEY = ("person_id", "region", "year")
 _STAMPED = (("updated_at", "timestamptz"),)
@@ -62,7 +66,7 @@ SAVE_REFUSALS = BatchUpsert(  # every refusal is a new row (its own id): a refus
 SAVE_PAYMENTS = BatchUpsert(
     "payment", (("receipt_no", "text"), ("person_id", "text"), ("region", "text"), ("year", "int"),
                 ("amount_fen", "bigint"), ("channel", "text"), ("paid_at", "timestamptz"),
-                ("original_receipt_no", "text")),
+                ("original_receipt_no", "text"), ("item", "text")),
     stamp=(("recorded_at", "timestamptz"),), conflict=("receipt_no",), returning=("receipt_no",))
 _DUE_VALUES = ("standard_fen", "subsidy_fen", "due_fen", "refund_after_fen", "lines", "reasons", "revision", "updated_at")
 SAVE_DUES = BatchUpsert(
@@ -71,6 +75,11 @@ SAVE_DUES = BatchUpsert(
             ("reasons", "jsonb"), ("revision", "int")),
     stamp=_STAMPED, conflict=_KEY,
     update=dict.fromkeys(_DUE_VALUES), where="due.revision <= EXCLUDED.revision")  # a late older revision changes nothing
+SAVE_SUBSIDY_REFUNDS = BatchUpsert(  # an order is kept once, as first decided (by its id)
+    "subsidy_refund", (("id", "uuid"), ("person_id", "text"), ("region", "text"), ("year", "int"), ("reason", "text"),
+                       ("amount_fen", "bigint"), ("ordered_at", "timestamptz"), ("funding_source", "text"),
+                       ("township", "text"), ("withheld_fen", "bigint"), ("note", "text")),
+    stamp=(("recorded_at", "timestamptz"),), conflict=("id",))
 SAVE_STATUSES = BatchUpsert(
     "person_status", (("person_id", "text"), ("region", "text"), ("statuses", "jsonb")),
     stamp=_STAMPED, conflict=("person_id", "region"), update=dict.fromkeys(("statuses", "updated_at")))
@@ -151,9 +160,13 @@ def _j(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str) else value
 
 
+_JSON_FIELDS = ("policy_reasons", "enrolled_years", "paid_back_years", "zero_reimbursement_years")
+
+
 def _enrollment(record: asyncpg.Record) -> Enrollment:
     values = dict(record)
-    values["policy_reasons"] = tuple(_j(values["policy_reasons"]))
+    for name in _JSON_FIELDS:
+        values[name] = tuple(_j(values[name]))
     return Enrollment(**values)
 
 
@@ -165,6 +178,16 @@ async def enrollments_of(conn: asyncpg.Connection, people: Sequence[str], years:
         f"{_SELECT_ENROLLMENT} WHERE person_id = ANY($1::text[]) AND year = ANY($2::int[]) "
         f"ORDER BY person_id, region, year{lock}", list(set(people)), list(set(years)))
     return {(r["person_id"], r["region"], r["year"]): _enrollment(r) for r in rows}
+
+
+async def lock_enrollments(conn: asyncpg.Connection, keys: Iterable[Key]) -> None:
+    """Lock these enrollments (those that exist) until the transaction ends, in the order every other use case
+    locks them: a refund decision and the subsidy refunds of the same enrollment then see each other."""
+    keys = list(keys)
+    await conn.execute(
+        "SELECT 1 FROM enrollment e JOIN unnest($1::text[], $2::text[], $3::int[]) AS k(p, r, y) "
+        "ON e.person_id = k.p AND e.region = k.r AND e.year = k.y ORDER BY e.person_id, e.region, e.year FOR UPDATE OF e",
+        [k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys])
 
 
 async def paid_years(conn: asyncpg.Connection, people: Sequence[str]) -> list[int]:
@@ -183,12 +206,13 @@ async def coverable(conn: asyncpg.Connection, region: str, as_of: date) -> list[
 
 
 def _enrollment_row(e: Enrollment) -> list[Any]:
-    values = list(e)  # the fields are the columns, in order
-    values[_REASONS_AT] = json.dumps(list(e.policy_reasons), ensure_ascii=False)
+    values = list(e)  # the fields are the columns, in order; the tuples travel as JSON text
+    for at in _JSON_AT:
+        values[at] = json.dumps(list(values[at]), ensure_ascii=False)
     return values
 
 
-_REASONS_AT = Enrollment._fields.index("policy_reasons")
+_JSON_AT = tuple(Enrollment._fields.index(name) for name in _JSON_FIELDS)
 
 
 async def save_enrollments(conn: asyncpg.Connection, items: Sequence[Enrollment], now: datetime) -> None:
@@ -210,7 +234,7 @@ async def save_refusals(conn: asyncpg.Connection, items: Sequence[Refusal], now:
 async def save_payments(conn: asyncpg.Connection, receipts: Sequence[ReceiptAccepted], now: datetime) -> set[str]:
     """Record accepted receipts; returns the receipt numbers not seen before."""
     rows = await SAVE_PAYMENTS.fetch(conn, [(r.receipt_no, r.person_id, r.region, r.year, r.amount_fen, r.channel,
-                                             r.paid_at, r.original_receipt_no) for r in receipts], now)
+                                             r.paid_at, r.original_receipt_no, r.item) for r in receipts], now)
     return {r["receipt_no"] for r in rows}
 
 
@@ -264,12 +288,51 @@ async def open_case(conn: asyncpg.Connection, case: DuplicateCase, now: datetime
 async def save_refund(conn: asyncpg.Connection, refund: Refund, now: datetime) -> None:
     await conn.execute(
         "INSERT INTO refund (id, person_id, region, year, reason, requested_on, approved, amount_fen, explanation, "
-        "policy_reasons, requested_by, duplicate_case_id, decided_at) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::text::jsonb, $11, $12, $13)",
+        "policy_reasons, requested_by, duplicate_case_id, paid_fen, subsidy_refunded_fen, decided_at) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::text::jsonb, $11, $12, $13, $14, $15)",
         refund.id, refund.person_id, refund.region, refund.year, refund.reason, refund.requested_on,
         refund.approved, refund.amount_fen, refund.explanation,
         json.dumps(list(refund.policy_reasons), ensure_ascii=False), refund.requested_by,
-        refund.duplicate_case_id, now)
+        refund.duplicate_case_id, refund.paid_fen, refund.subsidy_refunded_fen, now)
+
+
+_KEYS_JOIN = "JOIN unnest($1::text[], $2::text[], $3::int[]) AS k(p, r, y) ON t.person_id = k.p AND t.region = k.r AND t.year = k.y"
+
+
+def _key_arrays(keys: Iterable[Key]) -> list[list[Any]]:
+    keys = list(keys)
+    return [[k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys]]
+
+
+async def personal_refunds(conn: asyncpg.Connection, keys: Iterable[Key]) -> dict[Key, PersonalRefunds]:
+    """(person, region, year) -> its approved personal refunds (none approved: absent)."""
+    rows = await conn.fetch(
+        "SELECT t.person_id, t.region, t.year, max(coalesce(t.paid_fen, t.amount_fen)) AS paid_fen, "
+        f"sum(t.amount_fen) AS refunded_fen, max(t.requested_on) AS requested_on FROM refund t {_KEYS_JOIN} "
+        "WHERE t.approved GROUP BY t.person_id, t.region, t.year", *_key_arrays(keys))
+    return {(r["person_id"], r["region"], r["year"]): PersonalRefunds(int(r["paid_fen"]), int(r["refunded_fen"]),
+                                                                        r["requested_on"]) for r in rows}
+
+
+_SUBSIDY_REFUND_COLUMNS = tuple(name for name, _ in SAVE_SUBSIDY_REFUNDS.columns)
+
+
+async def subsidy_refunds(conn: asyncpg.Connection, keys: Iterable[Key]) -> dict[Key, list[SubsidyRefund]]:
+    """(person, region, year) -> the subsidy service's refunds known for it, oldest first."""
+    rows = await conn.fetch(
+        f"SELECT {', '.join('t.' + c for c in _SUBSIDY_REFUND_COLUMNS)} FROM subsidy_refund t {_KEYS_JOIN} "
+        "ORDER BY t.ordered_at, t.id", *_key_arrays(keys))
+    out: dict[Key, list[SubsidyRefund]] = {}
+    for r in rows:
+        order = SubsidyRefund(**dict(r))
+        out.setdefault(order.key, []).append(order)
+    return out
+
+
+async def save_subsidy_refunds(conn: asyncpg.Connection, orders: Sequence[SubsidyRefund], now: datetime) -> None:
+    """Keep new subsidy refunds with their withheld part; one already kept stays as it was."""
+    await SAVE_SUBSIDY_REFUNDS.execute(conn, [tuple(getattr(o, c) for c in _SUBSIDY_REFUND_COLUMNS) for o in orders],
+                                       now)
 
 
 # --- the person's record (一人一档), one region's view -----------------------------------------------
@@ -286,15 +349,21 @@ async def person_record(conn: asyncpg.Connection, person_id: str, region: str) -
     years = await many(
         "SELECT year, kind, state, paid_total_fen, township, village, hukou_region, residence_region, school_region, "
         "event_date, registered_on, registered_by, paid_on, benefit_start, benefit_end, waiting_months, waiting_days, "
-        "policy_path, policy_reasons, covered_on, ended_on, end_reason, funded_by FROM enrollment "
+        "policy_path, policy_reasons, covered_on, ended_on, end_reason, funded_by, cap_adjustment_fen, enrolled_years, "
+        "paid_back_years, zero_reimbursement_years FROM enrollment "
         "WHERE person_id = $1 AND region = $2 ORDER BY year", person_id, region)
     dues = await many("SELECT year, standard_fen, subsidy_fen, due_fen, refund_after_fen, lines, reasons, revision "
                       "FROM due WHERE person_id = $1 AND region = $2 ORDER BY year", person_id, region)
-    payments = await many("SELECT receipt_no, year, amount_fen, channel, paid_at, original_receipt_no FROM payment "
+    history = await many("SELECT year, covered, zero_reimbursement, paid_back_receipt, source, recorded_at "
+                         "FROM coverage_history WHERE person_id = $1 ORDER BY year", person_id)
+    payments = await many("SELECT receipt_no, year, amount_fen, channel, paid_at, original_receipt_no, item FROM payment "
                           "WHERE person_id = $1 AND region = $2 ORDER BY paid_at, receipt_no", person_id, region)
     refunds = await many("SELECT id, year, reason, requested_on, approved, amount_fen, explanation, requested_by, "
-                         "duplicate_case_id, decided_at FROM refund WHERE person_id = $1 AND region = $2 "
-                         "ORDER BY decided_at", person_id, region)
+                         "duplicate_case_id, paid_fen, subsidy_refunded_fen, decided_at FROM refund "
+                         "WHERE person_id = $1 AND region = $2 ORDER BY decided_at", person_id, region)
+    subsidy_refunds = await many("SELECT id, year, reason, amount_fen, withheld_fen, funding_source, township, "
+                                 "ordered_at, note, recorded_at FROM subsidy_refund WHERE person_id = $1 AND region = $2 "
+                                 "ORDER BY ordered_at, id", person_id, region)
     cases = await many("SELECT id, year, kept, dropped_region, rule, explanation, arose_on, refund_id FROM duplicate_case "
                        "WHERE person_id = $1 AND (kept = $2 OR dropped_region = $2) ORDER BY opened_at", person_id, region)
     refused = await many("SELECT year, kind, hukou_region, residence_region, school_region, event_date, registered_on, "
@@ -304,10 +373,62 @@ async def person_record(conn: asyncpg.Connection, person_id: str, region: str) -
         "baseline": dict(base) if base else None,
         "employee_insurance": dict(employee) if employee else None,
         "statuses": _j(statuses).get("statuses", []) if statuses else [],
-        "enrollments": [{**dict(r), "policy_reasons": _j(r["policy_reasons"])} for r in years],
+        "enrollments": [{**dict(r), **{k: _j(r[k]) for k in _JSON_FIELDS}} for r in years],
         "dues": [{**dict(r), "lines": _j(r["lines"]), "reasons": _j(r["reasons"])} for r in dues],
         "payments": [dict(r) for r in payments],
+        "history": [dict(r) for r in history],
         "refunds": [dict(r) for r in refunds],
+        "subsidy_refunds": [dict(r) for r in subsidy_refunds],
         "duplicate_cases": [dict(r) for r in cases],
         "refused_registrations": [{**dict(r), "reasons": _j(r["reasons"])} for r in refused],
     }
+
+
+# --- history of cover (waiting periods, the critical-illness cap) -------------------------------------
+
+SAVE_HISTORY = BatchUpsert(  # a declared year keeps a payback it had, and a payback keeps what was declared
+    "coverage_history", (("person_id", "text"), ("year", "int"), ("covered", "bool"), ("zero_reimbursement", "bool"),
+                         ("paid_back_receipt", "text"), ("source", "text")),
+    stamp=(("recorded_at", "timestamptz"),), conflict=("person_id", "year"),
+    update={"covered": "coverage_history.covered OR EXCLUDED.covered",
+            "zero_reimbursement": "coverage_history.zero_reimbursement OR EXCLUDED.zero_reimbursement",
+            "paid_back_receipt": "coalesce(coverage_history.paid_back_receipt, EXCLUDED.paid_back_receipt)",
+            "source": None, "recorded_at": None})
+
+
+async def save_history(conn: asyncpg.Connection, rows: Sequence[tuple[str, HistoryYear, str | None, str]],
+                       now: datetime) -> None:
+    """(person, year row, paid-back receipt, source) each; what a row says is added to what is kept."""
+    await SAVE_HISTORY.execute(conn, [(p, y.year, y.covered, y.zero_reimbursement, receipt, source)
+                                      for p, y, receipt, source in rows], now)
+
+
+async def histories(conn: asyncpg.Connection, people: Sequence[str]) -> dict[str, tuple[list[HistoryYear], list[int]]]:
+    """Each person's stored history years and the years enrollment saw them paid or covered (any region)."""
+    found: dict[str, tuple[list[HistoryYear], list[int]]] = {p: ([], []) for p in people}
+    for r in await conn.fetch("SELECT person_id, year, covered, zero_reimbursement, paid_back_receipt IS NOT NULL AS "
+                              "paid_back FROM coverage_history WHERE person_id = ANY($1::text[])", list(people)):
+        found[r["person_id"]][0].append(HistoryYear(r["year"], r["covered"], r["zero_reimbursement"], r["paid_back"]))
+    for r in await conn.fetch("SELECT DISTINCT person_id, year FROM enrollment WHERE person_id = ANY($1::text[]) "
+                              "AND (state IN ('paid', 'covered') OR (state = 'ended' AND covered_on IS NOT NULL))",
+                              list(people)):
+        found[r["person_id"]][1].append(r["year"])
+    return found
+
+
+async def drop_paybacks(conn: asyncpg.Connection, reversed_: Sequence[tuple[str, str]]) -> None:
+    """A reversed payback receipt repairs nothing: its year is no longer paid back."""
+    if reversed_:
+        await conn.execute(
+            "UPDATE coverage_history h SET paid_back_receipt = NULL FROM unnest($1::text[], $2::text[]) AS k(p, r) "
+            "WHERE h.person_id = k.p AND h.paid_back_receipt = k.r",
+            [p for p, _ in reversed_], [r for _, r in reversed_])
+
+
+async def enrollments_after(conn: asyncpg.Connection, people: Sequence[str], year: int,
+                            *, for_update: bool = False) -> dict[Key, Enrollment]:
+    """Every region's enrollments of these people for coverage years after `year`."""
+    lock = " FOR UPDATE" if for_update else ""
+    rows = await conn.fetch(f"{_SELECT_ENROLLMENT} WHERE person_id = ANY($1::text[]) AND year > $2 "
+                            f"ORDER BY person_id, region, year{lock}", list(people), year)
+    return {(r["person_id"], r["region"], r["year"]): _enrollment(r) for r in rows}

@@ -55,7 +55,7 @@ def accepted_event(d: Decision, now: str) -> Outgoing:
         f'"event_type":"payment.receipt-accepted","receipt_no":{_json_str(r.receipt_no)},'
         f'"person_id":"{r.person_id}","region":"{r.region}","year":{r.year},"amount_fen":{r.amount_fen},'
         f'"channel":"{r.channel}","agent_id":{_json_opt(r.agent_id)},"paid_at":"{r.paid_at.isoformat()}",'
-        f'"original_receipt_no":{_json_opt(r.original_receipt_no)}}}').encode())
+        f'"original_receipt_no":{_json_opt(r.original_receipt_no)},"item":"{r.item}"}}').encode())
 
 
 def rejected_event(d: Decision, now: str) -> Outgoing:

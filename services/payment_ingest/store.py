@@ -15,11 +15,12 @@ from services.payment_ingest.domain.tally import GroupTotal, Intake
 from shared.db import BatchUpsert
 from shared.kafka import Unreadable
 from shared.messages import DueAssessed, PayerFacts, ReceiptReceived
+from shared.messages.payment import PAYBACK
 from shared.messages.subsidy import newest_per_person_year
 
 # received_at is left to its default, the transaction's time (migration 0005): one timestamp less to encode per row.
 _RECEIPT_COLUMNS = ("receipt_no", "payload_sha256", "verdict", "reason_code", "reason", "person_id", "region",
-                    "year", "amount_fen", "channel", "agent_id", "paid_at", "original_receipt_no")
+                    "year", "amount_fen", "channel", "agent_id", "paid_at", "original_receipt_no", "item")
 
 
 async def load_known(conn: asyncpg.Connection, receipts: Sequence[ReceiptReceived]) -> Known:
@@ -43,6 +44,13 @@ async def load_known(conn: asyncpg.Connection, receipts: Sequence[ReceiptReceive
             originals,
         ):
             known.reversed_fen[row["original_receipt_no"]] = row["fen"]
+    paybacks = sorted({r.person_id for r in receipts if r.item == PAYBACK})
+    if paybacks:  # gap years paid back (net of reversals): each is paid back once
+        for row in await conn.fetch(
+            "SELECT person_id, year FROM receipt WHERE verdict = 'accepted' AND item = $2 "
+            "AND person_id = ANY($1::text[]) GROUP BY 1, 2 HAVING sum(amount_fen) > 0", paybacks, PAYBACK,
+        ):
+            known.paid_back.add((row["person_id"], row["year"]))
     for row in await conn.fetch(
         "SELECT person_id, year, region, due_fen, state, payer::text AS payer FROM due WHERE person_id = ANY($1::text[])",
         sorted({r.person_id for r in receipts}),
@@ -62,7 +70,7 @@ async def save_decisions(conn: asyncpg.Connection, decisions: Sequence[Decision]
     """COPY the accepted and rejected receipts of a batch (duplicates are only counted)."""
     records = [
         (r.receipt_no, sha, verdict, code, reason, r.person_id, r.region, r.year, r.amount_fen, r.channel,
-         r.agent_id, r.paid_at, r.original_receipt_no)
+         r.agent_id, r.paid_at, r.original_receipt_no, r.item)
         for r, sha, verdict, code, reason in decisions if verdict != "duplicate"
     ]
     if records:

@@ -29,13 +29,15 @@ _REGISTERED_STAYS = "CASE WHEN EXCLUDED.state = 'ended' THEN enrollment.{0} ELSE
 ENROLLMENTS = BatchUpsert(
     "enrollment", (("person_id", "text"), ("year", "int"), ("region", "text"), ("township", "text"), ("village", "text"),
                    ("kind", "text"), ("state", "text"), ("ended_on", "date"), ("end_reason", "text"),
-                   ("event_date", "date"), ("registered_on", "date")),
+                   ("event_date", "date"), ("registered_on", "date"), ("enrolled_years", "jsonb"),
+                   ("paid_back_years", "jsonb")),
     stamp=(("updated_at", "timestamptz"),), conflict=("person_id", "year"),
     update={"region": None,
             "township": "coalesce(EXCLUDED.township, enrollment.township)",
             "village": "coalesce(EXCLUDED.village, enrollment.village)",
-            # an ending says nothing of the kind, its event or the registration day: the registered ones stay
-            **{column: _REGISTERED_STAYS.format(column) for column in ("kind", "event_date", "registered_on")},
+            # an ending says nothing of the kind, its event, the registration day or the history: those stay
+            **{column: _REGISTERED_STAYS.format(column) for column in ("kind", "event_date", "registered_on",
+                                                                        "enrolled_years", "paid_back_years")},
             "state": None, "ended_on": None, "end_reason": None, "updated_at": None},
 )
 PAYMENTS = BatchUpsert(
@@ -116,10 +118,11 @@ async def save_enrollments(conn: asyncpg.Connection, events: Sequence[Enrollment
     """The last event of each person-year wins (one person's events arrive in order on one partition)."""
     latest = {(e.person_id, e.year): e for e in events}.values()
     await ENROLLMENTS.execute(conn, [
-        (e.person_id, e.year, e.region, e.township, e.village, "general", "ended", e.ended_on, e.reason, None, None)
+        (e.person_id, e.year, e.region, e.township, e.village, "general", "ended", e.ended_on, e.reason, None, None,
+         "[]", "[]")
         if isinstance(e, EnrollmentEnded) else
         (e.person_id, e.year, e.region, e.township, e.village, e.kind, "registered", None, None, e.event_date,
-         e.registered_on)
+         e.registered_on, json.dumps(e.enrolled_years), json.dumps(e.paid_back_years))
         for e in latest], now)
 
 

@@ -122,7 +122,9 @@ async def record_enrollments(uow: UnitOfWork, events: Sequence[EnrollmentEvent],
 
 
 async def record_receipts(uow: UnitOfWork, receipts: Sequence[ReceiptAccepted], *, dues: DueCache | None = None) -> None:
-    """Accepted receipts: who paid what and when, for the after-payment rules and 先缴后补 refunds."""
+    """Accepted receipts: who paid what and when, for the after-payment rules and 先缴后补 refunds. A gap year
+    paid back (补缴) pays for no due: enrollment keeps it in the person's history."""
+    receipts = [r for r in receipts if not r.payback]
     if not receipts:
         return
     await store.save_payments(uow.conn, receipts, uow.now)
@@ -227,6 +229,8 @@ def build_case(key: Key, facts: store.Facts, fallback_region: str | None) -> Cas
         statuses=tuple(p["statuses"]) if p else (),
         enrollment=Enrollment(e["kind"], e["state"], e["ended_on"], e["end_reason"], e["event_date"],
                               e["registered_on"]) if e else None,
+        enrolled_years=frozenset(e.get("enrolled_years") or ()) if e else frozenset(),
+        paid_back_years=frozenset(e.get("paid_back_years") or ()) if e else frozenset(),
         paid_fen=pay["paid_fen"] if pay else 0,
         first_paid_on=local_date(pay["first_paid_at"]) if pay and pay["first_paid_at"] else None,
         ordered_fen={r: amt for (pp, yy, r), amt in facts.ordered.items() if (pp, yy) == key},

@@ -39,6 +39,9 @@ class EnrollmentRegistered(_EnrollmentEvent):
     registered_on: date | None = Field(None, description="The registration day (China): the payment day the "
                                        "registration was judged on, and the due's day when the event falls after "
                                        "the collection period.")
+    enrolled_years: list[int] = Field(default_factory=list, description="Earlier years with basic medical cover "
+                                      "(declared and seen): with the gap before this year they decide the wait.")
+    paid_back_years: list[int] = Field(default_factory=list, description="Gap years paid back (补缴).")
 
 
 class EnrollmentPaid(_EnrollmentEvent):
@@ -53,6 +56,23 @@ class EnrollmentPaid(_EnrollmentEvent):
     benefit_end: date | None = Field(None, description="Last day of cover for the year.")
     waiting_months: int = Field(0, description="Waiting period (months) inside benefit_start.")
     waiting_days: int = Field(0, description="Waiting period (days) inside benefit_start.")
+    critical_illness_cap_adjustment_fen: int = Field(0, description="大病保险最高支付限额 raised (continuity, zero "
+                                                     "reimbursement) or cut (after a lapse) for the year.")
+
+
+class EnrollmentPaidBack(_EnrollmentEvent):
+    """A gap year paid back (补缴) to repair the waiting period of the enrollment of `year` (seed 004 L108).
+
+    The receipt pays for `gap_year`, not for `year`'s cover: it books the money to the gap year and
+    gives the enrollment of `year` its new benefit window when that was not yet covered."""
+
+    event_type: Literal["enrollment.paid-back"] = "enrollment.paid-back"
+    receipt_no: str
+    amount_fen: Fen
+    gap_year: int = Field(ge=2000, le=2100)
+    benefit_start: date | None = Field(None, description="The enrollment's benefit start after the repair.")
+    waiting_months: int = 0
+    waiting_days: int = 0
 
 
 class EnrollmentCovered(_EnrollmentEvent):
@@ -87,7 +107,8 @@ class EnrollmentDuplicateFound(_EnrollmentEvent):
 
 
 EnrollmentEvent = Annotated[
-    EnrollmentRegistered | EnrollmentPaid | EnrollmentCovered | EnrollmentEnded | EnrollmentDuplicateFound,
+    EnrollmentRegistered | EnrollmentPaid | EnrollmentPaidBack | EnrollmentCovered | EnrollmentEnded
+    | EnrollmentDuplicateFound,
     Field(discriminator="event_type"),
 ]
 

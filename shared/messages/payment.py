@@ -9,6 +9,10 @@ from pydantic import ConfigDict, Field
 from shared.codes import PaymentChannel
 from shared.messages.envelope import Envelope, Fen, RegionCode, ResidentIdStr
 
+# 征收品目: the year's contribution, or a gap year paid back (补缴) to repair the waiting period (seed 004 L108).
+ReceiptItem = Literal["resident_medical_insurance", "resident_medical_insurance_payback"]
+PAYBACK: ReceiptItem = "resident_medical_insurance_payback"
+
 
 class ReceiptReceived(Envelope):
     """payment.receipt-received — one tax receipt (电子税票) as the gateway streams it.
@@ -22,8 +26,9 @@ class ReceiptReceived(Envelope):
     person_id: ResidentIdStr
     region: RegionCode
     year: int = Field(ge=2000, le=2100, description="所属期: the coverage year paid for.", examples=[2025])
-    item: Literal["resident_medical_insurance"] = Field(
-        "resident_medical_insurance", description="征收品目: 城乡居民基本医疗保险."
+    item: ReceiptItem = Field(
+        "resident_medical_insurance", description="征收品目: 城乡居民基本医疗保险; `…_payback`: a gap year paid back "
+        "(补缴, `year` is the gap year) to repair the waiting period where the region's policy allows it."
     )
     amount_fen: int = Field(description="Amount in fen; negative only for a reversal.", examples=[40000])
     channel: PaymentChannel = Field(examples=["wechat"])
@@ -47,6 +52,13 @@ class ReceiptAccepted(Envelope):
     agent_id: str | None = None
     paid_at: datetime
     original_receipt_no: str | None = None
+    item: ReceiptItem = Field("resident_medical_insurance", description="A payback (补缴) pays for a gap year "
+                              "(`year`): it repairs the waiting period of the person's enrollment, it is no "
+                              "payment for that year's cover.")
+
+    @property
+    def payback(self) -> bool:
+        return self.item == PAYBACK
 
 
 class ReceiptRejected(Envelope):

@@ -153,6 +153,14 @@ class Denial(_Strict):
     source: str
 
 
+class Payback(_Strict):
+    """Paying back a gap year (补缴) to repair the variable waiting period: at what rate, and on whose word."""
+
+    amount: Literal["individual_contribution"] = Field(
+        description="what one gap year costs: the individual contribution of the coverage year being enrolled for")
+    source: str
+
+
 class Waiting(_Strict):
     fixed_months: int = Field(ge=0)
     fixed_as_days: int | None = Field(None, ge=1, description="the fixed period counted in days instead (SQ: 90)")
@@ -161,6 +169,8 @@ class Waiting(_Strict):
     long_gap_years: int = Field(ge=1)
     long_gap_min_total_months: int = Field(ge=0)
     first_enrollment_is_gap: bool
+    payback: Payback | None = Field(None, description="gap years may be paid back to repair the variable wait; "
+                                    "none: the documents do not provide for it in this region")
     source: str
 
 

@@ -28,6 +28,7 @@ from services.enrollment import usecases
 from services.enrollment.app import SPEC
 from services.enrollment.cli import app as cli
 from shared.access import Caller
+from shared.contracts import contract
 from shared.db import create_pool
 from shared.kafka_admin import delete_topics_with_prefix, ensure_topics
 from shared.messages import ReceiptAccepted
@@ -36,7 +37,7 @@ from shared.resident_id import person_key
 from shared.runtime import Runtime
 from shared.service import build_broker, create_app
 from shared.settings import ServiceSettings
-from shared.topics import DEAD_LETTER, DUE_ASSESSED, RECEIPT_ACCEPTED, STATUS_CHANGED
+from shared.topics import DEAD_LETTER, RECEIPT_ACCEPTED
 from shared.uow import unit_of_work
 from tests.support.kafka import produce, wait_consumed
 from tests.support.people import resident_id
@@ -147,8 +148,7 @@ async def test_receipts_through_the_consumer_and_called_directly_store_and_raise
         await usecases.mark_paid(uow, batch)
 
     settings = consumed.settings
-    topics = [dataclasses.replace(t, name=settings.topic(t.name))
-              for t in (RECEIPT_ACCEPTED, STATUS_CHANGED, DUE_ASSESSED, DEAD_LETTER)]
+    topics = [dataclasses.replace(t, name=settings.topic(t.name)) for t in (*contract("enrollment").consumes, DEAD_LETTER)]
     await ensure_topics(servers.kafka_bootstrap, topics)
     broker = build_broker(SPEC, runtime_on(consumed))
     try:

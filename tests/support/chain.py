@@ -104,6 +104,22 @@ class Chain:
         body: dict[str, Any] = answer.json()
         return body
 
+    async def refund(self, region: str, person: str, year: int, reason: str, requested_on: str) -> dict[str, Any]:
+        """A refund asked for at the insurance office's counter (death, duplicate payment, employee insurance …)."""
+        answer = await self._call("POST", "enrollment", "/api/refunds", region, "agency",
+                                  json={"id": person, "year": year, "reason": reason, "requested_on": requested_on})
+        assert answer.status_code == 200, answer.text
+        body: dict[str, Any] = answer.json()
+        return body
+
+    async def refund_orders(self, region: str, person: str, year: int) -> list[dict[str, Any]]:
+        """The subsidy service's refund orders of the person (先缴后补), as its refund clerk finds them."""
+        answer = await self._call("POST", "subsidy", "/api/refunds/search", region, "refund_clerk",
+                                  json={"id": person, "year": year})
+        assert answer.status_code == 200, answer.text
+        found: list[dict[str, Any]] = answer.json()["refunds"]
+        return found
+
     async def metric(self, service: str, name: str, **labels: str) -> float:
         """A counter's value on a service's /metrics (0 before it was first counted), its labels as given."""
         answer = await self.client.get(self.system.url(service, "/metrics/"))

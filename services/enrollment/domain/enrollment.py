@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import NamedTuple
 
+from services.enrollment.domain.history import History
+
 Key = tuple[str, str, int]   # (person, region, year)
 Home = tuple[str, str]       # (person, region)
 
@@ -48,11 +50,24 @@ class Enrollment(NamedTuple):
     ended_on: date | None = None
     end_reason: str | None = None
     funded_by: str | None = None   # the fund paying the whole contribution (资助参保, due 0); None: the person pays
+    cap_adjustment_fen: int = 0    # the critical-illness cap raised or cut for the year (continuity, zero reimbursement)
+    enrolled_years: tuple[int, ...] = ()            # the history the year was judged with (domain.history)
+    paid_back_years: tuple[int, ...] = ()
+    zero_reimbursement_years: tuple[int, ...] = ()
 
     @property
     def funded(self) -> bool:
         """Enrolled as paid with no money of the person's own: the whole contribution is subsidised."""
         return self.funded_by is not None and self.state in ("paid", "covered")
+
+    @property
+    def history(self) -> History:
+        return History(frozenset(self.enrolled_years), frozenset(self.paid_back_years),
+                       frozenset(self.zero_reimbursement_years))
+
+    def with_history(self, h: History) -> Enrollment:
+        return self._replace(enrolled_years=tuple(sorted(h.enrolled_years)), paid_back_years=tuple(sorted(h.paid_back_years)),
+                             zero_reimbursement_years=tuple(sorted(h.zero_reimbursement_years)))
 
     @property
     def key(self) -> Key:

@@ -32,6 +32,7 @@ from typing import Literal, NamedTuple
 
 from services.enrollment.domain import lifecycle
 from services.enrollment.domain.enrollment import Enrollment, Place
+from services.enrollment.domain.history import History
 from services.enrollment.domain.policy_view import Statuses
 from shared.codes import LABEL, FundingSource
 from shared.policy import PolicyError, load_pack
@@ -69,23 +70,27 @@ class Step(NamedTuple):
     enrollment: Enrollment | None   # the enrollment after the due (None: there is none, nor should be)
 
 
-def decide(e: Enrollment | None, due: Due, place: Place | None, statuses: Statuses) -> Step:
-    """What `due` does to `e`, the person's enrollment of the due's region and year (None: there is none)."""
+def decide(e: Enrollment | None, due: Due, place: Place | None, statuses: Statuses,
+           history: History | None = None) -> Step:
+    """What `due` does to `e`, the person's enrollment of the due's region and year (None: there is none).
+    `history`: the person's history of cover now, for an enrollment the fund pays (None: as `e` has it)."""
     if due.state == "ended":
         return Step("none", e)
     if due.fully_subsidised:
-        return _fund(e, due, place, statuses)
+        return _fund(e, due, place, statuses, history)
     if e is None or not e.funded:
         return Step("none", e)
     return _after_rise(e, due)
 
 
-def _fund(e: Enrollment | None, due: Due, place: Place | None, statuses: Statuses) -> Step:
+def _fund(e: Enrollment | None, due: Due, place: Place | None, statuses: Statuses, history: History | None) -> Step:
     if e is not None and e.funded:
         return Step("none", e._replace(funded_by=due.funded_by))
     if e is not None and e.state != "registered":
         return Step("none", e)
     row = e or lifecycle.new(due.person_id, due.region, due.year, place)
+    if history is not None:
+        row = row.with_history(history)
     try:
         day = funded_on(row, due.assessed_on)
     except PolicyError as err:

@@ -19,6 +19,8 @@ from datetime import date, datetime
 from typing import Any
 
 from services.enrollment.domain.enrollment import Enrollment, Place
+from services.enrollment.domain.history import NONE as NO_HISTORY
+from services.enrollment.domain.history import History
 from services.enrollment.domain.policy_view import Question, Statuses, ask
 from services.enrollment.domain.registration import Decision, Request
 from shared.policy import PolicyError
@@ -40,11 +42,12 @@ def new(person_id: str, region: str, year: int, place: Place | None) -> Enrollme
     return Enrollment(person_id, region, year, township=place.township, village=place.village, hukou_region=region)
 
 
-def registered(req: Request, decision: Decision, place: Place | None, by: str) -> Enrollment:
-    """The enrollment a registration the rules accepted creates."""
+def registered(req: Request, decision: Decision, place: Place | None, by: str,
+               history: History = NO_HISTORY) -> Enrollment:
+    """The enrollment a registration the rules accepted creates, with the history it was judged with."""
     return new(req.person_id, req.region, req.year, place)._replace(kind=req.kind, hukou_region=decision.hukou_region,
                    residence_region=req.residence_region, school_region=req.school_region, event_date=req.event_date,
-                   registered_on=req.registered_on, registered_by=by)
+                   registered_on=req.registered_on, registered_by=by).with_history(history)
 
 
 def apply_payment(e: Enrollment, amount_fen: int, paid_at: datetime, statuses: Statuses) -> tuple[Enrollment, bool]:
@@ -61,19 +64,29 @@ def apply_payment(e: Enrollment, amount_fen: int, paid_at: datetime, statuses: S
     return e._replace(paid_total_fen=total, state="paid", paid_on=paid_on, **_benefit_window(e, paid_on, statuses)), True
 
 
+def repaired(e: Enrollment, statuses: Statuses, history: History) -> Enrollment:
+    """The enrollment with a history that changed (a gap year paid back, 补缴); one paid and not yet covered is
+    judged again on its payment day: the waiting period, and so the benefit start, may be shorter."""
+    e = e.with_history(history)
+    if e.state != "paid" or e.paid_on is None or e.funded:
+        return e
+    return e._replace(**_benefit_window(e, e.paid_on, statuses))
+
+
 def _benefit_window(e: Enrollment, paid_on: date, statuses: Statuses) -> dict[str, Any]:
     """The cover a payment on `paid_on` buys, as the changes to the enrollment."""
     question = Question(
         person_id=e.person_id, region=e.region, year=e.year, kind=e.kind, payment_date=paid_on,
         event_date=e.event_date if e.event_date and e.event_date <= paid_on else None,
-        hukou_region=e.hukou_region, residence_region=e.residence_region, statuses=statuses,
+        hukou_region=e.hukou_region, residence_region=e.residence_region, statuses=statuses, history=e.history,
     )
     try:
         a = ask(question)
     except PolicyError as err:
         return {"benefit_start": None, "benefit_end": None, "policy_path": None, "policy_reasons": (err.one_line(),)}
     return {"benefit_start": a.benefit_start, "benefit_end": a.benefit_end, "waiting_months": a.waiting_months,
-            "waiting_days": a.waiting_days, "policy_path": a.path, "policy_reasons": tuple(r.text for r in a.reasons)}
+            "waiting_days": a.waiting_days, "policy_path": a.path, "policy_reasons": tuple(r.text for r in a.reasons),
+            "cap_adjustment_fen": a.critical_illness_cap_adjustment_fen}
 
 
 def fund(e: Enrollment, funded_on: date, funded_by: str, statuses: Statuses, why: str) -> Enrollment:
@@ -88,7 +101,8 @@ def fund(e: Enrollment, funded_on: date, funded_by: str, statuses: Statuses, why
 def unfund(e: Enrollment, why: str) -> Enrollment:
     """The fund no longer pays before the cover began: registered again, owing what the subsidy now assesses."""
     return e._replace(state="registered", paid_on=None, funded_by=None, benefit_start=None, benefit_end=None,
-                      waiting_months=0, waiting_days=0, policy_path=None, policy_reasons=(why,), covered_on=None)
+                      waiting_months=0, waiting_days=0, policy_path=None, policy_reasons=(why,), covered_on=None,
+                      cap_adjustment_fen=0)
 
 
 def coverable(e: Enrollment, as_of: date) -> bool:

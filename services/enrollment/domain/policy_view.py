@@ -1,7 +1,7 @@
 """The one bridge from enrollment's facts to the policy engine (`shared.policy.assess`).
 
 Enrollment never re-implements a rule: it builds a `Scenario` from what it knows
-(person, kind, dates, certified statuses) and reads the answer. A question the
+(person, kind, dates, certified statuses, history of cover) and reads the answer. A question the
 rules cannot judge (no pack for the region-year, a missing event date) comes back
 as `PolicyError`, which callers turn into a refusal with its reason.
 """
@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from services.enrollment.domain.history import NONE as NO_HISTORY
+from services.enrollment.domain.history import History
 from shared.codes import Category
 from shared.policy import Assessment, assess, parse_scenario
 
@@ -35,6 +37,7 @@ class Question:
     statuses: Statuses = ()
     refund_reason: str | None = None
     refund_requested_on: date | None = None
+    history: History = NO_HISTORY
 
 
 def policy_statuses(statuses: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -52,7 +55,9 @@ def ask(q: Question) -> Assessment:
     data: dict[str, Any] = {
         "region": q.region, "year": q.year, "kind": q.kind, "payment_date": str(q.payment_date),
         "person": {"id": q.person_id, "hukou_region": q.hukou_region, "residence_region": q.residence_region},
-        "statuses": policy_statuses(q.statuses),
+        "statuses": policy_statuses(q.statuses), "enrolled_years": sorted(q.history.enrolled_years),
+        "paid_back_years": sorted(q.history.paid_back_years),
+        "zero_reimbursement_years": sorted(q.history.zero_reimbursement_years),
     }
     if q.event_date is not None:
         data["event_date"] = str(q.event_date)

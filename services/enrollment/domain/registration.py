@@ -19,6 +19,8 @@ from datetime import date
 from typing import NamedTuple
 from uuid import UUID
 
+from services.enrollment.domain.history import NONE as NO_HISTORY
+from services.enrollment.domain.history import History
 from services.enrollment.domain.policy_view import Question, Statuses, ask, reason_texts
 from shared.codes import LABEL, EnrollmentKind
 from shared.policy import PolicyError, load_pack
@@ -40,6 +42,8 @@ class Request:
     residence_region: str | None = None
     school_region: str | None = None
     event_date: date | None = None
+    enrolled_years: tuple[int, ...] = ()            # declared: earlier years with basic medical cover
+    zero_reimbursement_years: tuple[int, ...] = ()  # declared: covered years with nothing reimbursed
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,7 @@ class Facts:
     states: dict[str, str] = field(default_factory=dict)  # region -> state of this year's enrollment
     employee: tuple[EmployeeCover, ...] = ()
     statuses: Statuses = ()
+    history: History = NO_HISTORY  # what is kept and seen, with what this request declares
 
 
 @dataclass(frozen=True)
@@ -126,7 +131,7 @@ def _ask_policy(req: Request, facts: Facts, hukou: str | None) -> Decision:
     question = Question(
         person_id=req.person_id, region=req.region, year=req.year, kind=req.kind, payment_date=req.registered_on,
         event_date=req.event_date, hukou_region=hukou, residence_region=req.residence_region,
-        statuses=facts.statuses,
+        statuses=facts.statuses, history=facts.history,
     )
     try:
         a = ask(question)

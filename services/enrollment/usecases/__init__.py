@@ -24,9 +24,10 @@ from services.enrollment.usecases.lists import (
 )
 from services.enrollment.usecases.payments import mark_paid, record_dues, record_statuses
 from services.enrollment.usecases.registration import Answer, Application, register
+from services.enrollment.usecases.subsidy_refunds import record_subsidy_refunds
 
 __all__ = [
     "Answer", "Application", "Coverage", "Imported", "Upload", "advance_coverage", "end_enrollment",
     "grant_credential", "import_baseline", "import_list", "import_roster", "mark_paid", "person_record",
-    "read_file", "record_dues", "record_statuses", "register", "request_refund", "rows_of",
+    "read_file", "record_dues", "record_statuses", "record_subsidy_refunds", "register", "request_refund", "rows_of",
 ]

@@ -12,7 +12,7 @@ from collections.abc import Collection, Mapping, Sequence
 from uuid import uuid4
 
 from services.enrollment import events, store
-from services.enrollment.domain import duplicates, lifecycle, refunds
+from services.enrollment.domain import duplicates, lifecycle, netting, refunds
 from services.enrollment.domain.duplicates import DuplicateCase, Found
 from services.enrollment.domain.enrollment import Enrollment, Home, Key
 from services.enrollment.domain.lifecycle import PAID_STATES
@@ -60,8 +60,12 @@ async def after_roster(uow: UnitOfWork, people: Sequence[str]) -> list[Duplicate
 
 async def settle(uow: UnitOfWork, rows: dict[Key, Enrollment], found: Sequence[Found],
                  statuses: Mapping[Home, Statuses]) -> list[DuplicateCase]:
-    """Open each case, end the dropped enrollment in `rows` and decide its refund; returns the cases opened."""
-    opened = []
+    """Open each case, end the dropped enrollment in `rows` and decide its refund, net of the subsidy service's
+    refunds (先缴后补) already ordered; returns the cases opened."""
+    opened: list[DuplicateCase] = []
+    if not found:
+        return opened
+    subsidy = await store.subsidy_refunds(uow.conn, [f.dropped for f in found])
     for f in found:
         dropped, kept = rows[f.dropped], rows.get(f.kept)
         if dropped.state not in PAID_STATES or (kept is not None and kept.state not in PAID_STATES):
@@ -75,7 +79,8 @@ async def settle(uow: UnitOfWork, rows: dict[Key, Enrollment], found: Sequence[F
             continue
         settled = refunds.settle(dropped, f.resolution.refund_reason, f.resolution.arose_on,
                                  statuses.get(dropped.home, ()), refund_id=refund_id,
-                                 requested_by="duplicate_case", case_id=case.id)
+                                 requested_by="duplicate_case", case_id=case.id,
+                                 subsidy_refunded_fen=netting.returned(subsidy.get(f.dropped, ())))
         await store.save_refund(uow.conn, settled.refund, uow.now)
         rows[f.dropped] = settled.enrollment
         uow.publish_all([events.duplicate_found(dropped, case, uow.now), *refund_events(settled, uow),

@@ -8,9 +8,10 @@ from uuid import uuid4
 import asyncpg
 
 from services.enrollment import events, store
-from services.enrollment.domain import lifecycle, refunds
+from services.enrollment.domain import lifecycle, netting, refunds
 from services.enrollment.domain.enrollment import Enrollment
 from services.enrollment.domain.errors import Conflict, Invalid, NotFound
+from services.enrollment.usecases import subsidy_refunds
 from services.enrollment.usecases.duplicate_cases import refund_events
 from shared.access import Caller
 from shared.resident_id import mask
@@ -37,8 +38,8 @@ async def end_enrollment(uow: UnitOfWork, caller: Caller, person_id: str, year: 
 
 async def request_refund(uow: UnitOfWork, caller: Caller, person_id: str, year: int, reason: str,
                          requested_on: date | None = None) -> refunds.Settled:
-    """A refund asked for at the counter (by default today in China): approved ends the enrollment; refused
-    leaves it as it is."""
+    """A refund asked for at the counter (by default today in China), net of the subsidy service's refunds
+    (先缴后补) already ordered: approved ends the enrollment; refused leaves it as it is."""
     today = lifecycle.china_day(uow.now)
     requested_on = requested_on or today
     if requested_on > today:
@@ -49,8 +50,10 @@ async def request_refund(uow: UnitOfWork, caller: Caller, person_id: str, year: 
     if row.funded and row.paid_total_fen <= 0:
         raise Conflict(f"{year}年度为全额资助参保（{row.funded_by}），本人没有缴费，没有可退的缴费")
     statuses = await store.statuses_of(uow.conn, [row.home])
+    subsidy = await store.subsidy_refunds(uow.conn, [row.key])
     settled = refunds.settle(row, reason, requested_on, statuses.get(row.home, ()), refund_id=uuid4(),
-                             requested_by=caller.holder, end_anyway=False)
+                             requested_by=caller.holder, end_anyway=False,
+                             subsidy_refunded_fen=netting.returned(subsidy.get(row.key, ())))
     await store.save_refund(uow.conn, settled.refund, uow.now)
     await store.save_enrollments(uow.conn, [settled.enrollment], uow.now)
     uow.publish_all(refund_events(settled, uow))
@@ -69,11 +72,11 @@ async def advance_coverage(uow: UnitOfWork, caller: Caller, as_of: date | None =
 
 
 async def person_record(uow: UnitOfWork, caller: Caller, person_id: str) -> dict[str, Any]:
-    """Everything the caller's region holds about the person (一人一档)."""
+    """Everything the caller's region holds about the person (一人一档), with each year's refunds balanced."""
     record = await store.person_record(uow.conn, person_id, caller.region)
     if not any(record.values()):
         raise NotFound(f"本统筹区查无此人：{mask(person_id)}")
-    return record
+    return {**record, "refund_balances": subsidy_refunds.balances(record)}
 
 
 async def _one(conn: asyncpg.Connection, person_id: str, region: str, year: int) -> Enrollment:

@@ -15,13 +15,15 @@ from typing import NamedTuple
 from uuid import uuid4
 
 from services.enrollment import events, store
-from services.enrollment.domain import lifecycle, registration
+from services.enrollment.domain import history, lifecycle, registration
 from services.enrollment.domain.enrollment import Enrollment, Home, Key, Place
+from services.enrollment.domain.history import Year as HistoryYear
 from services.enrollment.domain.policy_view import Statuses
 from services.enrollment.domain.registration import Decision, EmployeeCover, Facts, Refusal, Request
 from shared.access import Caller
 from shared.logging import get_logger
 from shared.metrics import REGISTRATIONS
+from shared.resident_id import parse_resident_id
 from shared.uow import UnitOfWork
 
 log = get_logger(__name__)
@@ -39,12 +41,15 @@ class Application:
     school_region: str | None = None
     event_date: date | None = None
     registered_on: date | None = None
+    enrolled_years: tuple[int, ...] = ()
+    zero_reimbursement_years: tuple[int, ...] = ()
 
     def request(self, region: str, today: date) -> Request:
         return Request(person_id=self.person_id, region=region, year=self.year, kind=self.kind,
                        registered_on=self.registered_on or today, hukou_region=self.hukou_region,
                        residence_region=self.residence_region, school_region=self.school_region,
-                       event_date=self.event_date)
+                       event_date=self.event_date, enrolled_years=self.enrolled_years,
+                       zero_reimbursement_years=self.zero_reimbursement_years)
 
 
 class Answer(NamedTuple):
@@ -60,6 +65,7 @@ class Known(NamedTuple):
     places: Mapping[Home, Place]
     covers: Mapping[str, Sequence[EmployeeCover]]
     statuses: Mapping[Home, Statuses]
+    histories: Mapping[str, tuple[list[HistoryYear], list[int]]] = {}  # person -> (kept years, paid years)
 
 
 async def register(uow: UnitOfWork, caller: Caller, applications: Sequence[Application]) -> list[Answer]:
@@ -70,13 +76,29 @@ async def register(uow: UnitOfWork, caller: Caller, applications: Sequence[Appli
     known = Known(
         enrollments=await store.enrollments_of(uow.conn, people, sorted({r.year for r in requests}), for_update=True),
         places=await store.places(uow.conn, homes), covers=await store.employee_covers(uow.conn, people),
-        statuses=await store.statuses_of(uow.conn, homes),
+        statuses=await store.statuses_of(uow.conn, homes), histories=await store.histories(uow.conn, people),
     )
     answers, changed = decide(uow, caller, requests, known)
     await store.save_enrollments(uow.conn, changed, uow.now)
+    await store.save_history(uow.conn, declared_history(caller, answers), uow.now)
     await store.save_refusals(uow.conn, refusals(caller, answers), uow.now)
     uow.after_commit(lambda: _count(caller.region, answers))
     return answers
+
+
+def declared_history(caller: Caller, answers: Sequence[Answer]) -> list[tuple[str, HistoryYear, str | None, str]]:
+    """The history years registrations that were accepted declared, kept for every later year's rules."""
+    return [(a.request.person_id, y, None, f"registration:{caller.holder}") for a in answers
+            if a.decision.outcome == "registered"
+            for y in history.declared(a.request.enrolled_years, a.request.zero_reimbursement_years)]
+
+
+def history_of(req: Request, kept: tuple[list[HistoryYear], list[int]] | None) -> history.History:
+    """The history the rules read for this request: what is kept, what enrollment saw paid, what it declares."""
+    stored, paid = kept or ([], [])
+    born = parse_resident_id(req.person_id).birth_date.year
+    return history.history_for(req.year, [*stored, *history.declared(req.enrolled_years, req.zero_reimbursement_years)],
+                               paid, born_in=born)
 
 
 def refusals(caller: Caller, answers: Sequence[Answer]) -> list[Refusal]:
@@ -106,11 +128,13 @@ def decide(uow: UnitOfWork, caller: Caller, requests: Sequence[Request],
     answers, changed = [], []
     for line, req in enumerate(requests, start=1):
         home = (req.person_id, req.region)
+        had = history_of(req, known.histories.get(req.person_id))
         facts = Facts(in_baseline=home in known.places, states=dict(states.get((req.person_id, req.year), {})),
-                      employee=tuple(known.covers.get(req.person_id, ())), statuses=known.statuses.get(home, ()))
+                      employee=tuple(known.covers.get(req.person_id, ())), statuses=known.statuses.get(home, ()),
+                      history=had)
         decision = registration.decide(req, facts)
         if decision.outcome == "registered":
-            row = lifecycle.registered(req, decision, known.places.get(home), caller.holder)
+            row = lifecycle.registered(req, decision, known.places.get(home), caller.holder, had)
             states.setdefault((req.person_id, req.year), {})[req.region] = row.state
             changed.append(row)
             uow.publish_all([events.registered(row, decision.due_fen, uow.now)])

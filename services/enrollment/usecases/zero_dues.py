@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from services.enrollment import events, store
 from services.enrollment.domain import funding
 from services.enrollment.domain.enrollment import Key
-from services.enrollment.usecases import duplicate_cases
+from services.enrollment.usecases import duplicate_cases, history
 from shared.logging import get_logger
 from shared.messages import DueAssessed
 from shared.outbox import Outgoing
@@ -46,12 +46,14 @@ async def apply_dues(uow: UnitOfWork, dues: Sequence[DueAssessed]) -> None:
         return
     homes = {(p, r) for p, r, _ in judged}
     places, statuses = await store.places(uow.conn, homes), await store.statuses_of(uow.conn, homes)
+    kept = await store.histories(uow.conn, sorted({p for p, _, _ in judged}))
     steps: dict[Key, funding.Step] = {}
     for d in dues:
         key, home = (d.person_id, d.region, d.year), (d.person_id, d.region)
         if key not in judged:
             continue
-        step = funding.decide(rows.get(key), judged[key], places.get(home), statuses.get(home, ()))
+        step = funding.decide(rows.get(key), judged[key], places.get(home), statuses.get(home, ()),
+                              history.current(kept, d.person_id, d.year))
         if step.enrollment is not None and step.enrollment != rows.get(key):
             rows[key] = step.enrollment
             steps[key] = step

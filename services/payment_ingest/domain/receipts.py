@@ -15,6 +15,8 @@ The rules, in the order they are checked (the first that fails is the reason):
  6. the local paid date lies in a period the pack allows for this payer (reversals exempt: refunds
     come later);
  7. the amount equals what this payer owes when paying on that day.
+A payback (补缴 of a gap year, `_decide_payback`) is judged by the pack of the person's later
+enrollment instead of 3, 6 and 7.
 For 6 and 7 a payer the subsidy service has assessed is judged by their own facts (kind, event
 date, statuses, history: `Payer.facts`) on the receipt's date — a 双清 employee-insurance lapse
 pays 400 within 90 days of the lapse where a general resident outside the period pays 1,070.
@@ -33,6 +35,7 @@ from typing import Literal, NamedTuple, Protocol
 
 from services.payment_ingest.domain.windows import Window
 from shared.messages import PayerFacts, ReceiptReceived
+from shared.messages.payment import PAYBACK
 
 Verdict = Literal["accepted", "rejected", "duplicate"]
 
@@ -40,6 +43,7 @@ Verdict = Literal["accepted", "rejected", "duplicate"]
 class Windows(Protocol):
     def window(self, region: str, year: int, paid_at: datetime) -> Window: ...
     def for_payer(self, region: str, year: int, person_id: str, paid_at: datetime, facts: PayerFacts) -> Window: ...
+    def payback_fen(self, region: str, year: int) -> int | None: ...
 
 
 class Payer(NamedTuple):
@@ -80,6 +84,7 @@ class Known:
     accepted_amount: dict[str, int] = field(default_factory=dict)  # receipt_no -> amount of its accepted receipt
     reversed_fen: dict[str, int] = field(default_factory=dict)     # original receipt_no -> fen reversed so far
     dues: dict[tuple[str, int], Payer] = field(default_factory=dict)  # (person_id, year) -> the assessed due
+    paid_back: set[tuple[str, int]] = field(default_factory=set)     # (person_id, gap year) paid back already
 
 
 def _yuan(fen: int) -> str:
@@ -88,7 +93,7 @@ def _yuan(fen: int) -> str:
 
 def decide(receipts: list[ReceiptReceived], known: Known, windows: Windows) -> list[Decision]:
     seen = Known({no: set(h) for no, h in known.hashes.items()}, dict(known.accepted_amount),
-                 dict(known.reversed_fen), known.dues)
+                 dict(known.reversed_fen), known.dues, set(known.paid_back))
     decisions = []
     for receipt in receipts:
         sha = payload_hash(receipt)
@@ -101,6 +106,8 @@ def decide(receipts: list[ReceiptReceived], known: Known, windows: Windows) -> l
             if receipt.original_receipt_no is not None:
                 original = receipt.original_receipt_no
                 seen.reversed_fen[original] = seen.reversed_fen.get(original, 0) - receipt.amount_fen
+            elif receipt.item == PAYBACK:
+                seen.paid_back.add((receipt.person_id, receipt.year))
     return decisions
 
 
@@ -113,6 +120,8 @@ def _decide_one(receipt: ReceiptReceived, sha: str, seen: Known, windows: Window
         return Decision(receipt, sha, "duplicate")
     if no in seen.hashes:
         return reject("receipt_conflict", f"税票号{no}已收到过内容不同的税票：不覆盖原记录，请与税务部门核查")
+    if receipt.item == PAYBACK:
+        return _decide_payback(receipt, sha, seen, windows, reject)
     window = windows.window(receipt.region, receipt.year, receipt.paid_at)
     if window.reason_code in ("region_unknown", "year_not_covered"):
         return reject(window.reason_code, window.reason or "")
@@ -139,6 +148,43 @@ def _decide_one(receipt: ReceiptReceived, sha: str, seen: Known, windows: Window
     if receipt.amount_fen != expected:
         return reject("amount_differs_from_due",
                       f"金额{_yuan(receipt.amount_fen)}元与{basis}{_yuan(expected or 0)}元不符")
+    return Decision(receipt, sha, "accepted")
+
+
+def _decide_payback(receipt: ReceiptReceived, sha: str, seen: Known, windows: Windows,
+                    reject: Callable[[str, str], Decision]) -> Decision:
+    """A gap year paid back (补缴, `receipt.year` the gap year) to repair the waiting period of the person's
+    enrollment in a later year (seed 004 L108): taken where that year's pack provides for it, for a year of the
+    gap just before it, once, at that year's individual rate. The gap year itself needs no pack."""
+    if receipt.channel == "village_agent" and not receipt.agent_id:
+        return reject("agent_missing", "村居代收的税票须注明代收员（agent_id），请代收员补录后重新上传")
+    if receipt.amount_fen == 0:
+        return reject("zero_amount", "金额为0")
+    if receipt.amount_fen < 0:
+        return _decide_reversal(receipt, seen, reject) or Decision(receipt, sha, "accepted")
+    if receipt.original_receipt_no is not None:
+        return reject("positive_reversal", f"指向原税票{receipt.original_receipt_no}的冲正税票金额应为负数")
+    gap_year, person = receipt.year, receipt.person_id
+    later = sorted((year, p) for (who, year), p in seen.dues.items()
+                   if who == person and year > gap_year and p.region == receipt.region and p.facts is not None)
+    if not later:
+        return reject("payback_without_enrollment",
+                      f"补缴{gap_year}年度须先在{receipt.region}登记以后年度的参保（未找到本人以后年度的核定）")
+    year, payer = later[-1]
+    assert payer.facts is not None
+    rate = windows.payback_fen(receipt.region, year)
+    if rate is None:
+        return reject("payback_not_allowed", f"{receipt.region} {year}年度政策未规定以补缴修复待遇等待期")
+    covered = payer.facts.enrolled_years
+    gap = range(max(covered) + 1, year) if covered else range(0)
+    if gap_year not in gap:
+        where = f"断保年度为{gap[0]}—{gap[-1]}" if gap else "没有断保年度（首次参保或连续参保）"
+        return reject("payback_not_a_gap_year", f"{gap_year}年度不是本人{year}年度参保前的断保年度：{where}")
+    if gap_year in payer.facts.paid_back_years or (person, gap_year) in seen.paid_back:
+        return reject("payback_already_paid", f"{gap_year}年度已补缴过，不能重复补缴")
+    if receipt.amount_fen != rate:
+        return reject("amount_differs_from_due",
+                      f"补缴金额{_yuan(receipt.amount_fen)}元与{year}年度个人缴费标准{_yuan(rate)}元不符")
     return Decision(receipt, sha, "accepted")
 
 

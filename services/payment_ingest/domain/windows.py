@@ -69,6 +69,10 @@ class PolicyWindows:
             found = self._payers[key] = _assess_payer(region, year, paid_on, born, facts)
         return found
 
+    def payback_fen(self, region: str, year: int) -> int | None:
+        """What paying back one gap year costs when enrolling for `year`; None where the pack does not provide for it."""
+        return _payback_fen(region, year)
+
     def local_date(self, paid_at: datetime) -> date:
         return local_date(paid_at)
 
@@ -142,3 +146,14 @@ def _assess_payer(region: str, year: int, paid_on: date, born: date | None, fact
         return Window(open=False, reason_code="paid_outside_periods",
                       reason=f"缴费日期{paid_on}不在{LABEL[EnrollmentKind(facts.kind)]}{year}年度允许的缴费期内：{why}")
     return Window(open=True, subsidised=True, general_due_fen=a.due_fen)
+
+
+@cache
+def _payback_fen(region: str, year: int) -> int | None:
+    try:
+        pack = load_pack(region, year)
+    except PolicyError:
+        return None
+    if pack.waiting is None or pack.waiting.payback is None:
+        return None
+    return pack.money.individual_contribution  # Payback.amount: the only rate the documents name

@@ -4,7 +4,8 @@ Events of a batch are applied in order on top of what is held. A payment books i
 receipt; an end is final until the person registers again, which restores paid or
 registered by what was paid. A registration a fund pays for (`funded_by`: the whole
 contribution subsidised, 资助参保) is paid with nothing paid by the person; announced
-again without a fund (the subsidy withdrawn before the cover began), it is registered.
+again without a fund (the subsidy withdrawn before the cover began), it is registered. A gap
+year paid back (补缴) books its receipt to the gap year and changes no row.
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
 from shared.messages import EnrollmentEnded, EnrollmentPaid, EnrollmentRegistered
-from shared.messages.enrollment import EnrollmentEvent
+from shared.messages.enrollment import EnrollmentEvent, EnrollmentPaidBack
 
 
 @dataclass(slots=True)
@@ -44,6 +45,9 @@ def fold(known: Mapping[tuple[str, int], EnrollmentYear],
     rows: dict[tuple[str, int], EnrollmentYear] = {}
     bookings: list[Booking] = []
     for e in events:
+        if isinstance(e, EnrollmentPaidBack):  # a gap year paid back: booked to the gap year, no row changes
+            bookings.append(Booking(e.receipt_no, e.person_id, e.gap_year, e.region, e.amount_fen))
+            continue
         key = (e.person_id, e.year)
         row = rows.get(key)
         if row is None:

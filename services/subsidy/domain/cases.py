@@ -78,7 +78,9 @@ def decide(case: Case, today: date) -> Decision:
     # is judged without it rather than refused as an impossible order of dates.
     event = e.event_date if e and e.event_date and e.event_date <= paid_on else None
     due = Due.from_assessment(assess(scenario(case.person_id, case.region, case.year, case.statuses, paid_on,
-                                              kind=e.kind if e else "general", event_date=event)))
+                                              kind=e.kind if e else "general", event_date=event,
+                                              enrolled_years=sorted(case.enrolled_years),
+                                              paid_back_years=sorted(case.paid_back_years - case.enrolled_years))))
     refund = _refund_after(case, due)
     if refund is None:
         return Decision(due, "active")

@@ -27,7 +27,7 @@ def test_an_accepted_event_validates_as_receipt_accepted_with_every_field():
         "occurred_at": NOW, "schema_version": 1, "event_type": "payment.receipt-accepted",
         "receipt_no": r.receipt_no, "person_id": r.person_id, "region": "340321", "year": 2025,
         "amount_fen": -40000, "channel": "village_agent", "agent_id": "A-1", "paid_at": r.paid_at,
-        "original_receipt_no": "330000000000000001"}
+        "original_receipt_no": "330000000000000001", "item": "resident_medical_insurance"}
 
 
 def test_a_rejected_event_carries_the_reason_and_no_resident_id():

@@ -82,3 +82,43 @@ def test_facts_the_rules_cannot_judge_are_refused_with_a_reason_not_an_error():
     d = judge(40000, SQ, date(2025, 4, 1), PayerFacts(kind="employee_lapse"))  # no event date given
     assert (d.verdict, d.reason_code) == ("rejected", "payer_not_assessable")
     assert "event_date" in d.reason
+
+
+# -- paybacks (补缴): a gap year paid back to repair the variable waiting period, seed 004 L108 --
+
+def payback(person: str, gap_year: int, amount: int = 40000, no: str | None = None) -> ReceiptReceived:
+    data = receipt(person, amount, region=AK, year=gap_year, paid_at=datetime(2025, 2, 10, 10, tzinfo=BEIJING))
+    data["item"] = "resident_medical_insurance_payback"
+    if no:
+        data["receipt_no"] = no
+    return ReceiptReceived.model_validate(data)
+
+
+def lapsed(person: str, **facts) -> Known:
+    """Enrolled for 2025 in 安康, covered last in 2020: 2021-2024 are the gap."""
+    return Known(dues={(person, 2025): Payer(AK, 40000, "active", PayerFacts(enrolled_years=(2019, 2020), **facts))})
+
+
+def test_a_gap_year_is_paid_back_once_at_the_standard_rate_by_the_later_years_pack():
+    person = resident_id(AK)
+    first, again = payback(person, 2022), payback(person, 2022, no="P2022-second")
+    decided = decide([first, again], lapsed(person), PolicyWindows())
+    assert [(d.verdict, d.reason_code) for d in decided] == [("accepted", None), ("rejected", "payback_already_paid")]
+    assert decide([payback(person, 2023, 38000)], lapsed(person), PolicyWindows())[0].reason_code == \
+        "amount_differs_from_due"
+    known = lapsed(person, paid_back_years=(2021,))
+    assert decide([payback(person, 2021)], known, PolicyWindows())[0].reason_code == "payback_already_paid"
+
+
+def test_a_payback_outside_the_gap_or_without_a_later_enrollment_or_where_the_pack_has_none_is_refused():
+    person = resident_id(AK)
+    assert decide([payback(person, 2020)], lapsed(person), PolicyWindows())[0].reason_code == "payback_not_a_gap_year"
+    first_time = Known(dues={(person, 2025): Payer(AK, 40000, "active", PayerFacts())})
+    assert decide([payback(person, 2022)], first_time, PolicyWindows())[0].reason_code == "payback_not_a_gap_year"
+    assert decide([payback(person, 2022)], Known(), PolicyWindows())[0].reason_code == "payback_without_enrollment"
+    sq = resident_id(SQ)  # 双清's document does not provide for paying back
+    data = receipt(sq, 40000, region=SQ, year=2022, paid_at=datetime(2025, 2, 10, 10, tzinfo=BEIJING))
+    data["item"] = "resident_medical_insurance_payback"
+    known = Known(dues={(sq, 2025): Payer(SQ, 40000, "active", PayerFacts(enrolled_years=(2020,)))})
+    [d] = decide([ReceiptReceived.model_validate(data)], known, PolicyWindows())
+    assert d.reason_code == "payback_not_allowed"
