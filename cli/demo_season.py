@@ -5,7 +5,8 @@ register is loaded, civil affairs and agriculture post their monthly lists, the
 subsidy service assesses each person's due, the tax gateway streams receipts
 (one wrong amount, one resent twice), reconciliation counts who paid per
 village, and the fully subsidised (特困, due 0) are enrolled and covered with no
-receipt, as their records show. Talks to the services over HTTP and Kafka like any
+receipt, as their records show; a newborn, a late payer and a lapse paying a gap year
+back show their own paths (cli/demo_people.py). Talks to the services over HTTP and Kafka like any
 other client.
 """
 from __future__ import annotations
@@ -23,6 +24,7 @@ import httpx
 import typer
 from aiokafka import AIOKafkaProducer
 
+from cli import demo_people
 from services.enrollment import store as enrollment_store
 from services.identity_certification import store as identity_store
 from services.reconciliation import access as reconciliation_access
@@ -104,8 +106,11 @@ async def run(where: Endpoints, count: int, seed: int) -> None:
         free = [p for p in residents if dues[p] == 0]
         typer.echo("6. 资助参保：全额资助人员不缴费即参保，待遇期开始后享受待遇（一人一档）")
         await _show_funded(client, enrollment_url, agency, free)
+        typer.echo("7. 特殊路径：新生儿、期后缴费、断保补缴（一人一档）")
+        await demo_people.show(client, enrollment_url, pg_dsn, lambda sent: _produce(where.kafka, where.receipts_topic,
+                                                                                     sent))
         viewer = await _console_credential(pg_dsn)
-        typer.echo(f"7. 运行监控台：{reconciliation_url}/api/console （查看凭证：{viewer}）")
+        typer.echo(f"8. 运行监控台：{reconciliation_url}/api/console （查看凭证：{viewer}）")
         typer.echo(f"完成：{len(payers)}人缴费入账，{len(free)}人全额资助无需缴费，1笔金额不符被退回，1笔重复推送被忽略。")
 
 

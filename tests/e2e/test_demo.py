@@ -24,6 +24,10 @@ async def test_the_demo_season_runs_through_and_counts_the_payers(system: System
     text = output.decode()
     assert process.returncode == 0, text
     assert "1笔金额不符被退回" in text
+    # the people with a path of their own, by their records: from birth, after the wait, repaired by paying back
+    assert "新生儿（2025-02-01出生，2月登记缴费）：缴费400元，待遇期 2025-02-01 至 2025-12-31" in text, text
+    assert "断保2年（2023、2024）并补缴2023年度：缴费400元，待遇期 2025-05-10 至 2025-12-31，等待期3个月，补缴修复[2023]" in text
+    assert "大病保险限额调整-3000元" in text
     paid = int(text.split("完成：")[1].split("人缴费入账")[0])
     counted = sum(int(line.split()[2]) for line in text.splitlines() if line.strip().endswith(".00")
                   and len(line.split()) == 4)
