@@ -99,12 +99,15 @@ class Window(_Strict):
     end: date | None = None
     event: Literal["birth", "event"] | None = None
     days: int | None = Field(None, ge=1)
+    months: int | None = Field(None, ge=1, description="after_event counted in calendar months instead of days")
     years: int | None = Field(None, ge=1)
 
     @model_validator(mode="after")
     def _complete(self) -> Window:
-        need = {"dates": ("start", "end"), "after_event": ("event", "days"), "before_age": ("years",)}
+        need = {"dates": ("start", "end"), "after_event": ("event",), "before_age": ("years",)}
         missing = [f for f in need.get(self.type, ()) if getattr(self, f) is None]
+        if self.type == "after_event" and (self.days is None) == (self.months is None):
+            missing.append("days or months (one of them)")
         if missing:
             raise ValueError(f"window type {self.type} needs {', '.join(missing)}")
         return self
@@ -115,6 +118,8 @@ class Requires(_Strict):
     born_within_days_before_year: int | None = Field(None, ge=1, description="born in the previous year, fewer than N days before it ends")
     has_subsidy_status: bool | None = None
     event_on_or_after: date | None = None
+    event_before_year: bool | None = Field(None, description="the event fell before the coverage year began (true)")
+    continuous_years: int | None = Field(None, ge=1, description="covered in each of the N years before the coverage year")
 
 
 BenefitStart = Literal[

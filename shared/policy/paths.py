@@ -59,9 +59,8 @@ def _could_pay(pack: Pack, path: Path, day: date) -> bool:
         return w.start <= day <= w.end
     if w.type in ("in_year", "before_age"):
         return day <= year_end
-    assert w.days is not None, "an after_event window has days"
-    latest_event = add_days(year_start, -1) if r.born_within_days_before_year else year_end  # later: no cover left
-    last_day = add_days(latest_event, w.days)
+    latest_event = add_days(year_start, -1) if r.born_within_days_before_year or r.event_before_year else year_end
+    last_day = _after(latest_event, w)  # a later event leaves no cover this year
     if path.benefit_start in _PAID_DAY_STARTS:  # cover counted from the payment: it must fall in the year
         last_day = min(last_day, year_end)
     return day <= last_day
@@ -93,12 +92,20 @@ def _in_window(pack: Pack, path: Path, s: Scenario) -> bool:
     if w.type == "in_year":
         return pack.collection_period.start <= paid <= year_end
     if w.type == "after_event":
-        assert w.event is not None and w.days is not None, "an after_event window has event and days"
+        assert w.event is not None, "an after_event window has its event"
         start = _event(path, s, w.event)
-        return start <= paid <= add_days(start, w.days)
+        return start <= paid <= _after(start, w)
     # before_age: under `years` old on the day of payment, and the year not yet over
     assert w.years is not None, "a before_age window has years"
     return paid < add_months(s.person.birth_date, 12 * w.years) and paid <= year_end
+
+
+def _after(event: date, w: Window) -> date:
+    """The last day of an after_event window: `days` after the event, or `months` (calendar months)."""
+    if w.months is not None:
+        return add_months(event, w.months)
+    assert w.days is not None, "Window._complete: an after_event window has days or months"
+    return add_days(event, w.days)
 
 
 def _requirements_hold(pack: Pack, path: Path, s: Scenario, has_status: bool) -> bool:
@@ -113,6 +120,12 @@ def _requirements_hold(pack: Pack, path: Path, s: Scenario, has_status: bool) ->
     if r.has_subsidy_status is not None and has_status != r.has_subsidy_status:
         return False
     if r.event_on_or_after is not None and (s.event_date is None or s.event_date < r.event_on_or_after):
+        return False
+    if r.event_before_year is not None and (
+            s.event_date is None or (s.event_date < pack.benefit_period.start) != r.event_before_year):
+        return False
+    if r.continuous_years is not None and not all(
+            s.year - n in s.enrolled_years for n in range(1, r.continuous_years + 1)):
         return False
     return True
 

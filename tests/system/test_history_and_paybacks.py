@@ -126,3 +126,24 @@ async def test_a_three_year_lapse_paying_in_the_collection_period_still_waits_fi
     e = enrollment_of(await chain.record_when(HY, person, paid))
     assert e is not None and (e["waiting_months"], e["benefit_start"], e["cap_adjustment_fen"]) == (
         5, "2025-06-01", -300000), e
+
+
+async def test_an_ankang_switch_from_employee_insurance_within_three_months_has_no_wait(chain: Chain):
+    """Covered 2023-2024 (employee insurance counts: basic medical insurance), employee insurance stopped
+    2024-11-15, resident insurance paid 2025-01-20: two continuous years and a gap of at most three months —
+    no waiting period, cover from the month of payment, 2025-01-01 (seed 004 L140), where a lapse without that
+    continuity is covered from the next month (L74)."""
+    switched, newcomer = resident_id(AK, born=date(1985, 9, 9)), resident_id(AK, born=date(1986, 10, 10))
+    for person, years in ((switched, [2023, 2024]), (newcomer, [2024])):
+        await chain.baseline(AK, [(person, *PLACES[AK])])
+        answer = await chain.register(AK, {"id": person, "year": YEAR, "kind": "employee_lapse",
+                                           "event_date": "2024-11-15", "registered_on": "2025-01-18",
+                                           "enrolled_years": years})
+        assert answer.status_code == 200, answer.text
+        await chain.tax_side_knows(person, YEAR, lambda facts, years=years: facts["enrolled_years"] == years)
+        await chain.pay(person, 40000, region=AK, year=YEAR, paid_at=at("2025-01-20"))
+    e = enrollment_of(await chain.record_when(AK, switched, paid))
+    assert e is not None and (e["policy_path"], e["benefit_start"], e["waiting_months"]) == (
+        "scheme_change_within_3_months", "2025-01-01", 0), e
+    e = enrollment_of(await chain.record_when(AK, newcomer, paid))
+    assert e is not None and (e["policy_path"], e["benefit_start"]) == ("employee_lapse", "2025-02-01"), e
