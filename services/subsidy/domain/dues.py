@@ -4,14 +4,14 @@ The due is the policy engine's answer for the person's enrollment kind paid on t
 *assessment date*: for someone who has paid, the day of their first payment (so
 that the region's after-payment rules decide what a later status changes); for
 someone who has not, today while the collection period runs, its first day
-before it opens, and its last day once it closed (the flag the tax side collects
-by is the collection-period due; late payers are assessed again when they pay).
+before it opens, and its last day once it closed (late payers are assessed again
+when they pay).
 
-A registration whose event (an employee-insurance lapse, entry into a child-welfare
-institution, a discharge …) or birth comes after that day cannot be paid for then:
-it is assessed on its registration day — the day enrollment judged it on — and
-never before the event, so the kind's own path (its window, its benefit start, who
-funds it) decides, not the collection period.
+A registration made after that day, or whose event (an employee-insurance lapse,
+entry into a child-welfare institution, a discharge …) or birth comes after it, is
+assessed on its registration day — the day enrollment judged it on — and never
+before the event, so the kind's own path (its window, its rate, its benefit start,
+who funds it) decides, as the tax side judges the person's receipt on its day.
 """
 from __future__ import annotations
 
@@ -61,12 +61,14 @@ def assessment_date(region: str, year: int, today: date, *, not_before: date | N
     their birth); `registered_on`: the day enrollment judged the registration on."""
     period = load_pack(region, year).collection_period
     day = min(max(today, period.start), period.end)
-    if not_before is None or not_before <= day:
+    later = max(filter(None, (not_before, registered_on)), default=None)
+    if later is None or later <= day:
         return day
-    # The event is after the day the collection-period due is judged on: nobody pays for an event before it
-    # happened. The registration day is the payment day enrollment answered with (its expected due and
-    # benefit start), so both services say the same; it cannot lie before the event.
-    return max(not_before, registered_on or not_before)
+    # Registered after the day the collection-period due is judged on, or for an event after it: nobody pays for
+    # an event before it happened, and the registration day is the payment day enrollment answered with (its
+    # expected due and benefit start), so both services — and the tax side, which judges the receipt by the
+    # payer's facts on its own day — say the same. It cannot lie before the event.
+    return later
 
 
 def scenario(person_id: str, region: str, year: int, statuses: Sequence[Any], payment_date: date, *,
