@@ -45,7 +45,8 @@ def _receipt(person: str, region: str, year: int, day: date, item: str | None = 
 async def show(client: httpx.AsyncClient, enrollment_url: str, pg_dsn: str, send: Send) -> None:
     agency = {region: {"Authorization": f"Bearer {await _agency(pg_dsn, region)}"} for region in (HY, AK)}
     baby, late, lapse = _person(HY, date(2025, 2, 1)), _person(HY, date(1968, 3, 3)), _person(AK, date(1975, 4, 4))
-    people = [(baby, HY, "新生儿（2025-02-01出生，2月登记缴费）", {"kind": "newborn", "registered_on": "2025-02-10"}),
+    people: list[tuple[str, str, str, dict[str, Any]]] = [
+              (baby, HY, "新生儿（2025-02-01出生，2月登记缴费）", {"kind": "newborn", "registered_on": "2025-02-10"}),
               (late, HY, "集中缴费期后缴费的普通居民", {"registered_on": "2025-02-15"}),
               (lapse, AK, "断保2年（2023、2024）并补缴2023年度", {"registered_on": "2025-02-05",
                                                            "enrolled_years": [2021, 2022]})]

@@ -35,7 +35,7 @@ from services.subsidy.cache import DueCache
 from services.subsidy.domain.refunds import RefundStepRefused, Refusal
 from services.subsidy.views import line_body, refund_body, step_body
 from shared.access import Caller
-from shared.api_contract import PlainText, Year, problems
+from shared.api_contract import IsoDate, PlainText, Year, problems
 from shared.http import RUNTIME, authenticator_of, role, runtime_of
 from shared.messages.envelope import RegionCode, ResidentIdStr
 from shared.resident_id import mask
@@ -53,6 +53,9 @@ CLERK = role(REFUND_CLERK, refused="变更退费单需要退费经办（refund_c
 class QuoteRequest(BaseModel):
     id: ResidentIdStr
     year: Year = Field(examples=[2025])
+    paid_on: IsoDate | None = Field(None, description="Quote for a payment on this day (China): the rules of that "
+                                    "day with everything known of the person — a later path, a surcharge, a subsidy "
+                                    "lost after the period. Without it: the assessed due (cached).")
 
 
 class RefundSearch(BaseModel):
@@ -106,6 +109,10 @@ async def quote(request: Request) -> Response:
         raise RequestValidationError([{**e, "loc": ("body", *e["loc"])}  # where, as for the other routes
                                       for e in err.errors(include_url=False, include_input=False)]) from None
     runtime = runtime_of(request)
+    if body.paid_on is not None:
+        with http_errors(who):
+            dated = await usecases.quote_on(runtime.reading, body.id, body.year, who.region, body.paid_on)
+        return JSONResponse({"person": mask(body.id), "source": "rules", **dated})
     with http_errors(who):
         found = await usecases.quote(runtime.reading, DueCache.of(runtime), body.id, body.year, who.region)
     if found.cached is not None:

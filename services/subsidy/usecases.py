@@ -23,7 +23,7 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 from uuid import UUID, uuid4
 
@@ -32,10 +32,11 @@ import asyncpg
 from services.subsidy import store
 from services.subsidy.access import ROLES
 from services.subsidy.cache import DueCache
-from services.subsidy.domain.cases import Case, Decision, Enrollment, decide
+from services.subsidy.domain.cases import Case, Decision, Enrollment, decide, due_on
 from services.subsidy.domain.dues import Due
 from services.subsidy.domain.refunds import advance
 from services.subsidy.domain.regions import due_region
+from services.subsidy.store import line_json
 from services.subsidy.views import due_body
 from shared import audit
 from shared.access import Caller
@@ -311,6 +312,38 @@ async def quote(units: Units, dues: DueCache, person_id: str, year: int, region:
     answer = due_body(row)
     await dues.put(person_id, year, answer)
     return Quote("database", due=answer)
+
+
+async def quote_on(units: Units, person_id: str, year: int, region: str, day: date) -> dict[str, Any]:
+    """What `person_id` owes for `year` if paying on `day`, asked by a caller of `region`: the rules on that day
+    with everything known (a person nobody told us of is a general resident of the caller's region). Not
+    cached: the tax side asks this for a payment outside the collection period, where the day decides (a
+    later path, a surcharge, a subsidy lost). Raises NotInRegion, Unassessable."""
+    key = (person_id, year)
+    async with units() as uow:
+        facts = await store.load_facts(uow.conn, [key])
+    case = build_case(key, facts, region)
+    if case is None or case.region != region:
+        raise NotInRegion(person_id, year, region)
+    held = facts.due.get(key)
+    if held is not None and held["state"] == "active" and held["due_fen"] == 0:
+        # fully subsidised: the fund paid and enrollment enrolled them on that due; nothing is collected, any day
+        return {**due_body(held), "paid_on": day.isoformat(), "payable": True, "path": None, "benefit_start": None}
+    if case.enrollment is not None and case.enrollment.state == "ended":  # nothing more is collected
+        stopped = decide(case, day).due
+        return {"region": region, "year": year, "paid_on": day.isoformat(), "payable": False, "path": None,
+                "benefit_start": None, "standard_fen": stopped.standard_fen, "subsidy_fen": 0, "due_fen": None,
+                "refund_after_fen": 0, "lines": [], "reasons": list(stopped.reasons)}
+    try:
+        a = due_on(case, day)
+    except PolicyError as err:
+        raise Unassessable(person_id, year, err.one_line()) from None
+    due = Due.from_assessment(a)
+    return {"region": region, "year": year, "paid_on": day.isoformat(), "payable": a.allowed,
+            "path": a.path, "benefit_start": a.benefit_start.isoformat() if a.benefit_start else None,
+            "standard_fen": due.standard_fen, "subsidy_fen": due.subsidy_fen,
+            "due_fen": due.due_fen if a.allowed else None, "refund_after_fen": due.refund_after_fen,
+            "lines": [line_json(x) for x in due.lines], "reasons": list(due.reasons)}
 
 
 def _cached_region(cached: str) -> str | None:

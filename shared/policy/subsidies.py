@@ -4,7 +4,9 @@ A status counts when it was certified in time (the pack's cut-off), had not ende
 by the payment, and — if certified after the person paid — only where the region
 refunds it (then it is paid first and refunded later, whatever its usual mode).
 Several statuses at once: the highest subsidy wins (就高不就低); at equal amounts
-the one collected net, so the person pays less at the counter.
+the one collected net, so the person pays less at the counter; then the one the
+region's document names first (the pack lists its groups in the document's order),
+so the line and its funding source never depend on the order the statuses came in.
 """
 from __future__ import annotations
 
@@ -68,7 +70,9 @@ def subsidy_lines(pack: Pack, path: Path, s: Scenario, candidates: list[_Candida
         names = "、".join(LABEL[c.status.category] for c in candidates)
         why.add("subsidy_lost", f"{names}：按「{path.title}」缴费，不享受个人缴费资助，按标准全额缴纳", setting=f"paths.{path.id}.subsidy", source=path.source)
         return []
-    best = max(candidates, key=lambda c: (c.amount_fen, c.mode == Mode.NET))
+    listed = {category: i for i, category in enumerate(pack.subsidies)}
+    best = max(candidates, key=lambda c: (c.amount_fen, c.mode == Mode.NET,
+                                          -listed.get(c.status.category, len(listed)), str(c.status.category)))
     for other in candidates:
         if other is not best:
             why.add("subsidy_not_highest", f"{LABEL[other.status.category]}：多重身份就高不就低，未采用", setting="status_rules.multiple", source=pack.status_rules.source)

@@ -134,6 +134,11 @@ class Chain:
     async def quote(self, region: str, person: str, year: int) -> httpx.Response:
         return await self._call("POST", "subsidy", "/api/quote", region, "tax_gateway", json={"id": person, "year": year})
 
+    async def quote_on(self, region: str, person: str, year: int, day: str) -> httpx.Response:
+        """The quote for a payment on `day` (China): what the tax gateway asks at the counter."""
+        return await self._call("POST", "subsidy", "/api/quote", region, "tax_gateway",
+                                json={"id": person, "year": year, "paid_on": day})
+
     async def pay(self, person: str, amount_fen: int, *, region: str, year: int, paid_at: datetime,
                   **extra: Any) -> dict[str, Any]:
         """A receipt as the tax gateway streams it; returns what was sent."""

@@ -115,3 +115,27 @@ async def test_an_ankang_minimum_living_holder_paying_late_pays_400_without_the_
     quote = (await until(lambda: chain.quote(AK, person, YEAR),
                          lambda r: r.status_code == 200 and r.json()["due_fen"] == 40000)).json()
     assert quote["subsidy_fen"] == 0
+
+
+async def test_the_tax_gateway_asks_for_the_due_on_the_day_of_payment(chain: Chain):
+    """The quote for a payment on a given day (`paid_on`) is the rules of that day with everything known of the
+    person: in 双清 a general resident owes 400 in the collection period and 1,070 after it (seed 003 L45), a lapse
+    within 90 days 400 (L51); someone the system does not know yet is judged as a general resident; in 安康 a
+    general resident has no path after 31 March (seed 004 L68)."""
+    lapse, stranger = resident_id(SQ), resident_id(SQ)
+    await registered(chain, SQ, lapse, "employee_lapse", "2025-03-05", "2025-02-10")
+
+    async def on(region: str, person: str, day: str) -> dict[str, Any]:
+        answer = await chain._call("POST", "subsidy", "/api/quote", region, "tax_gateway",
+                                   json={"id": person, "year": YEAR, "paid_on": day})
+        assert answer.status_code == 200, answer.text
+        body: dict[str, Any] = answer.json()
+        assert person not in answer.text and body["source"] == "rules"
+        return body
+
+    assert [(await on(SQ, stranger, day))["due_fen"] for day in ("2024-11-05", "2025-03-06")] == [40000, 107000]
+    lapsed = await on(SQ, lapse, "2025-03-06")
+    assert (lapsed["payable"], lapsed["due_fen"], lapsed["path"], lapsed["benefit_start"]) == (
+        True, 40000, "employee_lapse_90_days", "2025-02-10")
+    late = await on(AK, resident_id(AK), "2025-05-06")
+    assert (late["payable"], late["due_fen"]) == (False, None) and late["reasons"]

@@ -36,6 +36,7 @@ from services.enrollment.domain.history import History
 from services.enrollment.domain.policy_view import Statuses
 from shared.codes import LABEL, FundingSource
 from shared.policy import PolicyError, load_pack
+from shared.resident_id import parse_resident_id
 
 Change = Literal["none", "funded", "unfundable", "withdrawn", "kept"]
 
@@ -125,16 +126,19 @@ def _after_rise(e: Enrollment, due: Due) -> Step:
 
 
 def funded_on(e: Enrollment, assessed_on: date) -> date:
-    """The day the fund pays for the person, as the subsidy service judged the due: the day it was assessed,
-    inside the collection period (someone who has not paid is judged on the period's days, its last once it
-    closed); for a registration whose event (entry into a welfare institution, a lapse, a discharge …) comes
-    after that, the later of the event and the registration day, on which the registration was judged.
+    """The day the fund pays for the person, as the subsidy service judged the due (its `assessment_date`): the
+    day it was assessed, inside the collection period (someone who has not paid is judged on the period's days,
+    its last once it closed); for a registration made after that, or whose event (entry into a welfare
+    institution, a lapse, a discharge …) or birth comes after it, the latest of the event, the birth and the
+    registration day, on which the registration was judged.
     Raises PolicyError when the region has no pack for the year."""
     period = load_pack(e.region, e.year).collection_period
     day = min(max(assessed_on, period.start), period.end)
-    if e.event_date is not None and e.event_date > day:
-        return max(e.event_date, e.registered_on or e.event_date)
-    return day
+    if e.registered_on is None:  # known by its due only: judged on the period's days, as subsidy judges it
+        return day
+    born = parse_resident_id(e.person_id).birth_date
+    later = max(filter(None, (e.event_date, born, e.registered_on)))
+    return later if later > day else day
 
 
 def _funded_text(due: Due) -> str:

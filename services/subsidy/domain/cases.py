@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from services.subsidy.domain.dues import Due, assessment_date, scenario
 from shared.codes import LABEL, Mode, RefundReason
-from shared.policy import assess, load_pack
+from shared.policy import Assessment, assess, load_pack
 from shared.resident_id import InvalidResidentId, parse_resident_id
 
 REFUND_AFTER_SUBSIDY = "refund_after_subsidy"  # 先缴后补: the subsidised part, once the person paid in full
@@ -85,6 +85,20 @@ def decide(case: Case, today: date) -> Decision:
     if refund is None:
         return Decision(due, "active")
     return Decision(_with_reason(due, refund.text), "active", (refund,))
+
+
+def due_on(case: Case, day: date) -> Assessment:
+    """What the person owes for the year if they pay on `day` (the tax gateway's question at the counter): the
+    rules on that day with everything known of them. Someone who has paid already is told the current due.
+    Raises PolicyError when the facts cannot be judged."""
+    e = case.enrollment
+    if case.has_paid and case.first_paid_on is not None:
+        day = case.first_paid_on
+    event = e.event_date if e and e.event_date and e.event_date <= day else None
+    return assess(scenario(case.person_id, case.region, case.year, case.statuses, day,
+                           kind=e.kind if e and e.state == "registered" else "general", event_date=event,
+                           enrolled_years=sorted(case.enrolled_years),
+                           paid_back_years=sorted(case.paid_back_years - case.enrolled_years)))
 
 
 def _first_payable(case: Case) -> date | None:

@@ -33,3 +33,13 @@ def test_the_three_months_are_calendar_months_counted_from_the_lapse() -> None:
 def test_otherwise_the_lapse_is_covered_from_the_next_month(event_date: str, years: list[int], why: str) -> None:
     a = lapse(event_date, years)
     assert (a.path, a.benefit_start.isoformat()) == ("employee_lapse", "2025-02-01"), why
+
+
+def test_equal_subsidies_are_decided_by_the_documents_order_not_by_the_order_given() -> None:
+    """双清: 特困 and 重点优抚 are both fully subsidised; the document names 特困 first (seed 003 L59, L61), so its
+    line (medical assistance) wins whichever order the statuses arrive in."""
+    from tests.unit.policy.builders import status
+    both = [status("extreme_poverty", "2023-01-12"), status("entitled_veteran", "2024-05-20")]
+    lines = {tuple((x.category, x.funding_source) for x in quote("430502", statuses=order).subsidies)
+             for order in (both, both[::-1])}
+    assert lines == {(("extreme_poverty", "medical_assistance"),)}
