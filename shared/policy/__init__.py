@@ -12,11 +12,12 @@ from shared.policy.assessment import Assessment, Reason, RefundDecision, Subsidy
 from shared.policy.engine import assess
 from shared.policy.errors import PolicyError
 from shared.policy.loader import available, load_pack, pooling_region_of, standard_fen
+from shared.policy.memo import assess_cached
 from shared.policy.pack import Pack
 from shared.policy.scenario import Person, Scenario, Status, parse_scenario
 
 __all__ = [
     "Assessment", "Category", "Department", "EnrollmentKind", "FundingSource", "Mode", "Pack", "Person",
     "PolicyError", "Reason", "RefundDecision", "RefundReason", "Scenario", "Status", "SubsidyLine",
-    "assess", "available", "load_pack", "parse_scenario", "pooling_region_of", "standard_fen",
+    "assess", "assess_cached", "available", "load_pack", "parse_scenario", "pooling_region_of", "standard_fen",
 ]

@@ -15,7 +15,7 @@ from typing import Any
 from services.enrollment.domain.history import NONE as NO_HISTORY
 from services.enrollment.domain.history import History
 from shared.codes import Category
-from shared.policy import Assessment, assess, parse_scenario
+from shared.policy import Assessment, assess_cached
 
 _CATEGORIES = frozenset(c.value for c in Category)
 
@@ -64,7 +64,7 @@ def ask(q: Question) -> Assessment:
     if q.refund_reason is not None:
         data["refund_reason"] = q.refund_reason
         data["refund_requested_on"] = str(q.refund_requested_on)
-    return assess(parse_scenario(data))
+    return assess_cached(data)  # the same facts, the same answer: remembered (shared.policy.memo)
 
 
 def reason_texts(a: Assessment) -> list[str]:

@@ -23,7 +23,7 @@ from functools import cache
 
 from shared.codes import LABEL, EnrollmentKind
 from shared.messages.subsidy import PayerFacts
-from shared.policy import Pack, Person, PolicyError, Scenario, assess, load_pack, parse_scenario
+from shared.policy import Pack, Person, PolicyError, Scenario, assess, assess_cached, load_pack
 from shared.policy.dates import local_date
 from shared.policy.paths import payable_on
 from shared.resident_id import check_character, parse_resident_id
@@ -133,11 +133,11 @@ def _assess_payer(region: str, year: int, paid_on: date, born: date | None, fact
     first17 = f"{region}{(born or date(1970, 1, 1)):%Y%m%d}001"
     event = facts.event_date if facts.event_date is not None and facts.event_date <= paid_on else None
     try:
-        a = assess(parse_scenario({
+        a = assess_cached({
             "region": region, "year": year, "person": {"id": first17 + check_character(first17)}, "kind": facts.kind,
             "statuses": [s.model_dump() for s in facts.statuses], "payment_date": paid_on, "event_date": event,
             "enrolled_years": facts.enrolled_years, "paid_back_years": facts.paid_back_years,
-        }))
+        })
     except PolicyError as err:
         code = {"year": "year_not_covered", "region": "region_unknown"}.get(err.field or "", "payer_not_assessable")
         return Window(open=False, reason_code=code, reason=f"按本人参保信息无法核定本次缴费：{err.one_line()}")

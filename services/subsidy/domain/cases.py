@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
 
-from services.subsidy.domain.dues import Due, assessment_date, scenario
+from services.subsidy.domain.dues import Due, assessment_date, scenario_data
 from shared.codes import LABEL, Mode, RefundReason
-from shared.policy import Assessment, assess, load_pack
+from shared.policy import Assessment, assess_cached, load_pack
 from shared.resident_id import InvalidResidentId, parse_resident_id
 
 REFUND_AFTER_SUBSIDY = "refund_after_subsidy"  # 先缴后补: the subsidised part, once the person paid in full
@@ -77,10 +77,10 @@ def decide(case: Case, today: date) -> Decision:
     # An event after the payment bought nothing for it (as enrollment's benefit window reads it): the payment
     # is judged without it rather than refused as an impossible order of dates.
     event = e.event_date if e and e.event_date and e.event_date <= paid_on else None
-    due = Due.from_assessment(assess(scenario(case.person_id, case.region, case.year, case.statuses, paid_on,
-                                              kind=e.kind if e else "general", event_date=event,
-                                              enrolled_years=sorted(case.enrolled_years),
-                                              paid_back_years=sorted(case.paid_back_years - case.enrolled_years))))
+    due = Due.from_assessment(assess_cached(scenario_data(
+        case.person_id, case.region, case.year, case.statuses, paid_on, kind=e.kind if e else "general",
+        event_date=event, enrolled_years=sorted(case.enrolled_years),
+        paid_back_years=sorted(case.paid_back_years - case.enrolled_years))))
     refund = _refund_after(case, due)
     if refund is None:
         return Decision(due, "active")
@@ -95,10 +95,10 @@ def due_on(case: Case, day: date) -> Assessment:
     if case.has_paid and case.first_paid_on is not None:
         day = case.first_paid_on
     event = e.event_date if e and e.event_date and e.event_date <= day else None
-    return assess(scenario(case.person_id, case.region, case.year, case.statuses, day,
-                           kind=e.kind if e and e.state == "registered" else "general", event_date=event,
-                           enrolled_years=sorted(case.enrolled_years),
-                           paid_back_years=sorted(case.paid_back_years - case.enrolled_years)))
+    return assess_cached(scenario_data(case.person_id, case.region, case.year, case.statuses, day,
+                                       kind=e.kind if e and e.state == "registered" else "general", event_date=event,
+                                       enrolled_years=sorted(case.enrolled_years),
+                                       paid_back_years=sorted(case.paid_back_years - case.enrolled_years)))
 
 
 def _first_payable(case: Case) -> date | None:

@@ -71,17 +71,19 @@ def assessment_date(region: str, year: int, today: date, *, not_before: date | N
     return later
 
 
-def scenario(person_id: str, region: str, year: int, statuses: Sequence[Any], payment_date: date, *,
-             kind: str = "general", **extra: Any) -> Scenario:
-    """The engine's question; statuses are CertifiedStatus models or dicts with the same fields.
-
-    Raises PolicyError (naming the field) when the facts cannot be judged."""
+def scenario_data(person_id: str, region: str, year: int, statuses: Sequence[Any], payment_date: date, *,
+                  kind: str = "general", **extra: Any) -> dict[str, Any]:
+    """The engine's question as data (for `assess_cached`); statuses are CertifiedStatus models or dicts."""
     def fields(s: Any) -> dict[str, Any]:
         get = s.get if isinstance(s, dict) else lambda k: getattr(s, k)
         return {"category": get("category"), "certified_on": get("certified_on"), "ended_on": get("ended_on")}
 
-    return parse_scenario({
-        "region": region, "year": year, "person": {"id": person_id}, "kind": kind,
-        "statuses": [fields(s) for s in statuses], "payment_date": payment_date, **extra,
-    })
+    return {"region": region, "year": year, "person": {"id": person_id}, "kind": kind,
+            "statuses": [fields(s) for s in statuses], "payment_date": payment_date, **extra}
+
+
+def scenario(person_id: str, region: str, year: int, statuses: Sequence[Any], payment_date: date, *,
+             kind: str = "general", **extra: Any) -> Scenario:
+    """The engine's question, validated. Raises PolicyError (naming the field) when the facts cannot be judged."""
+    return parse_scenario(scenario_data(person_id, region, year, statuses, payment_date, kind=kind, **extra))
 
