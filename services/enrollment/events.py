@@ -58,7 +58,9 @@ def paid_back(e: Enrollment, receipt: ReceiptAccepted, now: datetime) -> Outgoin
 
 
 def paid(e: Enrollment, receipt: ReceiptAccepted, now: datetime) -> Outgoing:
-    return _out(ENROLLMENT_EVENTS.name, receipt.person_id, EnrollmentPaid(
+    """One per accepted receipt: built without validation (`model_construct`), every value being the validated
+    receipt's or this service's own decision; consumers validate what they read."""
+    return _out(ENROLLMENT_EVENTS.name, receipt.person_id, EnrollmentPaid.model_construct(
         message_id=uuid4(), occurred_at=now, person_id=receipt.person_id, region=receipt.region,
         year=receipt.year, township=e.township, village=e.village, receipt_no=receipt.receipt_no,
         amount_fen=receipt.amount_fen, paid_total_fen=e.paid_total_fen, kind=e.kind,

@@ -242,7 +242,7 @@ def due_row(case: Case, decision: Decision, previous: store.Row | None) -> tuple
     """The due to save, and whether it is a new revision: only when what the tax side acts on changed
     (money, state, region, or the payer's facts while it collects); reasons are kept current regardless."""
     due = decision.due
-    payer = payer_of(case).model_dump(mode="json")
+    payer = payer_of(case)
     changed = previous is None or previous["state"] != decision.state or Due(
         previous["standard_fen"], previous["subsidy_fen"], previous["due_fen"], previous["refund_after_fen"],
         tuple((x["category"], x["amount_fen"], x["funding_source"], x["mode"]) for x in previous["lines"]), (),
@@ -253,27 +253,41 @@ def due_row(case: Case, decision: Decision, previous: store.Row | None) -> tuple
                         payer), changed
 
 
-def payer_of(case: Case) -> PayerFacts:
+def payer_of(case: Case) -> dict[str, Any]:
     """What the rules read about the person, for the tax side to judge each receipt on its own date: the kind and
-    its event (from the registration), the statuses of the due's region, the history (from the registration)."""
+    its event (from the registration), the statuses of the due's region, the history (from the registration) —
+    as JSON in the shape of `PayerFacts` (stored with the due, compared for a new revision: no model per case)."""
     e = case.enrollment
-    return PayerFacts(
-        kind=e.kind if e else "general", event_date=e.event_date if e else None,
-        statuses=tuple(StatusFact(category=s["category"], certified_on=s["certified_on"], ended_on=s.get("ended_on"))
-                       for s in case.statuses),
-        enrolled_years=tuple(sorted(case.enrolled_years)), paid_back_years=tuple(sorted(case.paid_back_years)),
-    )
+    return {"kind": e.kind if e else "general", "event_date": _iso(e.event_date) if e else None,
+            "statuses": [{"category": s["category"], "certified_on": _iso(s["certified_on"]),
+                          "ended_on": _iso(s.get("ended_on"))} for s in case.statuses],
+            "enrolled_years": sorted(case.enrolled_years), "paid_back_years": sorted(case.paid_back_years)}
 
 
 def due_event(row: store.DueRow, now: datetime) -> DueAssessed:
-    due = row.due
-    return DueAssessed(
+    """The due as its event. Built without validation (`model_construct`): every value comes from this service's
+    own decision on validated facts, and thousands are built per batch; consumers validate what they read."""
+    due, payer = row.due, row.payer
+    return DueAssessed.model_construct(
         message_id=uuid4(), occurred_at=now, person_id=row.person_id, region=row.region, year=row.year,
         standard_fen=due.standard_fen, subsidy_fen=due.subsidy_fen, due_fen=due.due_fen,
         refund_after_fen=due.refund_after_fen, revision=row.revision, reasons=list(due.reasons), state=row.state,
-        lines=[SubsidyLine(category=c, amount_fen=a, funding_source=f, mode=m) for c, a, f, m in due.lines],
-        payer=PayerFacts.model_validate(row.payer),
+        lines=[SubsidyLine.model_construct(category=c, amount_fen=a, funding_source=f, mode=m)
+               for c, a, f, m in due.lines],
+        payer=PayerFacts.model_construct(
+            kind=payer["kind"], event_date=_day(payer["event_date"]),
+            statuses=tuple(StatusFact.model_construct(category=x["category"], certified_on=_day(x["certified_on"]),
+                                                      ended_on=_day(x["ended_on"])) for x in payer["statuses"]),
+            enrolled_years=tuple(payer["enrolled_years"]), paid_back_years=tuple(payer["paid_back_years"])),
     )
+
+
+def _iso(value: Any) -> str | None:
+    return None if value is None else value.isoformat() if isinstance(value, date) else str(value)
+
+
+def _day(value: Any) -> date | None:
+    return None if value is None else value if isinstance(value, date) else date.fromisoformat(value)
 
 
 def due_key(person_id: str, year: int) -> str:

@@ -55,3 +55,18 @@ def test_a_paid_enrollment_not_yet_covered_is_judged_again_when_a_year_is_paid_b
     assert (again.waiting_months, again.benefit_start, again.paid_back_years) == (3, date(2025, 5, 10), (2023,))
     covered = lifecycle.cover(lapsed, date(2025, 6, 10))
     assert lifecycle.repaired(covered, (), History(paid_back_years=frozenset({2023}))).benefit_start == date(2025, 6, 10)
+
+
+def test_the_paid_event_built_without_validation_reads_back_as_the_same_validated_event():
+    from datetime import datetime as dt
+
+    from services.enrollment import events
+    from shared.messages import EnrollmentPaid, ReceiptAccepted
+    from tests.support.people import receipt
+    e = _paid(History(enrolled_years=frozenset({2021, 2022})))
+    accepted = ReceiptAccepted.model_validate({k: v for k, v in receipt(e.person_id, 40000, region=AK).items()})
+    out = events.paid(e, accepted, dt(2025, 2, 10, 2, tzinfo=UTC))
+    assert isinstance(out.message, EnrollmentPaid)
+    again = EnrollmentPaid.model_validate_json(out.message.model_dump_json())
+    assert again.model_dump() == out.message.model_dump()
+    assert (again.waiting_months, again.critical_illness_cap_adjustment_fen) == (4, -300000)

@@ -152,3 +152,14 @@ async def test_a_cached_quote_is_the_cache_text_for_its_region_and_another_regio
     with pytest.raises(usecases.NotInRegion) as refused:
         await usecases.quote(no_unit_of_work, cached, theirs, 2025, HY)
     assert refused.value.foreign
+
+
+def test_a_due_event_built_without_validation_reads_back_as_the_same_validated_event():
+    """due_event builds DueAssessed with model_construct (thousands per batch): what goes on the wire must be what
+    a consumer validates back, field for field — statuses, history and subsidy lines included."""
+    someone = resident_id(HY)
+    known = facts(people=[person(someone, ("minimum_living", "2024-10-08"), ("extreme_poverty", "2024-11-02"))])
+    [event] = decide(MemoryUnitOfWork(now=NOW), [(someone, 2025)], known).current
+    again = DueAssessed.model_validate_json(event.model_dump_json())
+    assert again.model_dump() == event.model_dump() and again.payer is not None
+    assert [s.category for s in again.payer.statuses] == ["minimum_living", "extreme_poverty"]
