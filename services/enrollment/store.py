@@ -180,6 +180,18 @@ async def enrollments_of(conn: asyncpg.Connection, people: Sequence[str], years:
     return {(r["person_id"], r["region"], r["year"]): _enrollment(r) for r in rows}
 
 
+async def funded_keys(conn: asyncpg.Connection, keys: Sequence[Key]) -> set[Key]:
+    """Which of these enrollments a fund pays for (资助参保), without locking any."""
+    if not keys:
+        return set()
+    rows = await conn.fetch(
+        "SELECT e.person_id, e.region, e.year FROM enrollment e JOIN unnest($1::text[], $2::text[], $3::int[]) "
+        "AS k(p, r, y) ON e.person_id = k.p AND e.region = k.r AND e.year = k.y "
+        "WHERE e.funded_by IS NOT NULL AND e.state IN ('paid', 'covered')",
+        [k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys])
+    return {(r["person_id"], r["region"], r["year"]) for r in rows}
+
+
 async def lock_enrollments(conn: asyncpg.Connection, keys: Iterable[Key]) -> None:
     """Lock these enrollments (those that exist) until the transaction ends, in the order every other use case
     locks them: a refund decision and the subsidy refunds of the same enrollment then see each other."""

@@ -37,16 +37,18 @@ async def apply_dues(uow: UnitOfWork, dues: Sequence[DueAssessed]) -> None:
     """Enroll, withdraw or keep each person's funded cover by their current due (one per person-region-year)."""
     if not dues:
         return
-    people = sorted({d.person_id for d in dues})
-    rows = await store.enrollments_of(uow.conn, people, sorted({d.year for d in dues}), for_update=True)
     judged = {(d.person_id, d.region, d.year): due_of(d) for d in dues}
-    # Most dues are above 0 for people nobody funded: nothing to decide, nothing more to read.
-    judged = {k: j for k, j in judged.items() if j.fully_subsidised or (k in rows and rows[k].funded)}
+    # Most dues are above 0 for people nobody funded: nothing to decide, nothing more to read or lock — the
+    # enrollments are locked (and read) only for the dues of 0 and the funded covers a due above 0 may withdraw.
+    funded = await store.funded_keys(uow.conn, [k for k, j in judged.items() if not j.fully_subsidised])
+    judged = {k: j for k, j in judged.items() if j.fully_subsidised or k in funded}
     if not judged:
         return
+    people = sorted({p for p, _, _ in judged})
+    rows = await store.enrollments_of(uow.conn, people, sorted({y for _, _, y in judged}), for_update=True)
     homes = {(p, r) for p, r, _ in judged}
     places, statuses = await store.places(uow.conn, homes), await store.statuses_of(uow.conn, homes)
-    kept = await store.histories(uow.conn, sorted({p for p, _, _ in judged}))
+    kept = await store.histories(uow.conn, people)
     steps: dict[Key, funding.Step] = {}
     for d in dues:
         key, home = (d.person_id, d.region, d.year), (d.person_id, d.region)
