@@ -15,37 +15,19 @@ person's record (一人一档) at enrollment, and the lists, transfers, refunds 
 """
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from shared.resident_id import mask
 from tests.support.chain import Chain, until
 from tests.support.people import resident_id
+from tests.support.records import beijing, enrollment_of, in_state
 
 HQ, AK, ZIYANG, YEAR = "341522", "610900", "610924", 2025
 HQ_PLACE = ("城关镇", "东湖社区")
 AK_PLACE = ("汉滨区江北街道", "张岭社区")
 ZIYANG_PLACE = ("城关镇", "紫府社区")
 CERTIFIED = "2024-10-08"  # inside both collection periods (002 L12: 2024-09 … 12-31; 004 L60: 2024-09 … 12-20)
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-
-
-def beijing(day: str, hour: int = 10) -> datetime:
-    d = date.fromisoformat(day)
-    return datetime(d.year, d.month, d.day, hour, tzinfo=SHANGHAI).astimezone(UTC)
-
-
-def enrollment_of(record: dict[str, Any]) -> dict[str, Any] | None:
-    return next((e for e in record["enrollments"] if e["year"] == YEAR), None)
-
-
-def in_state(*states: str) -> Callable[[dict[str, Any]], bool]:
-    def holds(record: dict[str, Any]) -> bool:
-        e = enrollment_of(record)
-        return e is not None and e["state"] in states
-    return holds
 
 
 def status_lines(quote: dict[str, Any]) -> list[tuple[str, int, str, str]]:

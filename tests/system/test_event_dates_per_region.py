@@ -19,31 +19,18 @@ test_payer_windows.py.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from tests.support.chain import Chain, until
 from tests.support.people import resident_id
+from tests.support.records import beijing, enrollment_of, in_state
 
 HY, HQ, SQ, AK, YEAR = "340321", "341522", "430502", "610900", 2025
 PLACES = {HY: ("榴城镇", "东关社区"), HQ: ("城关镇", "东湖社区"), SQ: ("渡头桥镇", "渡头桥社区"),
           AK: ("汉滨区江北街道", "张岭社区")}
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
-
-def beijing(day: str, hour: int = 10) -> datetime:
-    d = date.fromisoformat(day)
-    return datetime(d.year, d.month, d.day, hour, tzinfo=SHANGHAI).astimezone(UTC)
-
-
-def enrollment_of(record: dict[str, Any]) -> dict[str, Any] | None:
-    return next((e for e in record["enrollments"] if e["year"] == YEAR), None)
-
-
-def paid(record: dict[str, Any]) -> bool:
-    e = enrollment_of(record)
-    return e is not None and e["state"] in ("paid", "covered") and e["benefit_start"] is not None
+paid = in_state("paid", "covered")
 
 
 def quoted_cover(start: str) -> Callable[[Any], bool]:

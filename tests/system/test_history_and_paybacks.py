@@ -10,29 +10,18 @@ L108 (+1 month per further gap year, −1 month per year paid back, at least 6 m
 """
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date
 from typing import Any
 
 from tests.support.chain import Chain
 from tests.support.people import resident_id
+from tests.support.records import beijing, enrollment_of, in_state
 
 AK, HY, YEAR = "610900", "340321", 2025
-BEIJING = timezone(timedelta(hours=8))
 PLACES = {AK: ("江北街道", "张岭社区"), HY: ("榴城镇", "城关村")}
 PAYBACK = "resident_medical_insurance_payback"
 
-
-def at(day: str) -> datetime:
-    return datetime.fromisoformat(day).replace(hour=10, tzinfo=BEIJING)
-
-
-def enrollment_of(record: dict[str, Any]) -> dict[str, Any] | None:
-    return next((e for e in record["enrollments"] if e["year"] == YEAR), None)
-
-
-def paid(record: dict[str, Any]) -> bool:
-    e = enrollment_of(record)
-    return e is not None and e["state"] == "paid"
+paid = in_state("paid")
 
 
 async def registered(chain: Chain, region: str, person: str, registered_on: str, **history: list[int]) -> None:
@@ -44,7 +33,7 @@ async def registered(chain: Chain, region: str, person: str, registered_on: str,
 
 
 async def pay_back(chain: Chain, person: str, gap_year: int, day: str) -> dict[str, Any]:
-    sent: dict[str, Any] = await chain.pay(person, 40000, region=AK, year=gap_year, paid_at=at(day), item=PAYBACK)
+    sent: dict[str, Any] = await chain.pay(person, 40000, region=AK, year=gap_year, paid_at=beijing(day), item=PAYBACK)
     return sent
 
 
@@ -54,7 +43,7 @@ async def test_a_lapse_of_two_years_waits_four_months_and_loses_3000_of_the_cap(
     after the lapse (L106)."""
     person = resident_id(AK, born=date(1975, 4, 4))
     await registered(chain, AK, person, "2025-02-05", enrolled_years=[2021, 2022])
-    await chain.pay(person, 40000, region=AK, year=YEAR, paid_at=at("2025-02-10"))
+    await chain.pay(person, 40000, region=AK, year=YEAR, paid_at=beijing("2025-02-10"))
     e = enrollment_of(await chain.record_when(AK, person, paid))
     assert e is not None
     assert (e["waiting_months"], e["benefit_start"], e["cap_adjustment_fen"], e["enrolled_years"]) == (
@@ -67,7 +56,7 @@ async def test_paying_back_a_gap_year_first_repairs_one_month(chain: Chain):
     person = resident_id(AK, born=date(1975, 4, 4))
     await registered(chain, AK, person, "2025-02-05", enrolled_years=[2021, 2022])
     back = await pay_back(chain, person, 2023, "2025-02-06")
-    await chain.pay(person, 40000, region=AK, year=YEAR, paid_at=at("2025-02-10"))
+    await chain.pay(person, 40000, region=AK, year=YEAR, paid_at=beijing("2025-02-10"))
     record = await chain.record_when(AK, person, paid)
     e = enrollment_of(record)
     assert e is not None
@@ -83,7 +72,7 @@ async def test_a_year_paid_back_after_the_payment_brings_the_cover_forward(chain
     enrollment is judged again on its payment day, 3 months, cover from 2025-05-10."""
     person = resident_id(AK, born=date(1976, 5, 5))
     await registered(chain, AK, person, "2025-02-05", enrolled_years=[2021, 2022])
-    await chain.pay(person, 40000, region=AK, year=YEAR, paid_at=at("2025-02-10"))
+    await chain.pay(person, 40000, region=AK, year=YEAR, paid_at=beijing("2025-02-10"))
     await chain.record_when(AK, person, lambda r: paid(r) and enrollment_of(r)["waiting_months"] == 4)
     await pay_back(chain, person, 2023, "2025-02-12")
     e = enrollment_of(await chain.record_when(
@@ -110,7 +99,7 @@ async def test_six_continuous_years_with_a_zero_reimbursement_year_raise_the_cap
     person = resident_id(HY, born=date(1970, 7, 7))
     await registered(chain, HY, person, "2024-11-04", enrolled_years=list(range(2019, 2025)),
                      zero_reimbursement_years=[2024])
-    await chain.pay(person, 40000, region=HY, year=YEAR, paid_at=at("2024-11-05"))
+    await chain.pay(person, 40000, region=HY, year=YEAR, paid_at=beijing("2024-11-05"))
     e = enrollment_of(await chain.record_when(HY, person, paid))
     assert e is not None
     assert (e["waiting_months"], e["benefit_start"], e["cap_adjustment_fen"], e["zero_reimbursement_years"]) == (
@@ -122,7 +111,7 @@ async def test_a_three_year_lapse_paying_in_the_collection_period_still_waits_fi
     enrol continuously: 3 months fixed + 2 for the two gap years past the first = 5, cover from 2025-06-01."""
     person = resident_id(HY, born=date(1971, 8, 8))
     await registered(chain, HY, person, "2024-11-04", enrolled_years=[2020, 2021])
-    await chain.pay(person, 40000, region=HY, year=YEAR, paid_at=at("2024-11-05"))
+    await chain.pay(person, 40000, region=HY, year=YEAR, paid_at=beijing("2024-11-05"))
     e = enrollment_of(await chain.record_when(HY, person, paid))
     assert e is not None and (e["waiting_months"], e["benefit_start"], e["cap_adjustment_fen"]) == (
         5, "2025-06-01", -300000), e
@@ -141,7 +130,7 @@ async def test_an_ankang_switch_from_employee_insurance_within_three_months_has_
                                            "enrolled_years": years})
         assert answer.status_code == 200, answer.text
         await chain.tax_side_knows(person, YEAR, lambda facts, years=years: facts["enrolled_years"] == years)
-        await chain.pay(person, 40000, region=AK, year=YEAR, paid_at=at("2025-01-20"))
+        await chain.pay(person, 40000, region=AK, year=YEAR, paid_at=beijing("2025-01-20"))
     e = enrollment_of(await chain.record_when(AK, switched, paid))
     assert e is not None and (e["policy_path"], e["benefit_start"], e["waiting_months"]) == (
         "scheme_change_within_3_months", "2025-01-01", 0), e

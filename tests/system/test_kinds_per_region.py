@@ -21,35 +21,16 @@ office's daily coverage step proves the benefit start: the day before it the enr
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from tests.support.chain import Chain, until
 from tests.support.people import resident_id
+from tests.support.records import beijing, enrollment_of, in_state
 
 HY, HQ, AK = "340321", "341522", "610900"
 YEAR = 2025
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 PLACES = {HY: ("榴城镇", "城关村"), HQ: ("城关镇", "东湖社区"), AK: ("汉滨区", "新城街道")}
-
-
-def beijing(day: str, hour: int = 10, minute: int = 0) -> datetime:
-    """A moment of the local day (Asia/Shanghai) as the gateway stamps it, sent in UTC."""
-    d = date.fromisoformat(day)
-    return datetime(d.year, d.month, d.day, hour, minute, tzinfo=SHANGHAI).astimezone(UTC)
-
-
-def enrollment_of(record: dict[str, Any], year: int = YEAR) -> dict[str, Any] | None:
-    """The record's enrollment of the year (the record holds the caller's region only)."""
-    return next((e for e in record["enrollments"] if e["year"] == year), None)
-
-
-def paid(year: int = YEAR) -> Callable[[dict[str, Any]], bool]:
-    def holds(record: dict[str, Any]) -> bool:
-        e = enrollment_of(record, year)
-        return e is not None and e["state"] in ("paid", "covered") and e["benefit_start"] is not None
-    return holds
 
 
 def quoted_cover(start: str, end: str = f"{YEAR}-12-31") -> Callable[[Any], bool]:
@@ -95,7 +76,7 @@ async def special_kind_pays_late(chain: Chain, region: str, kind: str, pay_day: 
     assert (registered["outcome"], registered["path"], registered["expected_due_fen"],
             registered["expected_benefit_start"]) == ("registered", path, 40000, start), registered
     await chain.pay(person, 40000, region=region, year=YEAR, paid_at=beijing(pay_day))
-    record = await chain.record_when(region, person, paid())
+    record = await chain.record_when(region, person, in_state("paid", "covered"))
     e = enrollment_of(record)
     assert e is not None
     assert (e["kind"], e["policy_path"], e["paid_total_fen"], e["paid_on"]) == (kind, path, 40000, pay_day), e
@@ -119,7 +100,7 @@ async def test_a_military_spouse_in_huaiyuan_is_covered_the_day_after_paying_whi
     registered = await register(chain, HY, neighbour, "general", "2025-05-10")
     assert (registered["path"], registered["expected_benefit_start"]) == ("outside_period", "2025-08-11")
     await chain.pay(neighbour, 40000, region=HY, year=YEAR, paid_at=beijing("2025-05-10"))
-    e = enrollment_of(await chain.record_when(HY, neighbour, paid()))
+    e = enrollment_of(await chain.record_when(HY, neighbour, in_state("paid", "covered")))
     assert e is not None and (e["policy_path"], e["benefit_start"], e["waiting_months"]) == (
         "outside_period", "2025-08-11", 3), e
 
@@ -177,7 +158,7 @@ async def test_a_baby_born_in_2024_in_huaiyuan_pays_380_for_2024_and_400_for_202
         assert (quote["standard_fen"], quote["due_fen"]) == (due, due), quote
         await chain.pay(baby, due, region=HY, year=year, paid_at=beijing("2025-01-20"))
 
-    record = await chain.record_when(HY, baby, lambda r: paid(2024)(r) and paid(2025)(r))
+    record = await chain.record_when(HY, baby, lambda r: in_state("paid", "covered", year=2024)(r) and in_state("paid", "covered")(r))
     got = {e["year"]: (e["kind"], e["policy_path"], e["paid_total_fen"], e["benefit_start"], e["benefit_end"],
                        e["waiting_months"]) for e in record["enrollments"]}
     assert got == {2024: ("newborn", "newborn_90_days", 38000, "2024-11-20", "2024-12-31", 0),

@@ -15,34 +15,15 @@ Beijing is 16:30 on 31 December in UTC, and is outside a collection period that 
 """
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from shared.resident_id import mask
 from tests.support.chain import Chain, until
 from tests.support.people import resident_id
+from tests.support.records import beijing, enrollment_of, in_state
 
 HY, HQ, AK, YEAR = "340321", "341522", "610900", 2025
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-
-
-def beijing(day: str, hour: int = 10, minute: int = 0) -> datetime:
-    """A moment of the local day (Asia/Shanghai) as the gateway stamps it, sent in UTC."""
-    d = date.fromisoformat(day)
-    return datetime(d.year, d.month, d.day, hour, minute, tzinfo=SHANGHAI).astimezone(UTC)
-
-
-def enrollment_of(record: dict[str, Any]) -> dict[str, Any] | None:
-    return next((e for e in record["enrollments"] if e["year"] == YEAR), None)
-
-
-def in_state(*states: str) -> Callable[[dict[str, Any]], bool]:
-    def holds(record: dict[str, Any]) -> bool:
-        e = enrollment_of(record)
-        return e is not None and e["state"] in states
-    return holds
 
 
 def window(e: dict[str, Any] | None) -> tuple[Any, ...]:

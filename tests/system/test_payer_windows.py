@@ -20,26 +20,16 @@ receipt's local date (commit fa92e7b); tests/system/test_receipts_by_payer.py ha
 """
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from tests.support.chain import Chain, until
 from tests.support.people import resident_id
+from tests.support.records import beijing, enrollment_of
 
 HY, HQ, SQ, AK, YEAR = "340321", "341522", "430502", "610900", 2025
 PLACES = {HY: ("榴城镇", "南关社区"), HQ: ("城关镇", "东湖社区"), SQ: ("渡头桥镇", "渡头桥社区"),
           AK: ("汉滨区江北街道", "张岭社区")}
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-
-
-def beijing(day: str, hour: int = 10) -> datetime:
-    d = date.fromisoformat(day)
-    return datetime(d.year, d.month, d.day, hour, tzinfo=SHANGHAI).astimezone(UTC)
-
-
-def enrollment_of(record: dict[str, Any]) -> dict[str, Any] | None:
-    return next((e for e in record["enrollments"] if e["year"] == YEAR), None)
 
 
 async def paid_or_refused(chain: Chain, region: str, person: str, receipt_no: str) -> dict[str, Any]:

@@ -10,28 +10,17 @@ subsidised late payers L98).
 """
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date
 from typing import Any
 
 from tests.support.chain import Chain, until
 from tests.support.people import resident_id
+from tests.support.records import beijing, enrollment_of, in_state
 
 SQ, AK, YEAR = "430502", "610900", 2025
-BEIJING = timezone(timedelta(hours=8))
 PLACES = {SQ: ("渡头桥镇", "渡头桥社区"), AK: ("江北街道", "张岭社区")}
 
-
-def enrollment_of(record: dict[str, Any]) -> dict[str, Any] | None:
-    return next((e for e in record["enrollments"] if e["year"] == YEAR), None)
-
-
-def paid(record: dict[str, Any]) -> bool:
-    e = enrollment_of(record)
-    return e is not None and e["state"] == "paid"
-
-
-def at(day: str, hour: int = 10) -> datetime:
-    return datetime.fromisoformat(day).replace(hour=hour, tzinfo=BEIJING)
+paid = in_state("paid")
 
 
 async def registered(chain: Chain, region: str, person: str, kind: str, registered_on: str,
@@ -59,7 +48,7 @@ async def test_a_shuangqing_employee_lapse_pays_400_after_the_period_and_is_cove
     400 + 670 = 1,070 (L45). The receipt is accepted, the record is paid from 2025-02-10 with no wait."""
     person = resident_id(SQ)
     await registered(chain, SQ, person, "employee_lapse", "2025-03-05", "2025-02-10")
-    await chain.pay(person, 40000, region=SQ, year=YEAR, paid_at=at("2025-03-06"))
+    await chain.pay(person, 40000, region=SQ, year=YEAR, paid_at=beijing("2025-03-06"))
     e = enrollment_of(await chain.record_when(SQ, person, paid))
     assert e is not None
     assert (e["kind"], e["paid_total_fen"], e["benefit_start"], e["waiting_months"]) == (
@@ -72,7 +61,7 @@ async def test_a_general_resident_paying_400_on_the_same_day_is_refused_against_
     reason kept; nothing is paid in the record."""
     person = resident_id(SQ)
     await registered(chain, SQ, person, "general", "2025-03-05")
-    sent = await chain.pay(person, 40000, region=SQ, year=YEAR, paid_at=at("2025-03-06"))
+    sent = await chain.pay(person, 40000, region=SQ, year=YEAR, paid_at=beijing("2025-03-06"))
     [refused] = await rejected_receipts(chain, SQ, person)
     assert refused["receipt_no"] == sent["receipt_no"] and refused["reason_code"] == "amount_differs_from_due"
     e = enrollment_of((await chain.record(SQ, person)).json())
@@ -84,7 +73,7 @@ async def test_an_ankang_newborn_pays_in_may_and_is_covered_from_birth(chain: Ch
     within 90 days and is covered from birth (L78)."""
     baby = resident_id(AK, born=date(2025, 4, 10))
     await registered(chain, AK, baby, "newborn", "2025-04-20")
-    await chain.pay(baby, 40000, region=AK, year=YEAR, paid_at=at("2025-05-01"))
+    await chain.pay(baby, 40000, region=AK, year=YEAR, paid_at=beijing("2025-05-01"))
     e = enrollment_of(await chain.record_when(AK, baby, paid))
     assert e is not None and (e["benefit_start"], e["benefit_end"]) == ("2025-04-10", "2025-12-31"), e
 
@@ -94,7 +83,7 @@ async def test_an_ankang_discharged_soldier_pays_in_june_and_is_covered_from_the
     payment (seed 004 L32-34, L96)."""
     person = resident_id(AK, born=date(2000, 3, 3))
     await registered(chain, AK, person, "discharged_soldier", "2025-05-25", "2025-05-20")
-    await chain.pay(person, 40000, region=AK, year=YEAR, paid_at=at("2025-06-02"))
+    await chain.pay(person, 40000, region=AK, year=YEAR, paid_at=beijing("2025-06-02"))
     e = enrollment_of(await chain.record_when(AK, person, paid))
     assert e is not None and (e["kind"], e["benefit_start"]) == ("discharged_soldier", "2025-07-01"), e
 
@@ -109,7 +98,7 @@ async def test_an_ankang_minimum_living_holder_paying_late_pays_400_without_the_
                                                          "certified_on": "2024-10-08", "township": PLACES[AK][0],
                                                          "village": PLACES[AK][1]}])
     await chain.tax_side_knows(person, YEAR, lambda facts: [s["category"] for s in facts["statuses"]] == ["minimum_living"])
-    await chain.pay(person, 40000, region=AK, year=YEAR, paid_at=at("2025-05-06"))
+    await chain.pay(person, 40000, region=AK, year=YEAR, paid_at=beijing("2025-05-06"))
     e = enrollment_of(await chain.record_when(AK, person, paid))
     assert e is not None and (e["paid_total_fen"], e["benefit_start"]) == (40000, "2025-06-01"), e
     quote = (await until(lambda: chain.quote(AK, person, YEAR),

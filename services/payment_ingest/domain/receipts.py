@@ -120,10 +120,9 @@ def _decide_one(receipt: ReceiptReceived, sha: str, seen: Known, windows: Window
         return Decision(receipt, sha, "duplicate")
     if no in seen.hashes:
         return reject("receipt_conflict", f"税票号{no}已收到过内容不同的税票：不覆盖原记录，请与税务部门核查")
-    if receipt.item == PAYBACK:
-        return _decide_payback(receipt, sha, seen, windows, reject)
-    window = windows.window(receipt.region, receipt.year, receipt.paid_at)
-    if window.reason_code in ("region_unknown", "year_not_covered"):
+    # a payback's gap year needs no pack of its own (the later year's decides): no window for it
+    window = None if receipt.item == PAYBACK else windows.window(receipt.region, receipt.year, receipt.paid_at)
+    if window is not None and window.reason_code in ("region_unknown", "year_not_covered"):
         return reject(window.reason_code, window.reason or "")
     if receipt.channel == "village_agent" and not receipt.agent_id:
         return reject("agent_missing", "村居代收的税票须注明代收员（agent_id），请代收员补录后重新上传")
@@ -133,6 +132,8 @@ def _decide_one(receipt: ReceiptReceived, sha: str, seen: Known, windows: Window
         return _decide_reversal(receipt, seen, reject) or Decision(receipt, sha, "accepted")
     if receipt.original_receipt_no is not None:
         return reject("positive_reversal", f"指向原税票{receipt.original_receipt_no}的冲正税票金额应为负数")
+    if window is None:
+        return _decide_payback(receipt, sha, seen, windows, reject)
     payer = seen.dues.get((receipt.person_id, receipt.year))
     if payer is not None and payer.facts is not None and payer.state == "active" and payer.region == receipt.region \
             and not payer.facts.plain:
@@ -155,15 +156,8 @@ def _decide_payback(receipt: ReceiptReceived, sha: str, seen: Known, windows: Wi
                     reject: Callable[[str, str], Decision]) -> Decision:
     """A gap year paid back (补缴, `receipt.year` the gap year) to repair the waiting period of the person's
     enrollment in a later year (seed 004 L108): taken where that year's pack provides for it, for a year of the
-    gap just before it, once, at that year's individual rate. The gap year itself needs no pack."""
-    if receipt.channel == "village_agent" and not receipt.agent_id:
-        return reject("agent_missing", "村居代收的税票须注明代收员（agent_id），请代收员补录后重新上传")
-    if receipt.amount_fen == 0:
-        return reject("zero_amount", "金额为0")
-    if receipt.amount_fen < 0:
-        return _decide_reversal(receipt, seen, reject) or Decision(receipt, sha, "accepted")
-    if receipt.original_receipt_no is not None:
-        return reject("positive_reversal", f"指向原税票{receipt.original_receipt_no}的冲正税票金额应为负数")
+    gap just before it, once, at that year's individual rate. The gap year itself needs no pack; the checks every
+    receipt passes (agent, amount, reversal) come first, in `_decide_one`."""
     gap_year, person = receipt.year, receipt.person_id
     later = sorted((year, p) for (who, year), p in seen.dues.items()
                    if who == person and year > gap_year and p.region == receipt.region and p.facts is not None)
