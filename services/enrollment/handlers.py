@@ -30,8 +30,9 @@ def register_handlers(router: KafkaRouter, runtime: Runtime) -> None:
     @batch_subscriber(router, settings, RECEIPT_ACCEPTED.name, group=settings.group(SERVICE, "receipts"),
                       model=ReceiptAccepted, description="Accepted receipts: the person has paid.")
     async def on_receipt_accepted(receipts: list[ReceiptAccepted], message: KafkaMessage) -> None:
+        # No inbox row per receipt: the receipt number is the key of its payment row, kept once (mark_paid).
         async with runtime.consuming(topic=RECEIPT_ACCEPTED.name, consumer="receipts", events=receipts,
-                                     dead_letters=message.unreadable) as (uow, fresh):
+                                     dead_letters=message.unreadable, inbox=False) as (uow, fresh):
             await usecases.mark_paid(uow, fresh)
 
     @batch_subscriber(router, settings, STATUS_CHANGED.name, group=settings.group(SERVICE, "statuses"),
@@ -44,8 +45,9 @@ def register_handlers(router: KafkaRouter, runtime: Runtime) -> None:
     @batch_subscriber(router, settings, DUE_ASSESSED.name, group=settings.group(SERVICE, "dues"),
                       model=DueAssessed, description="Assessed dues, kept for the person's record.")
     async def on_due_assessed(events: list[DueAssessed], message: KafkaMessage) -> None:
+        # No inbox row per due: a revision is acted on once, when it is newer than the one kept (record_dues).
         async with runtime.consuming(topic=DUE_ASSESSED.name, consumer="dues", events=events,
-                                     dead_letters=message.unreadable) as (uow, fresh):
+                                     dead_letters=message.unreadable, inbox=False) as (uow, fresh):
             await usecases.record_dues(uow, fresh)
 
     @batch_subscriber(router, settings, REFUND_ORDERED.name, group=settings.group(SERVICE, "subsidy-refunds"),

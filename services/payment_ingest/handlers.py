@@ -37,8 +37,10 @@ def register_handlers(router: KafkaRouter, runtime: Runtime) -> None:
     @batch_subscriber(router, settings, DUE_ASSESSED.name, group=settings.group(SERVICE, "dues"),
                       model=DueAssessed, description="Assessed dues: what each receipt must amount to.")
     async def on_dues(dues: list[DueAssessed], message: KafkaMessage) -> None:
+        # No inbox row per due: the newest revision of each person-year is kept, an older or equal one changes
+        # nothing (store.upsert_dues), so a redelivery is harmless.
         async with runtime.consuming(topic=DUE_ASSESSED.name, consumer="dues", events=dues,
-                                     dead_letters=message.unreadable) as (uow, fresh):
+                                     dead_letters=message.unreadable, inbox=False) as (uow, fresh):
             await usecases.record_dues(uow, fresh)
 
     router.publisher(settings.topic(RECEIPT_ACCEPTED.name), schema=ReceiptAccepted,

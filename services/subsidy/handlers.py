@@ -35,7 +35,8 @@ def register_handlers(router: KafkaRouter, runtime: Runtime) -> None:
                       model=EnrollmentEvent, description="Registered: assess a due (with or without a status); "
                       "ended: stop collecting, refund what the rules allow.")
     async def on_enrollment(events: list, message: KafkaMessage) -> None:
-        async with runtime.consuming(topic=ENROLLMENT_EVENTS.name, consumer="enrollment", events=events,
+        async with runtime.consuming(topic=ENROLLMENT_EVENTS.name, consumer="enrollment",
+                                     events=usecases.enrollment_facts(events),
                                      dead_letters=message.unreadable) as (uow, fresh):
             await usecases.record_enrollments(uow, fresh, dues=DueCache.of(runtime))
 
@@ -43,8 +44,9 @@ def register_handlers(router: KafkaRouter, runtime: Runtime) -> None:
                       model=ReceiptAccepted, description="Accepted receipts: who paid what, for the after-payment "
                       "rules and 先缴后补 refunds.")
     async def on_receipt_accepted(events: list[ReceiptAccepted], message: KafkaMessage) -> None:
+        # No inbox row per receipt: the receipt number is the key of its payment row, kept once (usecases).
         async with runtime.consuming(topic=RECEIPT_ACCEPTED.name, consumer="receipts", events=events,
-                                     dead_letters=message.unreadable) as (uow, fresh):
+                                     dead_letters=message.unreadable, inbox=False) as (uow, fresh):
             await usecases.record_receipts(uow, fresh, dues=DueCache.of(runtime))
 
     router.publisher(settings.topic(DUE_ASSESSED.name), schema=DueAssessed, description=DUE_ASSESSED.description)

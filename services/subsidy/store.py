@@ -43,7 +43,7 @@ ENROLLMENTS = BatchUpsert(
 PAYMENTS = BatchUpsert(
     "payment", (("receipt_no", "text"), ("person_id", "text"), ("year", "int"), ("region", "text"),
                 ("amount_fen", "bigint"), ("paid_at", "timestamptz")),
-    stamp=(("recorded_at", "timestamptz"),), conflict=("receipt_no",),
+    stamp=(("recorded_at", "timestamptz"),), conflict=("receipt_no",), returning=("receipt_no",),
 )
 DUES = BatchUpsert(
     "due", (("person_id", "text"), ("year", "int"), ("region", "text"), ("township", "text"), ("standard_fen", "bigint"),
@@ -126,10 +126,12 @@ async def save_enrollments(conn: asyncpg.Connection, events: Sequence[Enrollment
         for e in latest], now)
 
 
-async def save_payments(conn: asyncpg.Connection, receipts: Sequence[ReceiptAccepted], now: datetime) -> None:
-    """Each accepted receipt once, by its number (a replay under a new message id adds nothing)."""
-    await PAYMENTS.execute(conn, [(r.receipt_no, r.person_id, r.year, r.region, r.amount_fen, r.paid_at)
-                                  for r in receipts], now)
+async def save_payments(conn: asyncpg.Connection, receipts: Sequence[ReceiptAccepted], now: datetime) -> set[str]:
+    """Each accepted receipt once, by its number (a replay under a new message id adds nothing); returns the
+    receipt numbers not seen before."""
+    rows = await PAYMENTS.fetch(conn, [(r.receipt_no, r.person_id, r.year, r.region, r.amount_fen, r.paid_at)
+                                       for r in receipts], now)
+    return {r["receipt_no"] for r in rows}
 
 
 async def due_years(conn: asyncpg.Connection, people: Sequence[str]) -> list[Key]:

@@ -111,10 +111,16 @@ async def record_statuses(uow: UnitOfWork, events: Sequence[StatusChanged], *, c
     await reassess(uow, keys, source=STATUS_CHANGED.name, dues=dues)
 
 
+def enrollment_facts(events: Sequence[EnrollmentEvent]) -> list[EnrollmentEvent]:
+    """The enrollment events that are facts here: registrations (a due, with or without a status) and endings
+    (stop collecting). The others are not, not even claimed in the inbox: a payment counts by its accepted
+    receipt, with its date, and at the December peak nearly every enrollment event is a payment."""
+    return [e for e in events if isinstance(e, EnrollmentRegistered | EnrollmentEnded)]
+
+
 async def record_enrollments(uow: UnitOfWork, events: Sequence[EnrollmentEvent], *, dues: DueCache | None = None) -> None:
-    """Registrations (a due, with or without a status) and endings (stop collecting). The other enrollment
-    events are not facts here: a payment counts by its accepted receipt, with its date."""
-    kept = [e for e in events if isinstance(e, EnrollmentRegistered | EnrollmentEnded)]
+    """Registrations and endings (`enrollment_facts`) reassess the person-year's due."""
+    kept = enrollment_facts(events)
     if not kept:
         return
     await store.save_enrollments(uow.conn, kept, uow.now)
@@ -124,11 +130,15 @@ async def record_enrollments(uow: UnitOfWork, events: Sequence[EnrollmentEvent],
 
 async def record_receipts(uow: UnitOfWork, receipts: Sequence[ReceiptAccepted], *, dues: DueCache | None = None) -> None:
     """Accepted receipts: who paid what and when, for the after-payment rules and 先缴后补 refunds. A gap year
-    paid back (补缴) pays for no due: enrollment keeps it in the person's history."""
+    paid back (补缴) pays for no due: enrollment keeps it in the person's history. A receipt number counts
+    once, ever: its payment row is its inbox record (a redelivered receipt reassesses no one)."""
     receipts = [r for r in receipts if not r.payback]
     if not receipts:
         return
-    await store.save_payments(uow.conn, receipts, uow.now)
+    fresh = await store.save_payments(uow.conn, receipts, uow.now)
+    receipts = [r for r in receipts if r.receipt_no in fresh]
+    if not receipts:
+        return
     await reassess(uow, [(r.person_id, r.year) for r in receipts], regions={(r.person_id, r.year): r.region for r in receipts},
                    source=RECEIPT_ACCEPTED.name, dues=dues)
 

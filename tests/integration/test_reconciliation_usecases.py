@@ -61,7 +61,7 @@ async def _database(servers, season: gen.Season) -> str:
     dsn = with_database(servers.pg_dsn, name)
     await asyncio.to_thread(migrate, dsn, tuple(s for s in SERVICE_SCHEMAS if s.schema == SCHEMA))
     async with schema_connection(dsn, SCHEMA) as conn:
-        for _consumer, topic, model, record, _description in SUBSCRIPTIONS:
+        for _consumer, topic, model, record, _inbox, _description in SUBSCRIPTIONS:
             adapter: TypeAdapter[Any] = TypeAdapter(model)
             events = [adapter.validate_json(value) for _key, value in season.messages.get(topic, [])]
             if events:

@@ -67,7 +67,8 @@ async def record_statuses(uow: UnitOfWork, changes: Sequence[StatusChanged]) -> 
 async def record_dues(uow: UnitOfWork, dues: Sequence[DueAssessed]) -> None:
     """Keep each person's latest assessed due per region and year (the highest revision); a current due of 0
     enrolls and covers a fully subsidised person without a receipt, a later rise is judged (`zero_dues`).
-    An older revision arriving late is neither kept nor acted on."""
+    An older revision arriving late is neither kept nor acted on, nor is one kept already (a redelivery:
+    the revision kept is this consumer's inbox record)."""
     latest: dict[Key, DueAssessed] = {}
     for d in dues:
         key = (d.person_id, d.region, d.year)
@@ -75,4 +76,4 @@ async def record_dues(uow: UnitOfWork, dues: Sequence[DueAssessed]) -> None:
             latest[key] = d
     kept = await store.due_revisions(uow.conn, latest)
     await store.save_dues(uow.conn, list(latest.values()), uow.now)
-    await zero_dues.apply_dues(uow, [d for k, d in latest.items() if d.revision >= kept.get(k, 0)])
+    await zero_dues.apply_dues(uow, [d for k, d in latest.items() if d.revision > kept.get(k, 0)])
