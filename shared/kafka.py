@@ -109,6 +109,7 @@ def create_producer(settings: ServiceSettings) -> AIOKafkaProducer:
         acks="all",
         linger_ms=5,
         max_batch_size=512 * 1024,
+        compression_type=None if settings.kafka_compression == "none" else settings.kafka_compression,
         client_id="yibao-outbox",
         **aiokafka_options(settings),
     )

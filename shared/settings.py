@@ -37,6 +37,9 @@ class ServiceSettings(BaseSettings):
     batch_max_records: int = Field(2000, description="Most records one consumer batch takes.")
     batch_timeout_ms: int = Field(50, description="How long a consumer waits to fill a batch.")
     outbox_batch: int = Field(5000, description="Most outbox rows the relay publishes at once.")
+    kafka_compression: Literal["none", "lz4", "zstd", "snappy", "gzip"] = Field(
+        "lz4", description="Compression of the record batches this service publishes (the broker keeps them "
+        "as sent; consumers decompress). See the README's chain capacity for what it was measured to save.")
     outbox_sweep_s: float = Field(
         1.0, description="How often the outbox relay reads its table from the start, for rows whose transaction "
         "committed after a later one (at most this much extra delay for them; see shared/outbox.py)."
