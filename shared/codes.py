@@ -29,6 +29,17 @@ class Category(StrEnum):
     ONLY_SON_FAMILY = "only_son_family"
 
 
+class MonitoringSubtype(StrEnum):
+    """The kind of household a 防止返贫监测对象 (`poverty_monitoring`) belongs to (监测类型, DOMAIN.md §2).
+
+    Kept beside the status, not a category of its own: a department certifies the one
+    category, and a policy that pays the kinds differently reads the subtype."""
+
+    UNSTABLE_LIFTED = "unstable_lifted"      # 脱贫不稳定户
+    MARGINAL_AT_RISK = "marginal_at_risk"    # 边缘易致贫户
+    SUDDEN_HARDSHIP = "sudden_hardship"      # 突发严重困难户
+
+
 class Department(StrEnum):
     CIVIL_AFFAIRS = "civil_affairs"
     AGRICULTURE = "agriculture"
@@ -138,6 +149,9 @@ LABEL: dict[StrEnum, str] = {
     Category.ONLY_CHILD_FAMILY: "独生子女户",
     Category.DAUGHTER_FAMILY: "独女户/双女户",
     Category.ONLY_SON_FAMILY: "独男户",
+    MonitoringSubtype.UNSTABLE_LIFTED: "脱贫不稳定户",
+    MonitoringSubtype.MARGINAL_AT_RISK: "边缘易致贫户",
+    MonitoringSubtype.SUDDEN_HARDSHIP: "突发严重困难户",
     Department.CIVIL_AFFAIRS: "民政",
     Department.AGRICULTURE: "农业农村",
     Department.VETERANS: "退役军人事务",

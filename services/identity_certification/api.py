@@ -160,7 +160,9 @@ async def post_file(
     mode: Annotated[Literal["delta", "snapshot"], Form()] = "delta",
     department: Annotated[str | None, Form(max_length=64, description="Checked against the credential.")] = None,
     region: Annotated[str | None, Form(max_length=64, description="Checked against the credential.")] = None,
-    category: Annotated[str | None, Form(description="Category of every row, for files with no 人员类别 column.")] = None,
+    category: Annotated[str | None, Form(description=(
+        "Category of every row, for files with no 人员类别 column. Not needed from a department that certifies one "
+        "category (its one is read), nor for a 监测类型 list (read as poverty_monitoring)."))] = None,
     categories: Annotated[str | None, Form(description="Snapshot scope, comma-separated.")] = None,
     caller: Caller = DEPARTMENT,
     runtime: Runtime = RUNTIME,

@@ -55,7 +55,9 @@ def submit_command(
     region: str = typer.Option(..., "--region", help="Pooling region code, e.g. 340321."),
     period: str = typer.Option(..., "--period", help="Month the list is for: 2024-11."),
     mode: str = typer.Option("delta", "--mode", help="delta (adds/ends) or snapshot (full list; missing people ended)."),
-    category: str = typer.Option(None, "--category", help="Category of every row, for a file with no 人员类别 column."),
+    category: str = typer.Option(None, "--category", help=(
+        "Category of every row, for a file with no 人员类别 column (not needed when the department certifies only "
+        "one category, or for a 监测类型 list: read as poverty_monitoring).")),
     categories: str = typer.Option(None, "--categories", help="Snapshot scope, comma-separated."),
     url: str = URL,
     token: str = TOKEN,

@@ -10,19 +10,34 @@ above the header; Chinese header synonyms (a header not understood is named in a
 note); blank rows, 合计 and signature rows; full-width digits and spaces; IDs that
 Excel stored as numbers (refused with that reason, never repaired); dates in every
 spelling listed, and Excel serial numbers.
+
+A file without a 人员类别 column is read as the category the clerk names (`--category`); else, from a
+department that certifies only one category, as that one (said in a note and on every row's result);
+else, from a 农业农村 list with a 监测类型 column, as 防止返贫监测对象 with the kind kept per row;
+else it is refused, telling the clerk to add the column or name the category.
 """
 from __future__ import annotations
 
 import codecs
 import csv
 import io
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
-from services.identity_certification.domain.cells import BadCell, category_code, is_footer, parse_date, text
+from services.identity_certification.domain.cells import (
+    BadCell,
+    category_code,
+    is_footer,
+    monitoring_of,
+    parse_date,
+    subtype_named,
+    text,
+)
 from services.identity_certification.domain.headers import HEADER_SEARCH_ROWS, NoHeader, find_header
-from services.identity_certification.domain.rows import SubmittedRow
+from services.identity_certification.domain.rows import SubmittedRow, sole_category
+from shared.codes import LABEL, Category, Department, MonitoringSubtype
 from shared.resident_id import _EXCEL_NUMBER
 
 MAX_NOTES = 50  # notes beyond this are counted, not listed
@@ -47,12 +62,28 @@ class IntakeReport:
     columns: dict[str, int] = field(default_factory=dict)
     skipped_lines: int = 0
     notes: list[str] = field(default_factory=list)
+    # What the reader assumed or read for the whole file (the category it took, the 监测类型 it counted):
+    # a line or two, shown first and never cut off by the cap on notes.
+    summary: list[str] = field(default_factory=list)
+    subtypes: Counter[str] = field(default_factory=Counter)
 
     def note(self, message: str) -> None:
         if len(self.notes) < MAX_NOTES:
             self.notes.append(message)
         elif len(self.notes) == MAX_NOTES:
             self.notes.append("……其余提示从略")
+
+    def all_notes(self) -> list[str]:
+        """The summary, then the notes: what the department is shown and what is kept with the submission."""
+        return self.summary + self.notes
+
+    def count_subtypes(self) -> None:
+        """Once every row is read: how many rows of each 监测类型, so the clerk sees what was kept."""
+        if self.subtypes:
+            counted = "、".join(f"{LABEL[kind]}{self.subtypes[kind.value]}行" for kind in MonitoringSubtype
+                               if self.subtypes[kind.value])
+            self.summary.append(f"监测类型：{counted}，均按{LABEL[Category.POVERTY_MONITORING]}（poverty_monitoring）"
+                                "读取，监测类型随身份一并保存")
 
 
 def sniff_format(head: bytes) -> str:
@@ -121,8 +152,37 @@ def raw_lines(file: BinaryIO, report: IntakeReport) -> Iterator[tuple[int, list[
     return _csv_lines(file, csv_encoding(head))
 
 
-def read_file(file: BinaryIO, *, default_category: str | None = None) -> tuple[IntakeReport, Iterator[SubmittedRow]]:
-    """The file's rows, lazily; the report fills in as they are read. Raises FileRefused before any row."""
+@dataclass(frozen=True)
+class CategoryRule:
+    """Where each row's category comes from when the file may lack a 人员类别 column."""
+
+    default: str | None = None  # category of a row without a 人员类别 column
+    assumed: bool = False  # `default` is the department's only category, not the clerk's word
+    subtype_required: bool = False  # the category comes from 监测类型 alone, so a blank 监测类型 says nothing
+
+
+def category_rule(columns: Mapping[str, int], default_category: str | None, department: str | None,
+                  report: IntakeReport) -> CategoryRule:
+    """How the rows get their category; raises FileRefused when a file without 人员类别 cannot have one."""
+    if "category" in columns or default_category:
+        return CategoryRule(default_category)
+    if "monitoring_type" in columns:
+        report.summary.append(f"文件没有“人员类别”列，有“监测类型”列：各行按{LABEL[Category.POVERTY_MONITORING]}"
+                              "（poverty_monitoring）读取，监测类型为空或不规范的行退回")
+        return CategoryRule(Category.POVERTY_MONITORING.value, subtype_required=True)
+    if department and (sole := sole_category(department)):
+        report.summary.append(
+            f"文件没有“人员类别”列：{LABEL[Department(department)]}只认定{LABEL[Category(sole)]}一种人员类别，"
+            f"各行均按{LABEL[Category(sole)]}（{sole}）读取；如不是，请加上“人员类别”列后重新报送")
+        return CategoryRule(sole, assumed=True)
+    raise FileRefused("no_category", "文件没有“人员类别”列：请加上该列，或报送时指定人员类别（--category）")
+
+
+def read_file(file: BinaryIO, *, default_category: str | None = None,
+              department: str | None = None) -> tuple[IntakeReport, Iterator[SubmittedRow]]:
+    """The file's rows, lazily; the report fills in as they are read. Raises FileRefused before any row.
+
+    `department` (the credential's) lets a department that certifies one category leave out 人员类别."""
     report = IntakeReport()
     lines = raw_lines(file, report)
     head: list[tuple[int, list[object]]] = []
@@ -135,8 +195,7 @@ def read_file(file: BinaryIO, *, default_category: str | None = None) -> tuple[I
     except NoHeader as err:
         raise FileRefused(err.code, err.reason) from None
     columns = header.columns
-    if "category" not in columns and not default_category:
-        raise FileRefused("no_category", "文件没有“人员类别”列：请加上该列，或报送时指定人员类别（--category）")
+    rule = category_rule(columns, default_category, department, report)
     report.header_line, report.columns = head[header.row_index][0], columns
     for word in header.not_understood:
         report.note(f"表头“{word}”未能识别，该列未读取（可识别的表头见说明）")
@@ -149,13 +208,16 @@ def read_file(file: BinaryIO, *, default_category: str | None = None) -> tuple[I
     def rows() -> Iterator[SubmittedRow]:
         body = _chain_lines(head[header.row_index + 1:], lines)
         for number, cells in body:
-            row = to_row(number, cells, columns, default_category)
+            row = to_row(number, cells, columns, rule)
             if row is None:
                 report.skipped_lines += 1
                 if any(text(c) for c in cells):
                     report.note(f"第{number}行是合计或签字行，未作为人员读取")
                 continue
+            if row.subtype:
+                report.subtypes[row.subtype] += 1
             yield row
+        report.count_subtypes()
 
     return report, rows()
 
@@ -165,7 +227,8 @@ def _chain_lines(first: list, rest: Iterator) -> Iterator:
     yield from rest
 
 
-def to_row(line_no: int, cells: list[object], columns: Mapping[str, int], default_category: str | None) -> SubmittedRow | None:
+def to_row(line_no: int, cells: list[object], columns: Mapping[str, int],
+           rule: CategoryRule = CategoryRule()) -> SubmittedRow | None:
     """One data line as a `SubmittedRow`; None for a blank, 合计 or signature line."""
     def cell(name: str) -> object:
         index = columns.get(name)
@@ -187,10 +250,22 @@ def to_row(line_no: int, cells: list[object], columns: Mapping[str, int], defaul
         except BadCell as err:
             dates[name] = None
             defect = defect or (err.code, err.reason)
-    category = category_code(cell("category")) if "category" in columns else (default_category or "")
+    if "category" in columns:
+        category = category_code(cell("category"))
+        # only a monitoring row can name a kind; the other rows of a million-row list skip the second lookup
+        named = subtype_named(cell("category")) if category == Category.POVERTY_MONITORING else None
+    else:
+        category, named = rule.default or "", None
+    subtype = named
+    if "monitoring_type" in columns:
+        try:
+            category, subtype = monitoring_of(category, named, cell("monitoring_type"), required=rule.subtype_required)
+        except BadCell as err:
+            defect = defect or (err.code, err.reason)
     return SubmittedRow(
         line_no, id_text, category, dates["certified_on"], dates["ended_on"],
         text(cell("township")) or None, text(cell("village")) or None, defect,
+        subtype, rule.assumed,
     )
 
 
@@ -201,6 +276,6 @@ def rows_from_records(records: Iterable[Mapping[str, object]]) -> list[Submitted
     for number, record in enumerate(records, 1):
         cells = [record.get("id"), record.get("category"), record.get("certified_on"), record.get("ended_on"),
                  record.get("township"), record.get("village")]
-        row = to_row(number, cells, columns, None)
+        row = to_row(number, cells, columns)
         out.append(row or SubmittedRow(number, "", "", None, None))
     return out

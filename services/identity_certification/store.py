@@ -110,7 +110,7 @@ async def update_submission(conn: asyncpg.Connection, submission_id: UUID, **fie
 # --- staging: one temporary table per submission, dropped when it is merged -------------------------
 
 STAGED_COLUMNS = ("line_no", "person_id", "person_masked", "category", "certified_on", "ended_on",
-                  "township", "village", "reason_code", "reason")
+                  "township", "village", "reason_code", "reason", "subtype", "category_assumed")
 
 
 async def open_staging(conn: asyncpg.Connection) -> None:
@@ -118,7 +118,7 @@ async def open_staging(conn: asyncpg.Connection) -> None:
         """
         CREATE TEMP TABLE staged_row (
             line_no int, person_id text, person_masked text, category text, certified_on date, ended_on date,
-            township text, village text, reason_code text, reason text
+            township text, village text, reason_code text, reason text, subtype text, category_assumed bool
         ) ON COMMIT DROP;
         CREATE TEMP TABLE changed_person (person_id text PRIMARY KEY) ON COMMIT DROP;
         """
@@ -133,7 +133,8 @@ async def stage(conn: asyncpg.Connection, verdicts: Sequence[RowVerdict]) -> Non
     await conn.copy_records_to_table(
         "staged_row", columns=STAGED_COLUMNS,
         records=[(v.line_no, v.person_id, v.person_masked, v.row.category[:40], v.row.certified_on, v.row.ended_on,
-                  v.row.township, v.row.village, v.reason_code, v.reason) for v in verdicts],
+                  v.row.township, v.row.village, v.reason_code, v.reason, v.row.subtype, v.row.category_assumed)
+                 for v in verdicts],
     )
 
 
@@ -166,27 +167,32 @@ async def staged_categories(conn: asyncpg.Connection, known: Sequence[str]) -> l
 
 async def keep_row_results(conn: asyncpg.Connection, submission_id: UUID) -> None:
     await conn.execute(
-        "INSERT INTO row_result (submission_id, line_no, person_masked, category, accepted, reason_code, reason) "
-        "SELECT $1, line_no, person_masked, category, reason_code IS NULL, reason_code, reason FROM staged_row",
+        "INSERT INTO row_result (submission_id, line_no, person_masked, category, accepted, reason_code, reason, "
+        "subtype, category_assumed) SELECT $1, line_no, person_masked, category, reason_code IS NULL, reason_code, "
+        "reason, subtype, category_assumed FROM staged_row",
         submission_id,
     )
 
 
 async def merge_statuses(conn: asyncpg.Connection, submission_id: UUID, department: str, region: str) -> None:
     """Add or end the region's statuses from the good staged rows; note the people whose history in the region
-    changed. Another region's row of the same person, category and day is that region's: never touched here."""
+    changed. Another region's row of the same person, category and day is that region's: never touched here.
+    A row without a subtype keeps the one stored (a list naming only the category says nothing about it); a
+    different subtype on the same certification is a correction, and a change."""
     await conn.execute(
         """
         WITH merged AS (
             INSERT INTO status (person_id, category, department, region, certified_on, ended_on,
-                                township, village, submission_id)
-            SELECT person_id, category, $2, $3, certified_on, ended_on, township, village, $1
+                                township, village, submission_id, subtype)
+            SELECT person_id, category, $2, $3, certified_on, ended_on, township, village, $1, subtype
             FROM staged_row WHERE reason_code IS NULL
             ON CONFLICT (person_id, region, category, certified_on) DO UPDATE
                 SET ended_on = EXCLUDED.ended_on, submission_id = EXCLUDED.submission_id,
                     township = coalesce(EXCLUDED.township, status.township),
-                    village = coalesce(EXCLUDED.village, status.village)
+                    village = coalesce(EXCLUDED.village, status.village),
+                    subtype = coalesce(EXCLUDED.subtype, status.subtype)
                 WHERE status.ended_on IS DISTINCT FROM EXCLUDED.ended_on
+                   OR (EXCLUDED.subtype IS NOT NULL AND status.subtype IS DISTINCT FROM EXCLUDED.subtype)
             RETURNING person_id
         )
         INSERT INTO changed_person SELECT DISTINCT person_id FROM merged ON CONFLICT DO NOTHING

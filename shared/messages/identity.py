@@ -20,6 +20,10 @@ class CertifiedStatus(BaseModel):
     certified_on: date = Field(description="Date the status was certified (认定时间).")
     ended_on: date | None = Field(None, description="Date the status ended (退出时间); null while it holds.")
     submission_id: UUID | None = Field(None, description="The department submission it came from.")
+    subtype: str | None = Field(
+        None, description="监测类型 of a poverty_monitoring status: unstable_lifted (脱贫不稳定户), marginal_at_risk "
+        "(边缘易致贫户) or sudden_hardship (突发严重困难户); null when the department did not say or for other categories.",
+        examples=["marginal_at_risk"])
 
 
 class StatusChanged(Envelope):

@@ -1,4 +1,5 @@
-"""Cell values as departments type them: full-width characters, dates in five spellings, Chinese category names.
+"""Cell values as departments type them: full-width characters, dates in five spellings, Chinese category names,
+the 监测类型 (kind of monitored household) of a 防止返贫监测对象 list.
 
 Pure functions: a cell goes in (text, number or date), a canonical value or a
 reason a clerk can act on comes out.
@@ -9,7 +10,7 @@ import re
 import unicodedata
 from datetime import date, datetime, timedelta
 
-from shared.codes import LABEL, Category
+from shared.codes import LABEL, Category, MonitoringSubtype
 
 # Excel counts days from 1899-12-30 (its 1900 leap-year bug makes that the right origin after Feb 1900).
 _EXCEL_EPOCH = date(1899, 12, 30)
@@ -76,8 +77,19 @@ def _fold(word: str) -> str:
     return re.sub(r"\s+", "", unicodedata.normalize("NFKC", word))
 
 
+# 监测类型 as 农业农村 write it: the official name with or without 户, or as 人口/对象, and the code.
+_SUBTYPE_WORDS: dict[str, MonitoringSubtype] = {
+    _fold(word): kind
+    for kind in MonitoringSubtype
+    for stem in (LABEL[kind].removesuffix("户"),)
+    for word in (stem, stem + "户", stem + "人口", stem + "对象", kind.value)
+}
+MONITORING_TYPES_HINT = "、".join(LABEL[kind] for kind in MonitoringSubtype)
+_CODES = frozenset(c.value for c in Category)
+
 # Names departments write in the 人员类别 column, mapped to the canonical code (DOMAIN.md §9).
 _CATEGORY_WORDS: dict[str, Category] = {
+    **{word: Category.POVERTY_MONITORING for word in _SUBTYPE_WORDS},  # a subtype names its category
     **{_fold(LABEL[c]): c for c in Category},
     **{c.value: c for c in Category},
     "特困": Category.EXTREME_POVERTY, "特困人员": Category.EXTREME_POVERTY, "特困供养": Category.EXTREME_POVERTY,
@@ -105,6 +117,53 @@ def category_code(value: object) -> str:
     word = _fold(text(value))
     found = _CATEGORY_WORDS.get(word) or _CATEGORY_WORDS.get(word.lower())
     return found.value if found else word
+
+
+def _subtype_word(value: object) -> tuple[str, MonitoringSubtype | None]:
+    word = _fold(text(value))
+    return word, _SUBTYPE_WORDS.get(word) or _SUBTYPE_WORDS.get(word.lower())
+
+
+def subtype_named(value: object) -> str | None:
+    """The subtype a 人员类别 cell names by itself (人员类别 = 边缘易致贫户), else None."""
+    return found.value if (found := _subtype_word(value)[1]) else None
+
+
+def monitoring_subtype(value: object) -> str | None:
+    """The subtype code of a 监测类型 cell; None when blank. A word that is none of the three is refused
+    with what was written and what to write, never guessed."""
+    word, found = _subtype_word(value)
+    if not word:
+        return None
+    if found is None:
+        raise BadCell("unknown_monitoring_type",
+                      f"监测类型“{word[:20]}”不是规定的类型：应填{MONITORING_TYPES_HINT}之一")
+    return found.value
+
+
+def monitoring_of(category: str, named: str | None, cell: object, *, required: bool) -> tuple[str, str | None]:
+    """A row's category and subtype from its category code, the subtype its 人员类别 word names (`named`)
+    and its 监测类型 cell. `required`: the file has no 人员类别 and its category comes from 监测类型 alone.
+
+    A filled 监测类型 makes a row without a category a 防止返贫监测对象; beside another category it is a
+    contradiction the clerk must resolve (the row is refused, never read as either)."""
+    subtype = monitoring_subtype(cell)
+    if subtype is None:
+        if required:
+            raise BadCell("missing_monitoring_type", f"缺少监测类型：请填{MONITORING_TYPES_HINT}之一")
+        return category, named
+    monitoring = Category.POVERTY_MONITORING.value
+    if category and category != monitoring:
+        if category not in _CODES:
+            return category, None  # an unknown category is refused by its own rule, with its own reason
+        raise BadCell("monitoring_type_mismatch",
+                      f"人员类别为{LABEL[Category(category)]}，监测类型却填了“{LABEL[MonitoringSubtype(subtype)]}”："
+                      f"监测类型只用于{LABEL[Category.POVERTY_MONITORING]}；如此人也是监测对象，请另起一行报送")
+    if named and named != subtype:
+        raise BadCell("monitoring_type_mismatch",
+                      f"人员类别“{LABEL[MonitoringSubtype(named)]}”与监测类型“{LABEL[MonitoringSubtype(subtype)]}”"
+                      "不一致：请核对后只保留一种")
+    return monitoring, subtype
 
 
 _FOOTER = re.compile(r"^(合计|总计|小计|共计|填表|制表|审核|负责人|单位负责人|经办人)")

@@ -17,6 +17,9 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "ended_on": ("退出时间", "取消时间", "退出日期", "取消日期", "ended_on"),
     "township": ("乡镇(街道)", "乡镇", "街道", "乡镇街道", "所属乡镇", "township"),
     "village": ("村(社区)", "村", "社区", "村社区", "村居", "所属村", "village"),
+    # 农业农村 (乡村振兴) keep their 防返贫监测 lists by the household's kind; the column names the category too.
+    "monitoring_type": ("监测类型", "监测对象类型", "监测户类型", "监测类别", "监测对象类别", "监测户类别",
+                        "监测对象属性", "监测户属性", "monitoring_type"),
 }
 # Headers we understand and deliberately do not keep (names, addresses, phones are not needed here).
 IGNORED = ("姓名", "户籍地址", "联系电话", "备注", "序号", "性别", "家庭住址", "地址", "电话", "手机号码", "户主姓名",

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from shared.codes import CERTIFIED_BY, LABEL, Category, Department
+from shared.codes import CERTIFIED_BY, LABEL, Category, Department, categories_of
 from shared.regions import is_known
 from shared.resident_id import InvalidResidentId, mask, parse_resident_id
 
@@ -29,6 +29,8 @@ class SubmittedRow:
     township: str | None = None
     village: str | None = None
     defect: tuple[str, str] | None = None  # (code, reason) found while reading the cells, e.g. a bad date
+    subtype: str | None = None  # MonitoringSubtype of a poverty_monitoring row (监测类型), when the list says
+    category_assumed: bool = False  # the file had no 人员类别: the department's one category was assumed
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,15 @@ class SubmissionRefused:
 def foreign_categories(department: str, categories: set[str]) -> set[str]:
     """The known categories among `categories` that `department` may not certify."""
     return {c for c in categories if c in _CODES and CERTIFIED_BY[Category(c)] != department}
+
+
+def sole_category(department: str | None) -> str | None:
+    """The category `department` certifies when it certifies exactly one (veterans, the disabled persons'
+    federation): its list needs no 人员类别 column. None for a department with several, or none."""
+    if department is None or department not in _DEPARTMENT_NAMES:
+        return None
+    owned = categories_of(Department(department))
+    return next(iter(owned)).value if len(owned) == 1 else None
 
 
 def refusal_for(department: str, foreign: set[str]) -> SubmissionRefused:

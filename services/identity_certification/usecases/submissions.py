@@ -102,8 +102,11 @@ class Upload:
 
 def content_hash(rows: list[SubmittedRow], mode: str = "delta", categories: Sequence[str] = ()) -> str:
     """Hash of the rows' content: the same list posted twice has the same hash."""
+    # A row's subtype counts only when it has one: rows without keep the hash they always had, so a list
+    # posted before subtypes were kept is still a duplicate of itself.
     canonical = json.dumps(
-        [[r.person_id, r.category, str(r.certified_on), str(r.ended_on), r.township, r.village] for r in rows],
+        [[r.person_id, r.category, str(r.certified_on), str(r.ended_on), r.township, r.village]
+         + ([r.subtype] if r.subtype else []) for r in rows],
         ensure_ascii=False,
     )
     return hashlib.sha256(_scope(mode, categories) + canonical.encode()).hexdigest()
@@ -131,7 +134,7 @@ def status_changed(person: str, region: str, records: list[asyncpg.Record], now:
         statuses=[
             CertifiedStatus.model_construct(category=r["category"], department=r["department"],
                                             certified_on=r["certified_on"], ended_on=r["ended_on"],
-                                            submission_id=r["submission_id"])
+                                            submission_id=r["submission_id"], subtype=r.get("subtype"))
             for r in records
         ],
     )
@@ -281,9 +284,10 @@ async def submit_file(uow: UnitOfWork, upload: Upload, *, max_bytes: int,
     try:
         # A savepoint: a file found unreadable half-way leaves nothing of it but the refusal.
         async with uow.conn.transaction():
-            report, rows = await asyncio.to_thread(read_file, file, default_category=upload.default_category)
+            report, rows = await asyncio.to_thread(read_file, file, default_category=upload.default_category,
+                                                   department=upload.department)
             return await submit_list(uow, what, _thread_batches(rows), snapshot_end=snapshot_end,
-                                     notes=lambda: report.notes)
+                                     notes=report.all_notes)
     except FileRefused as refused:
         return await refuse_file(uow, what, refused)
 

@@ -60,8 +60,10 @@ def test_formula_looking_cells_are_defused(cell):
 
 def test_a_result_line_has_line_number_masked_id_and_reason():
     line = result_line({"line_no": 7, "person_masked": "340321**********1X", "category": "=1+1",
-                        "accepted": False, "reason_code": "unknown_category", "reason": "人员类别“=1+1”不是规定的类别"})
-    assert line == ["7", "340321**********1X", "'=1+1", "退回", "unknown_category", "人员类别“=1+1”不是规定的类别"]
+                        "accepted": False, "reason_code": "unknown_category", "reason": "人员类别“=1+1”不是规定的类别",
+                        "subtype": None, "category_assumed": False})
+    assert line == ["7", "340321**********1X", "'=1+1", "退回", "unknown_category", "人员类别“=1+1”不是规定的类别",
+                    "", ""]
 
 
 def test_snapshot_end_is_the_periods_last_day_or_the_day_received():
