@@ -6,7 +6,7 @@ does not pay for loading every service (tests/unit/test_cli_startup.py holds thi
 """
 import typer
 
-from cli import demo, docs, kafka_acls, migrate, quote, simulate, topics
+from cli import demo, docs, k8s, kafka_acls, migrate, quote, simulate, topics
 from services.enrollment.cli import app as enrollment_app
 from services.identity_certification.cli import app as identity_app
 from services.payment_ingest.cli import app as payments_app
@@ -33,6 +33,7 @@ app.command("demo")(demo.demo_command)
 app.add_typer(topics.app, name="topics")
 app.add_typer(kafka_acls.app, name="kafka-acls")
 app.add_typer(docs.app, name="docs")
+app.add_typer(k8s.app, name="k8s")
 app.add_typer(simulate.app, name="simulate")
 app.add_typer(payments_app, name="payments")
 app.add_typer(identity_app, name="identity")
