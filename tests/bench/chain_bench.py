@@ -278,21 +278,28 @@ class Chain:
             await asyncio.sleep(self.args.poll_s)
 
 
+def instances(system: System, service: str) -> list[str]:
+    """The processes of `service` (`service`, `service#2` …: System.start)."""
+    return [p for p in system.processes if p.split("#")[0] == service]
+
+
 async def batch_metrics(system: System) -> dict[tuple[str, str], dict[str, float]]:
     """Per (service, topic): batches, seconds inside them and records processed, from each service's /metrics."""
     out: dict[tuple[str, str], dict[str, float]] = {}
     async with httpx.AsyncClient(timeout=10) as client:
-        for service in SERVICES:
-            text = (await client.get(system.url(service, "/metrics/"))).text
+        for process in system.processes:  # every instance: its figures add to its service's
+            service = process.split("#")[0]
+            text = (await client.get(system.url(process, "/metrics/"))).text
             for family in text_string_to_metric_families(text):
                 for sample in family.samples:
                     topic = sample.labels.get("topic", "").removeprefix(system.topic_prefix)
+                    figures = out.setdefault((service, topic), {})
                     if sample.name == "yibao_batch_seconds_count":
-                        out.setdefault((service, topic), {})["batches"] = sample.value
+                        figures["batches"] = figures.get("batches", 0) + sample.value
                     elif sample.name == "yibao_batch_seconds_sum":
-                        out.setdefault((service, topic), {})["seconds"] = sample.value
+                        figures["seconds"] = figures.get("seconds", 0) + sample.value
                     elif sample.name == "yibao_messages_total" and sample.labels.get("outcome") == "processed":
-                        out.setdefault((service, topic), {})["processed"] = sample.value
+                        figures["processed"] = figures.get("processed", 0) + sample.value
                     elif sample.name == "yibao_batch_failures_total":
                         out.setdefault((service, topic), {})["failures"] = sample.value
     return out
@@ -404,8 +411,9 @@ async def drain(chain: Chain, truth: Truth) -> dict:
     spies: list[subprocess.Popen] = []
     t_launch = time.monotonic()
     for service in SERVICES:
-        system.start(service)
-        chain.pids[service] = system.processes[service].pid
+        for instance in range(1, args.instances + 1):
+            name = system.start(service, instance)
+            chain.pids[name] = system.processes[name].pid
     cpu_launch = chain.cpu()
     if args.profile:
         spy = str(Path(sys.executable).parent / "py-spy")
@@ -417,7 +425,7 @@ async def drain(chain: Chain, truth: Truth) -> dict:
     first: dict[str, float] = {}
 
     async def wait_healthy() -> None:
-        await system.wait_healthy(timeout=120)
+        await system.wait_healthy(tuple(system.processes), timeout=120)
         healthy["at"] = time.monotonic()
         healthy.update({f"cpu:{k}": v for k, v in chain.cpu().items()})
 
@@ -470,8 +478,9 @@ async def drain(chain: Chain, truth: Truth) -> dict:
                        "failures": int(m.get("failures", 0))})
     services = {}
     for name in SERVICES:
-        total = cpu_done[name] - cpu_launch[name]
-        after = cpu_done[name] - healthy[f"cpu:{name}"]
+        processes = instances(system, name)
+        total = sum(cpu_done[p] - cpu_launch[p] for p in processes)
+        after = sum(cpu_done[p] - healthy[f"cpu:{p}"] for p in processes)
         services[name] = {"cpu_s": round(total, 2), "cpu_s_after_startup": round(after, 2),
                           "us_per_receipt": round(total / n * 1e6, 1),
                           "us_per_receipt_after_startup": round(after / n * 1e6, 1),
@@ -633,9 +642,9 @@ async def freshness(chain: Chain, start: int, truth: Truth) -> dict:
                                               "batch_ms": round(m["seconds"] / m["batches"] * 1000, 1)}
                       for (service, topic), m in sorted(batches.items()) if m.get("batches")}
     wall = ended - started
-    out["services"] = {name: {"cores_busy": round((cpu_after[name] - cpu_before[name]) / wall, 2),
-                              "us_per_receipt": round((cpu_after[name] - cpu_before[name]) / count * 1e6, 1)}
-                       for name in SERVICES}
+    spent = {name: sum(cpu_after[p] - cpu_before[p] for p in instances(chain.system, name)) for name in SERVICES}
+    out["services"] = {name: {"cores_busy": round(spent[name] / wall, 2),
+                              "us_per_receipt": round(spent[name] / count * 1e6, 1)} for name in SERVICES}
     return out
 
 
@@ -769,6 +778,7 @@ def main() -> None:
     p.add_argument("--receipts", type=int, default=int(os.environ.get("CHAIN_RECEIPTS") or 1_000_000),
                    help="receipts pre-filled (default $CHAIN_RECEIPTS or 1,000,000)")
     p.add_argument("--no-ingest", action="store_true", help="skip the ingest-only run (no ratios)")
+    p.add_argument("--instances", type=int, default=1, help="processes per service (the same consumer groups)")
     p.add_argument("--no-register", action="store_true", help="no household register: every payer unplaced")
     p.add_argument("--batch", type=int, default=DEFAULTS["batch_max_records"].default,
                    help="YIBAO_BATCH_MAX_RECORDS of every service (default: the services' own)")

@@ -76,13 +76,17 @@ class System:
             "PYTHONUNBUFFERED": "1",
         }
 
-    def start(self, service: str) -> None:
-        self.ports.setdefault(service, free_port())
-        log = open(self.log_dir / f"{service}.log", "ab")
-        self.processes[service] = subprocess.Popen(
-            [sys.executable, "-m", f"services.{service}"], cwd=ROOT, env=self.env(service),
+    def start(self, service: str, instance: int = 1) -> str:
+        """Start one process of `service`; returns its name: the service's for the first instance, `service#n`
+        for the n-th (its own HTTP port and log, the same consumer groups)."""
+        name = service if instance == 1 else f"{service}#{instance}"
+        self.ports.setdefault(name, free_port())
+        log = open(self.log_dir / f"{name}.log", "ab")
+        self.processes[name] = subprocess.Popen(
+            [sys.executable, "-m", f"services.{service}"], cwd=ROOT, env=self.env(name),
             stdout=log, stderr=subprocess.STDOUT,
         )
+        return name
 
     def kill(self, service: str, sig: int = signal.SIGKILL) -> None:
         process = self.processes.pop(service)
