@@ -5,10 +5,17 @@ import json
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 
 import asyncpg
+
+
+@lru_cache(maxsize=4096)
+def json_list(values: tuple[Any, ...]) -> str:
+    """The JSON text of a list (strings, numbers) for a jsonb column, remembered: the reasons of a due or an
+    enrollment are the policy engine's, the same for everyone who shares its facts, and a kilobyte of Chinese."""
+    return json.dumps(list(values), ensure_ascii=False)
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:

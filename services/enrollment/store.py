@@ -25,7 +25,7 @@ from services.enrollment.domain.policy_view import Statuses
 from services.enrollment.domain.refunds import Refund
 from services.enrollment.domain.registration import EmployeeCover, Refusal
 from shared.access import Roles
-from shared.db import BatchUpsert
+from shared.db import BatchUpsert, json_list
 from shared.messages import DueAssessed, ReceiptAccepted, StatusChanged
 
 ROLES = Roles({"agent": "村代办", "agency": "医保经办机构"})
@@ -220,7 +220,7 @@ async def coverable(conn: asyncpg.Connection, region: str, as_of: date) -> list[
 def _enrollment_row(e: Enrollment) -> list[Any]:
     values = list(e)  # the fields are the columns, in order; the tuples travel as JSON text
     for at in _JSON_AT:
-        values[at] = json.dumps(list(values[at]), ensure_ascii=False)
+        values[at] = json_list(tuple(values[at]))
     return values
 
 
@@ -255,7 +255,7 @@ async def save_dues(conn: asyncpg.Connection, dues: Sequence[DueAssessed], now: 
     await SAVE_DUES.execute(conn, [
         (d.person_id, d.region, d.year, d.standard_fen, d.subsidy_fen, d.due_fen, d.refund_after_fen,
          json.dumps([line.model_dump() for line in d.lines], ensure_ascii=False),
-         json.dumps(d.reasons, ensure_ascii=False), d.revision) for d in dues], now)
+         json_list(tuple(d.reasons)), d.revision) for d in dues], now)
 
 
 async def due_revisions(conn: asyncpg.Connection, keys: Iterable[Key]) -> dict[Key, int]:

@@ -13,7 +13,7 @@ from uuid import UUID
 import asyncpg
 
 from services.subsidy.domain.dues import Due, Line
-from shared.db import BatchUpsert
+from shared.db import BatchUpsert, json_list
 from shared.messages import EnrollmentEnded, EnrollmentRegistered, ReceiptAccepted, StatusChanged
 
 Key = tuple[str, int]
@@ -200,7 +200,7 @@ async def save_dues(conn: asyncpg.Connection, rows: Sequence[DueRow], now: datet
         return
     await DUES.execute(conn, [
         (r.person_id, r.year, r.region, r.township, r.due.standard_fen, r.due.subsidy_fen, r.due.due_fen,
-         r.due.refund_after_fen, json.dumps(list(r.due.reasons), ensure_ascii=False),
+         r.due.refund_after_fen, json_list(r.due.reasons),
          json.dumps([line_json(x) for x in r.due.lines]), r.revision, r.state, json.dumps(r.payer))
         for r in rows], now)
     people, years = [r.person_id for r in rows], [r.year for r in rows]

@@ -23,7 +23,7 @@ from shared.policy.engine import assess
 from shared.policy.errors import PolicyError
 from shared.policy.loader import load_pack
 from shared.policy.scenario import parse_scenario
-from shared.resident_id import InvalidResidentId, parse_resident_id
+from shared.resident_id import InvalidResidentId, birth_date_of
 
 MAX_ANSWERS = 200_000
 _answers: dict[tuple[Any, ...], Assessment] = {}
@@ -46,7 +46,7 @@ def _key(data: Mapping[str, Any]) -> tuple[Any, ...] | None:
     """The facts the engine reads; None when the person's own dates must be judged in full."""
     person = data.get("person") or {}
     try:
-        born = parse_resident_id(str(person.get("id"))).birth_date
+        born = birth_date_of(str(person.get("id")))
         paid, event = _day(data.get("payment_date")), _day(data.get("event_date"))
     except (InvalidResidentId, ValueError, TypeError):
         return None  # the engine refuses it with its reason

@@ -36,6 +36,20 @@ class Due:
 
     @classmethod
     def from_assessment(cls, a: Assessment) -> Due:
+        """The due of an assessment. The engine's answers are remembered per distinct set of facts
+        (`assess_cached`), so thousands of people of a batch share a few assessment objects: their due, with its
+        reason texts, is made once per object (kept with it, so its id cannot be another's meanwhile)."""
+        held = _DUE_OF.get(id(a))
+        if held is not None and held[0] is a:
+            return held[1]
+        if len(_DUE_OF) >= _DUES_HELD:
+            _DUE_OF.clear()
+        due = cls._of(a)
+        _DUE_OF[id(a)] = (a, due)
+        return due
+
+    @classmethod
+    def _of(cls, a: Assessment) -> Due:
         return cls(
             standard_fen=a.standard_fen,
             subsidy_fen=a.subsidy_total_fen,
@@ -49,6 +63,10 @@ class Due:
     def money(self) -> tuple[int, int, int, int, tuple[Line, ...]]:
         """What the tax side acts on; reasons may be reworded without a new revision."""
         return (self.standard_fen, self.subsidy_fen, self.due_fen, self.refund_after_fen, tuple(sorted(self.lines)))
+
+
+_DUES_HELD = 10_000
+_DUE_OF: dict[int, tuple[Assessment, Due]] = {}
 
 
 def reason_text(r: Any) -> str:
