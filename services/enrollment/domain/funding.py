@@ -36,7 +36,7 @@ from services.enrollment.domain.history import History
 from services.enrollment.domain.policy_view import Statuses
 from shared.codes import LABEL, FundingSource
 from shared.policy import PolicyError, load_pack
-from shared.resident_id import parse_resident_id
+from shared.resident_id import birth_date_of
 
 Change = Literal["none", "funded", "unfundable", "withdrawn", "kept"]
 
@@ -136,7 +136,7 @@ def funded_on(e: Enrollment, assessed_on: date) -> date:
     day = min(max(assessed_on, period.start), period.end)
     if e.registered_on is None:  # known by its due only: judged on the period's days, as subsidy judges it
         return day
-    born = parse_resident_id(e.person_id).birth_date
+    born = birth_date_of(e.person_id)
     later = max(filter(None, (e.event_date, born, e.registered_on)))
     return later if later > day else day
 

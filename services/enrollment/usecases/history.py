@@ -16,7 +16,7 @@ from services.enrollment.domain.enrollment import Enrollment, Key
 from services.enrollment.domain.history import History
 from services.enrollment.domain.history import Year as HistoryYear
 from shared.messages import ReceiptAccepted
-from shared.resident_id import parse_resident_id
+from shared.resident_id import birth_date_of
 from shared.uow import UnitOfWork
 
 Kept = Mapping[str, tuple[list[HistoryYear], list[int]]]  # person -> (stored years, years enrollment saw paid)
@@ -25,7 +25,7 @@ Kept = Mapping[str, tuple[list[HistoryYear], list[int]]]  # person -> (stored ye
 def current(kept: Kept, person_id: str, year: int) -> History:
     """The history that counts for `year`, from what `store.histories` read."""
     stored, paid = kept.get(person_id, ([], []))
-    return history.history_for(year, stored, paid, born_in=parse_resident_id(person_id).birth_date.year)
+    return history.history_for(year, stored, paid, born_in=birth_date_of(person_id).year)
 
 
 def refreshed(rows: dict[Key, Enrollment], kept: Kept, keys: Sequence[Key]) -> None:

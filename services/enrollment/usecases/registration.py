@@ -23,7 +23,7 @@ from services.enrollment.domain.registration import Decision, EmployeeCover, Fac
 from shared.access import Caller
 from shared.logging import get_logger
 from shared.metrics import REGISTRATIONS
-from shared.resident_id import parse_resident_id
+from shared.resident_id import birth_date_of
 from shared.uow import UnitOfWork
 
 log = get_logger(__name__)
@@ -96,7 +96,7 @@ def declared_history(caller: Caller, answers: Sequence[Answer]) -> list[tuple[st
 def history_of(req: Request, kept: tuple[list[HistoryYear], list[int]] | None) -> history.History:
     """The history the rules read for this request: what is kept, what enrollment saw paid, what it declares."""
     stored, paid = kept or ([], [])
-    born = parse_resident_id(req.person_id).birth_date.year
+    born = birth_date_of(req.person_id).year
     return history.history_for(req.year, [*stored, *history.declared(req.enrolled_years, req.zero_reimbursement_years)],
                                paid, born_in=born)
 

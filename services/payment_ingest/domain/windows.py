@@ -26,7 +26,7 @@ from shared.messages.subsidy import PayerFacts
 from shared.policy import Pack, Person, PolicyError, Scenario, assess, assess_cached, load_pack
 from shared.policy.dates import local_date
 from shared.policy.paths import payable_on
-from shared.resident_id import check_character, parse_resident_id
+from shared.resident_id import birth_date_of, check_character
 
 _MAX_CACHED = 100_000  # (region, year, day) answers: a season has a few hundred days per region
 
@@ -60,7 +60,7 @@ class PolicyWindows:
         """Whether this payer may pay for `year` on the receipt's day, and what they owe on it (`general_due_fen`:
         the engine's due for their facts on that day, statuses counted)."""
         paid_on = self.local_date(paid_at)
-        born = parse_resident_id(person_id).birth_date if _reads_birth(region, year, facts.kind) else None
+        born = birth_date_of(person_id) if _reads_birth(region, year, facts.kind) else None
         key = (region, year, paid_on, born, facts)
         found = self._payers.get(key)
         if found is None:

@@ -17,7 +17,7 @@ from typing import Any, Literal
 from services.subsidy.domain.dues import Due, assessment_date, scenario_data
 from shared.codes import LABEL, Mode, RefundReason
 from shared.policy import Assessment, assess_cached, load_pack
-from shared.resident_id import InvalidResidentId, parse_resident_id
+from shared.resident_id import InvalidResidentId, birth_date_of
 
 REFUND_AFTER_SUBSIDY = "refund_after_subsidy"  # 先缴后补: the subsidised part, once the person paid in full
 _LABEL_OF_CODE: dict[str, str] = {str(code): text for code, text in LABEL.items()}  # the labels by their wire code
@@ -109,7 +109,7 @@ def _first_payable(case: Case) -> date | None:
     if e is None or e.state != "registered":
         return None
     try:
-        born: date | None = parse_resident_id(case.person_id).birth_date
+        born: date | None = birth_date_of(case.person_id)
     except InvalidResidentId:  # the engine refuses the ID with its reason
         born = None
     days = [d for d in (born, e.event_date) if d is not None]
