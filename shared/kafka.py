@@ -9,7 +9,7 @@ stop the partition: the decoder sets it aside for the handler to dead-letter.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,20 +53,27 @@ def describe_validation_error(err: ValidationError) -> str:
     return "; ".join(parts)
 
 
-def batch_decoder(model: Any) -> Callable[[Any], Any]:
+def batch_decoder(model: Any, passes_over: Sequence[str] = ()) -> Callable[[Any], Any]:
     """A FastStream decoder: each record of a batch becomes a `model` instance or an `Unreadable`.
 
     The valid instances are the handler's body (already validated, so FastStream's
     own validation of `list[model]` does not repeat the work); the rest are left on
-    the message as `message.unreadable`.
+    the message as `message.unreadable`. Records of the event types in `passes_over` are
+    not decoded at all: a topic of several event types whose consumer acts on few.
     """
     adapter = TypeAdapter(model)
+    # The events' own spelling (pydantic writes JSON without spaces). Inside a JSON string the quotes
+    # would be escaped, so no field's text can match; a record that does not match is decoded and left
+    # to the handler: the worst a different spelling does is cost the decoding.
+    skipped = tuple(f'"event_type":"{t}"'.encode() for t in passes_over)
 
     async def decode(message: Any) -> list[Any]:
         good: list[Any] = []
         bad: list[Unreadable] = []
         for record in message.raw_message:
             value = record.value or b""
+            if skipped and any(s in value for s in skipped):
+                continue
             try:
                 good.append(adapter.validate_json(value))
             except ValidationError as err:
@@ -80,8 +87,9 @@ def batch_decoder(model: Any) -> Callable[[Any], Any]:
 
 
 def batch_subscriber(router: KafkaRouter, settings: ServiceSettings, topic: str, *, group: str, model: Any,
-                     description: str) -> Any:
-    """Declare an at-least-once batch subscriber on `topic` for `model`."""
+                     description: str, passes_over: Sequence[str] = ()) -> Any:
+    """Declare an at-least-once batch subscriber on `topic` for `model`; events of the types in `passes_over`
+    are not decoded (`batch_decoder`)."""
     return router.subscriber(  # type: ignore[call-overload]  # faststream's overloads miss batch + decoder
         # declare=False: topics are created by `yibao topics create` from shared/topics.py only (partitions,
         # cleanup policy). FastStream would otherwise try to create each topic at start, which a broker with
@@ -93,7 +101,7 @@ def batch_subscriber(router: KafkaRouter, settings: ServiceSettings, topic: str,
         batch_timeout_ms=settings.batch_timeout_ms,
         auto_offset_reset="earliest",
         ack_policy=AckPolicy.NACK_ON_ERROR if not settings.unsafe_ack_first else AckPolicy.ACK_FIRST,
-        decoder=batch_decoder(model),
+        decoder=batch_decoder(model, passes_over),
         description=description,
         # unsafe_ack_first exists only so the chaos harness can prove its checker sees losses: FastStream's
         # ACK_FIRST is aiokafka's auto-commit of fetched positions, here every 100 ms (before processing ends).

@@ -33,7 +33,7 @@ def register_handlers(router: KafkaRouter, runtime: Runtime) -> None:
 
     @batch_subscriber(router, settings, ENROLLMENT_EVENTS.name, group=settings.group(SERVICE, "enrollment"),
                       model=EnrollmentEvent, description="Registered: assess a due (with or without a status); "
-                      "ended: stop collecting, refund what the rules allow.")
+                      "ended: stop collecting, refund what the rules allow.", passes_over=usecases.NOT_FACTS)
     async def on_enrollment(events: list, message: KafkaMessage) -> None:
         async with runtime.consuming(topic=ENROLLMENT_EVENTS.name, consumer="enrollment",
                                      events=usecases.enrollment_facts(events),

@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 from uuid import UUID, uuid4
 
 import asyncpg
@@ -111,11 +111,17 @@ async def record_statuses(uow: UnitOfWork, events: Sequence[StatusChanged], *, c
     await reassess(uow, keys, source=STATUS_CHANGED.name, dues=dues)
 
 
+_FACTS = (EnrollmentRegistered, EnrollmentEnded)
+# The other enrollment event types, by their wire name: the subscriber does not even decode them.
+NOT_FACTS = tuple(m.model_fields["event_type"].default for m in get_args(get_args(EnrollmentEvent)[0])
+                  if m not in _FACTS)
+
+
 def enrollment_facts(events: Sequence[EnrollmentEvent]) -> list[EnrollmentEvent]:
     """The enrollment events that are facts here: registrations (a due, with or without a status) and endings
     (stop collecting). The others are not, not even claimed in the inbox: a payment counts by its accepted
     receipt, with its date, and at the December peak nearly every enrollment event is a payment."""
-    return [e for e in events if isinstance(e, EnrollmentRegistered | EnrollmentEnded)]
+    return [e for e in events if isinstance(e, _FACTS)]
 
 
 async def record_enrollments(uow: UnitOfWork, events: Sequence[EnrollmentEvent], *, dues: DueCache | None = None) -> None:
