@@ -415,6 +415,9 @@ async def drain(chain: Chain, truth: Truth) -> dict:
             name = system.start(service, instance)
             chain.pids[name] = system.processes[name].pid
     cpu_launch = chain.cpu()
+    # What the drain writes: WAL (the whole server's: includes anyone else's meanwhile) and the database's growth.
+    wal_launch = await chain.conn.fetchval("SELECT pg_current_wal_lsn()")
+    size_launch = await chain.conn.fetchval("SELECT pg_database_size(current_database())")
     if args.profile:
         spy = str(Path(sys.executable).parent / "py-spy")
         spies = [subprocess.Popen([spy, "record", "--pid", str(pid), "--rate", "50", "--format", "raw",
@@ -448,6 +451,8 @@ async def drain(chain: Chain, truth: Truth) -> dict:
             if spy_process.poll() is None:
                 spy_process.send_signal(signal.SIGINT)  # py-spy writes its output on SIGINT (not on SIGTERM)
     cpu_done = chain.cpu()
+    wal_bytes = await chain.conn.fetchval("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1)", wal_launch)
+    grown = await chain.conn.fetchval("SELECT pg_database_size(current_database())") - size_launch
     whole_machine = machine_share(at_launch)
     metrics = await batch_metrics(system)
     for spy_process in spies:
@@ -498,6 +503,7 @@ async def drain(chain: Chain, truth: Truth) -> dict:
         "rate_from_launch": n / (t_done - t_launch),
         "groups": groups, "services": services, "servers": servers,
         "postgres_sessions": sessions.report(), "machine": whole_machine,
+        "postgres_bytes_per_receipt": {"wal": round(float(wal_bytes) / n), "database_growth": round(grown / n)},
         "cpu_us_per_receipt": {"services": round(us_services, 1), "servers": round(us_servers, 1),
                                "all": round(us_services + us_servers, 1), "cores": psutil.cpu_count(),
                                "rate_that_fills_the_cores": round(psutil.cpu_count() * 1e6 / (us_services + us_servers))
@@ -679,6 +685,9 @@ def table(report: dict) -> str:
     c = d["cpu_us_per_receipt"]
     lines.append(f"  all: {c['all']} µs/receipt (services {c['services']}, servers {c['servers']}) = at most "
                  f"{c['rate_that_fills_the_cores']:,}/s on {c['cores']} cores")
+    if "postgres_bytes_per_receipt" in d:
+        b = d["postgres_bytes_per_receipt"]
+        lines.append(f"  PostgreSQL per receipt: {b['wal']:,} bytes of WAL, the database grew {b['database_growth']:,} bytes")
     lines.append(f"  PostgreSQL sessions of the system (average, not idle): {d['postgres_sessions']}")
     lines.append(f"  the whole machine meanwhile (everyone's processes): {d['machine']}")
     if base:
