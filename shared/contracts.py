@@ -11,15 +11,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from shared.topics import (
+    DEPARTMENT_RECORDS,
     DUE_ASSESSED,
     ENROLLMENT_EVENTS,
     ENROLLMENT_REFUNDS,
-    IDENTITY_RECORDS,
     POPULATION_BASELINE,
     RECEIPT_ACCEPTED,
     RECEIPT_RECEIVED,
     RECEIPT_REJECTED,
     REFUND_ORDERED,
+    SHARED_RECORDS,
     STATUS_CHANGED,
     Topic,
 )
@@ -38,7 +39,8 @@ class ServiceContract:
 
 
 SERVICES: tuple[ServiceContract, ...] = (  # in start order
-    ServiceContract("identity_certification", "identity", 18001, (IDENTITY_RECORDS,)),
+    # Each department's own list topic, and the retired shared one (read only to refuse what is left on it).
+    ServiceContract("identity_certification", "identity", 18001, (*DEPARTMENT_RECORDS.values(), SHARED_RECORDS)),
     ServiceContract("enrollment", "enrollment", 18002, (RECEIPT_ACCEPTED, STATUS_CHANGED, DUE_ASSESSED,
                                                         REFUND_ORDERED)),
     ServiceContract("payment_ingest", "payment", 18003, (RECEIPT_RECEIVED, DUE_ASSESSED)),

@@ -4,9 +4,12 @@ The plan is derived from `shared.topics`: a service WRITEs the topics it owns (a
 the dead-letter topic), READs the topics it consumes (`CONSUMES`, checked against
 the subscribers the services really register by tests/unit/test_kafka_acl_plan.py)
 and uses the consumer groups `{group_prefix}.{service}.*` (PREFIXED group ACL).
-Each department (shared.codes.Department) may only WRITE
-`identity.records-submitted`; the tax gateway may only WRITE
-`payment.receipt-received`. The admin principal is the broker's super user
+Each department (shared.codes.Department) may only WRITE its own topic,
+`identity.records-submitted.<department>` (`shared.topics.DEPARTMENT_RECORDS`), which
+no other principal may write: identity certification takes the department of a list
+from the topic it came from. The retired shared `identity.records-submitted` has no
+writer at all (identity certification still READs it, to refuse what is left on it).
+The tax gateway may only WRITE `payment.receipt-received`. The admin principal is the broker's super user
 (`super.users`), bootstrapped by the broker's own configuration: it creates the
 topics, these users and these ACLs, and needs no ACL itself.
 
@@ -30,7 +33,7 @@ from shared.contracts import SERVICES as CONTRACTS
 from shared.topics import (
     ALL_TOPICS,
     DEAD_LETTER,
-    IDENTITY_RECORDS,
+    DEPARTMENT_RECORDS,
     RECEIPT_RECEIVED,
     Topic,
 )
@@ -80,7 +83,7 @@ def plan(*, topic_prefix: str = "", group_prefix: str = "yibao") -> tuple[Acl, .
         acls |= {Acl(service, "topic", topic_prefix + t.name, "literal", "read") for t in CONSUMES[service]}
         acls.add(Acl(service, "group", f"{group_prefix}.{service}.", "prefixed", "read"))
     acls.add(Acl(TAX_GATEWAY, "topic", topic_prefix + RECEIPT_RECEIVED.name, "literal", "write"))
-    acls |= {Acl(department_principal(d), "topic", topic_prefix + IDENTITY_RECORDS.name, "literal", "write")
+    acls |= {Acl(department_principal(d), "topic", topic_prefix + DEPARTMENT_RECORDS[d].name, "literal", "write")
              for d in Department}
     return tuple(sorted(acls))
 

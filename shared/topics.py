@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from shared.codes import Department
+
 
 @dataclass(frozen=True)
 class Topic:
@@ -29,10 +31,26 @@ STATUS_CHANGED = Topic(
     "identity.status-changed", "identity_certification", 6, "person",
     description="A person's full current set of certified statuses, after any change.",
 )
-IDENTITY_RECORDS = Topic(
-    "identity.records-submitted", "departments", 6, "department+region",
-    description="Department systems that stream their monthly list post rows here.",
+# Retired: every department could write it and named itself in the message, so a department could post in
+# another's name. Nobody may write it any more; identity certification reads it only to refuse, with a
+# reason, what was left on it (README "Kafka security"). Delete it once its retention has passed.
+SHARED_RECORDS = Topic(
+    "identity.records-submitted", "nobody (retired)", 6, "department+region",
+    description="Retired: lists left here are refused, their department not proven by the topic.",
 )
+
+
+def department_records(department: Department) -> Topic:
+    """The topic a department's system streams its monthly lists to: only that department may write it, so
+    the topic a list came from proves which department sent it (owner: the department's Kafka principal).
+    Three partitions: a department posts a list per region and month, keyed by the region."""
+    return Topic(
+        f"identity.records-submitted.{department.value}", f"dept-{department.value}", 3, "region",
+        description=f"The lists of one department ({department.value}), from its own system.",
+    )
+
+
+DEPARTMENT_RECORDS: dict[Department, Topic] = {d: department_records(d) for d in Department}
 ENROLLMENT_EVENTS = Topic(
     "enrollment.events", "enrollment", 6, "person",
     description="enrollment.registered / paid / covered / ended / duplicate-found: one person's enrollment lifecycle.",
@@ -77,7 +95,8 @@ DEAD_LETTER = Topic(
 
 ALL_TOPICS: tuple[Topic, ...] = (
     STATUS_CHANGED,
-    IDENTITY_RECORDS,
+    SHARED_RECORDS,
+    *DEPARTMENT_RECORDS.values(),
     ENROLLMENT_EVENTS,
     ENROLLMENT_REFUNDS,
     DUE_ASSESSED,

@@ -52,13 +52,15 @@ class SubmittedRecord(BaseModel):
 
 
 class RecordsSubmitted(Envelope):
-    """identity.records-submitted — a department system's whole delta or snapshot for a region and month.
+    """identity.records-submitted.<department> — a department system's whole delta or snapshot for a region and month.
 
-    The message id is the submission id (the row-level result is downloaded by it);
-    a larger list is uploaded as a file instead."""
+    Posted on the department's own topic, the only one its principal may write: the topic is
+    what proves the department. The message id is the submission id (the row-level result is
+    downloaded by it); a larger list is uploaded as a file instead."""
 
     event_type: Literal["identity.records-submitted"] = "identity.records-submitted"
-    department: str = Field(examples=["civil_affairs"])
+    department: str = Field(examples=["civil_affairs"], description=(
+        "Must be the department whose topic carries the message: a list in another department's name is refused."))
     region: RegionCode
     # A month of this century: "0000-01" passed `\d{4}`, and a snapshot's end date in year 0 raised inside the
     # handler, so the batch was retried for ever behind it; refused here, it is dead-lettered with its reason.

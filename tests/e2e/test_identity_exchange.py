@@ -4,7 +4,8 @@ Only the identity certification process runs (it is all these tests need); the
 subsidy consumer's view is read straight from the system's identity.status-changed topic.
 Tests run in order and build on each other (one department's month after another). The
 last one runs a second system, to show that a list uploaded over HTTP and the same list
-posted on identity.records-submitted go through one use case to the same statuses and events.
+posted on the department's topic (identity.records-submitted.<department>) go through one use case
+to the same statuses and events.
 """
 from __future__ import annotations
 
@@ -171,10 +172,10 @@ async def test_a_department_system_streams_its_list_on_the_topic(system, tokens)
                    {"id": A, "category": "脱贫不稳定户", "certified_on": "2024-11-10", "township": "榴城镇"},
                    {"id": BAD_CHECK, "category": "poverty_monitoring", "certified_on": "2024-11-10"}]}
     bootstrap = system.servers.kafka_bootstrap
-    await produce(bootstrap, system.topic("identity.records-submitted"),
-                  [(f"agriculture:{REGION}".encode(), json.dumps(message, ensure_ascii=False).encode())] * 2)
-    await wait_consumed(bootstrap, f"{system.tag}.identity_certification.records",
-                        system.topic("identity.records-submitted"))
+    await produce(bootstrap, system.topic("identity.records-submitted.agriculture"),
+                  [(REGION.encode(), json.dumps(message, ensure_ascii=False).encode())] * 2)
+    await wait_consumed(bootstrap, f"{system.tag}.identity_certification.records.agriculture",
+                        system.topic("identity.records-submitted.agriculture"))
     [done] = await query(system, "SELECT outcome, rows_accepted, rows_rejected, source FROM submission "
                                  "WHERE id = $1::uuid", message_id)
     assert dict(done) == {"outcome": "processed", "rows_accepted": 1, "rows_rejected": 1, "source": "kafka"}
@@ -193,10 +194,10 @@ async def test_a_streamed_list_for_an_impossible_month_is_dead_lettered_and_the_
     messages = [{**base, "message_id": bad, "period": "0000-01", "mode": "snapshot"},
                 {**base, "message_id": good, "period": "2024-11", "mode": "delta"}]
     bootstrap = system.servers.kafka_bootstrap
-    await produce(bootstrap, system.topic("identity.records-submitted"),
-                  [(f"agriculture:{REGION}".encode(), json.dumps(m, ensure_ascii=False).encode()) for m in messages])
-    await wait_consumed(bootstrap, f"{system.tag}.identity_certification.records",
-                        system.topic("identity.records-submitted"))
+    await produce(bootstrap, system.topic("identity.records-submitted.agriculture"),
+                  [(REGION.encode(), json.dumps(m, ensure_ascii=False).encode()) for m in messages])
+    await wait_consumed(bootstrap, f"{system.tag}.identity_certification.records.agriculture",
+                        system.topic("identity.records-submitted.agriculture"))
     taken = await query(system, "SELECT id::text, outcome FROM submission WHERE id = ANY($1::uuid[])", [bad, good])
     assert [tuple(r) for r in taken] == [(good, "processed")]
     [kept] = await query(system, "SELECT reason FROM dead_letter WHERE raw_sha256 = $1",
@@ -328,10 +329,10 @@ async def test_the_same_list_over_http_and_on_the_topic_gives_the_same_statuses_
         message = {"message_id": str(uuid.uuid4()), "occurred_at": "2024-11-20T08:00:00Z", "department": "civil_affairs",
                    "region": REGION, "period": "2024-11", "mode": "delta", "rows": listed}
         bootstrap = twin.servers.kafka_bootstrap
-        await produce(bootstrap, twin.topic("identity.records-submitted"),
-                      [(f"civil_affairs:{REGION}".encode(), json.dumps(message, ensure_ascii=False).encode())])
-        await wait_consumed(bootstrap, f"{twin.tag}.identity_certification.records",
-                            twin.topic("identity.records-submitted"))
+        await produce(bootstrap, twin.topic("identity.records-submitted.civil_affairs"),
+                      [(REGION.encode(), json.dumps(message, ensure_ascii=False).encode())])
+        await wait_consumed(bootstrap, f"{twin.tag}.identity_certification.records.civil_affairs",
+                            twin.topic("identity.records-submitted.civil_affairs"))
         on_the_topic = await stored(twin, people)
         # The file's lines count its header (line 1), the message's rows do not: one line apart, reasons included.
         on_the_topic["results"] = [(n + 1, *rest[:-1], re.sub(r"与第(\d+)行", lambda m: f"与第{int(m[1]) + 1}行", rest[-1] or "")

@@ -108,12 +108,12 @@ async def test_a_streamed_list_needs_a_live_credential_of_its_department_and_reg
     rows = [SubmittedRow(1, resident_id("341522", seq=311), "minimum_living", date(2024, 11, 3))]
     what = Submission.of_rows("civil_affairs", "341522", "2024-11", "delta", "kafka", rows, submission_id=uuid.uuid4())
     async with unit_of_work(pool, schema="identity", topic_prefix="it.", now=NOW) as uow:
-        assert await submit_streamed(uow, what, rows) is None
+        assert await submit_streamed(uow, what, rows, claimed="civil_affairs") is None
     refusal = await pool.fetchrow("SELECT channel, reason_code, reason FROM access_refusal ORDER BY id DESC LIMIT 1")
     assert (refusal["channel"], refusal["reason_code"]) == ("kafka", "no_credential") and str(what.submission_id) in refusal["reason"]
     assert not await pool.fetchval("SELECT count(*) FROM submission WHERE id = $1", what.submission_id)
     async with pool.acquire() as conn:
         await store.create_credential(conn, "civil_affairs", "341522")
     async with unit_of_work(pool, schema="identity", topic_prefix="it.", now=NOW) as uow:
-        done = await submit_streamed(uow, what, rows)
+        done = await submit_streamed(uow, what, rows, claimed="civil_affairs")
     assert (done.outcome, done.submission_id, done.rows_accepted) == ("processed", what.submission_id, 1)

@@ -40,7 +40,14 @@ from shared.codes import Department
 from shared.kafka import create_producer
 from shared.kafka_security import aiokafka_options, confluent_config, faststream_security
 from shared.settings import ServiceSettings
-from shared.topics import ALL_TOPICS, IDENTITY_RECORDS, RECEIPT_ACCEPTED, RECEIPT_RECEIVED, STATUS_CHANGED
+from shared.topics import (
+    ALL_TOPICS,
+    DEPARTMENT_RECORDS,
+    RECEIPT_ACCEPTED,
+    RECEIPT_RECEIVED,
+    SHARED_RECORDS,
+    STATUS_CHANGED,
+)
 from tests.support.secure_kafka import ADMIN_PASSWORD, SecureKafka, secure_kafka
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -161,20 +168,24 @@ async def test_the_service_broker_publishes_with_the_shared_security(kafka):
 @pytest.mark.parametrize("department", [Department.CIVIL_AFFAIRS, Department.VETERANS])
 async def test_a_department_writes_its_lists_and_nothing_else(kafka, department):
     dept = as_principal(kafka.client, kafka_acls.department_principal(department))
+    own = DEPARTMENT_RECORDS[department].name
+    other = next(t.name for d, t in DEPARTMENT_RECORDS.items() if d != department)
     producer = AIOKafkaProducer(bootstrap_servers=kafka.client, enable_idempotence=True, **aiokafka_options(dept))
     await producer.start()
     try:
-        meta = await producer.send_and_wait(IDENTITY_RECORDS.name, b'{"rows": []}', key=department.value.encode())
+        meta = await producer.send_and_wait(own, b'{"rows": []}', key=b"340321")
         assert meta.offset >= 0
-        with pytest.raises(TopicAuthorizationFailedError):
-            await producer.send_and_wait(RECEIPT_RECEIVED.name, b"forged receipt", key=b"p1")
+        # Neither another department's topic (that would post in its name) nor the retired shared one.
+        for forbidden in (other, SHARED_RECORDS.name, RECEIPT_RECEIVED.name):
+            with pytest.raises(TopicAuthorizationFailedError):
+                await producer.send_and_wait(forbidden, b"forged", key=b"340321")
     finally:
         await producer.stop()
     # Not even its own lists back: reading them is identity certification's, with or without a group.
     with pytest.raises(GroupAuthorizationFailedError):
-        await _consume_one(dept, IDENTITY_RECORDS.name, f"yibao.{department.value}.peek")
+        await _consume_one(dept, own, f"yibao.{department.value}.peek")
     with pytest.raises(TopicAuthorizationFailedError):
-        await _read_without_group(dept, IDENTITY_RECORDS.name)
+        await _read_without_group(dept, own)
 
 
 def yibao(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:

@@ -18,7 +18,7 @@ from shared.kafka_security import KafkaSecurityError, aiokafka_options, confluen
 from shared.runtime import Runtime
 from shared.service import build_broker
 from shared.settings import ServiceSettings
-from shared.topics import ALL_TOPICS, DEAD_LETTER, IDENTITY_RECORDS, RECEIPT_RECEIVED
+from shared.topics import ALL_TOPICS, DEAD_LETTER, DEPARTMENT_RECORDS, RECEIPT_RECEIVED, SHARED_RECORDS
 
 
 def registered(service: str):
@@ -44,10 +44,28 @@ def test_a_service_may_write_only_what_it_owns_and_dead_letters(service):
     assert declared <= writes
 
 
-def test_each_department_writes_the_records_topic_and_nothing_else():
-    for department in Department:
-        acls = [a for a in kafka_acls.plan() if a.principal == kafka_acls.department_principal(department)]
-        assert [(a.resource, a.name, a.operation) for a in acls] == [("topic", IDENTITY_RECORDS.name, "write")]
+@pytest.mark.parametrize("department", list(Department))
+def test_a_department_writes_its_own_list_topic_and_nothing_else(department):
+    acls = [a for a in kafka_acls.plan() if a.principal == kafka_acls.department_principal(department)]
+    assert [(a.resource, a.name, a.operation) for a in acls] == [("topic", DEPARTMENT_RECORDS[department].name, "write")]
+    assert DEPARTMENT_RECORDS[department].owner == kafka_acls.department_principal(department)
+
+
+@pytest.mark.parametrize("prefix", ["", "t42."])
+def test_only_its_department_may_write_a_list_topic_and_identity_reads_them_all(prefix):
+    """The topic a list came from proves its department only if no other principal can write there."""
+    acls = kafka_acls.plan(topic_prefix=prefix)
+    for department, topic in DEPARTMENT_RECORDS.items():
+        writers = {a.principal for a in acls if a.name == prefix + topic.name and a.operation == "write"}
+        assert writers == {kafka_acls.department_principal(department)}, topic.name
+        readers = {a.principal for a in acls if a.name == prefix + topic.name and a.operation == "read"}
+        assert readers == {"identity_certification"}, topic.name
+    assert len({t.name for t in DEPARTMENT_RECORDS.values()}) == len(Department)
+
+
+def test_nobody_writes_the_retired_shared_list_topic_and_identity_still_reads_it():
+    on_it = {(a.principal, a.operation) for a in kafka_acls.plan() if a.name == SHARED_RECORDS.name}
+    assert on_it == {("identity_certification", "read")}
 
 
 def test_the_tax_gateway_only_writes_receipts():

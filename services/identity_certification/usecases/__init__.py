@@ -2,9 +2,10 @@
 subscriber in handlers.py, the command line in cli.py) open a unit of work, call one and translate.
 
 - `submit_list`: a department's list (rows in batches) validated, staged, merged, announced;
-  `submit_file` reads an uploaded file into it, `submit_streamed` checks the department's
-  credential first (a list on identity.records-submitted), `refuse_file` records a file
-  refused whole.
+  `submit_file` reads an uploaded file into it, `submit_streamed` first checks a list on a
+  department's own topic (the department it names is the topic's, the department's credential
+  for the region is live), `refuse_unproven` records a list on the retired shared topic,
+  `refuse_file` records a file refused whole.
 - `issue_credential` (re-issuing revokes the one before), `refuse_access`, `check_claim`: who
   may submit, and the refusals kept.
 - `result_source`, `result_csv`, `result_xlsx`: the row-level result a department downloads.
@@ -25,6 +26,7 @@ from services.identity_certification.usecases.submissions import (
     file_hash,
     in_batches,
     refuse_file,
+    refuse_unproven,
     status_changed,
     submit_file,
     submit_list,
@@ -33,6 +35,6 @@ from services.identity_certification.usecases.submissions import (
 
 __all__ = [
     "Issued", "Submission", "SubmissionResult", "Upload", "check_claim", "content_hash", "file_hash", "in_batches",
-    "issue_credential", "refuse_access", "refuse_file", "result_csv", "result_source", "result_xlsx",
+    "issue_credential", "refuse_access", "refuse_file", "refuse_unproven", "result_csv", "result_source", "result_xlsx",
     "status_changed", "submit_file", "submit_list", "submit_streamed",
 ]

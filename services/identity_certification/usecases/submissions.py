@@ -1,6 +1,6 @@
 """Submitting a department's list: validate, stage, merge, and announce what changed — in one unit of work.
 
-Every way in (JSON over HTTP, a file upload, a list on identity.records-submitted) ends in
+Every way in (JSON over HTTP, a file upload, a list on its department's Kafka topic) ends in
 `submit_list` with the rows in batches. Rows are checked one by one in Python (pure rules),
 COPYed into a staging table, then merged with set-based SQL: duplicates inside the list,
 the status upsert, a snapshot's endings, the row results. The identity.status-changed
@@ -30,8 +30,10 @@ from services.identity_certification.domain.rows import (
     refusal_for,
     validate_row,
 )
+from services.identity_certification.domain.senders import SHOWN, claim_refusal, unproven_reason
 from services.identity_certification.domain.snapshot import SnapshotEnd, snapshot_end_date
 from services.identity_certification.intake import FileRefused, read_file
+from shared.api_contract import visible
 from shared.codes import Category
 from shared.logging import get_logger
 from shared.messages import CertifiedStatus, StatusChanged
@@ -248,11 +250,16 @@ async def in_batches(rows: Rows, size: int = BATCH) -> AsyncIterator[list[Submit
         yield list(rows[start:start + size])
 
 
-async def submit_streamed(uow: UnitOfWork, what: Submission, rows: list[SubmittedRow], *,
+async def submit_streamed(uow: UnitOfWork, what: Submission, rows: list[SubmittedRow], *, claimed: str,
                           snapshot_end: SnapshotEnd = "period_end") -> SubmissionResult | None:
-    """A list a department system posted on identity.records-submitted. The broker lets only departments
-    write there; the department must also hold a live credential for the region, else the list is
+    """A list a department's system posted on its own topic. `what.department` is the topic's (the broker
+    lets only that department write it), `claimed` the department the message names: a list in another
+    department's name is refused whole, kept as a refused submission of the topic's department and as an
+    access refusal. The department must also hold a live credential for the region, else the list is
     refused (None) and the refusal recorded."""
+    refused = claim_refusal(what.department, claimed)
+    if refused is not None:
+        return await _refuse_claim(uow, what, len(rows), claimed, refused)
     if not await store.has_credential(uow.conn, what.department, what.region):
         reason = f"{what.department}在{what.region}没有有效凭证，报送{what.submission_id}未处理"
         await store.record_refusal(uow.conn, "kafka", "no_credential", reason, what.department, what.region)
@@ -262,6 +269,28 @@ async def submit_streamed(uow: UnitOfWork, what: Submission, rows: list[Submitte
     log.info("streamed submission", outcome=result.outcome, department=what.department, region=what.region,
              rows=result.rows_total, accepted=result.rows_accepted, rejected=result.rows_rejected)
     return result
+
+
+async def _refuse_claim(uow: UnitOfWork, what: Submission, rows_total: int, claimed: str,
+                        refused: SubmissionRefused) -> SubmissionResult:
+    """A list in another department's name: kept under its message id with the reason, every row counted as
+    rejected, and the attempt kept too where credentials used for another department are."""
+    reason = visible(refused.reason)  # it quotes the sender's free text: made storable, not judged
+    result = await _record_refused(uow, what, what.submission_id or uuid4(), refused.code, reason, rows_total)
+    await store.record_refusal(uow.conn, "kafka", refused.code, f"报送{result.submission_id}：{reason}",
+                               what.department, what.region)
+    log.warning("streamed submission refused: another department's name", department=what.department,
+                claimed=visible(claimed[:SHOWN]), region=what.region, rows=rows_total)
+    return result
+
+
+async def refuse_unproven(uow: UnitOfWork, topic: str, submission_id: UUID, claimed: str, region: str) -> None:
+    """A list on the retired shared topic, which every department could write: its department is not proven,
+    so it is not processed; the refusal is recorded, with the topic its department should post on."""
+    reason = visible(unproven_reason(topic, claimed, submission_id))
+    await store.record_refusal(uow.conn, "kafka", "department_not_proven", reason, visible(claimed[:SHOWN]), region)
+    log.warning("streamed submission refused: department not proven by the topic", topic=topic,
+                claimed=visible(claimed[:SHOWN]), region=region)
 
 
 async def submit_file(uow: UnitOfWork, upload: Upload, *, max_bytes: int,
@@ -303,10 +332,15 @@ async def _thread_batches(rows: Iterator[SubmittedRow], size: int = BATCH) -> As
 
 async def refuse_file(uow: UnitOfWork, what: Submission, refused: FileRefused) -> SubmissionResult:
     """A file that cannot be read is refused as a whole, and recorded like any refusal."""
-    submission_id = uuid4()
+    return await _record_refused(uow, what, uuid4(), refused.code, refused.reason, rows_total=0)
+
+
+async def _record_refused(uow: UnitOfWork, what: Submission, submission_id: UUID, code: str, reason: str,
+                          rows_total: int) -> SubmissionResult:
+    """A submission refused whole before any of its rows was staged: `rows_total` rows, every one rejected."""
     await store.insert_submission(
         uow.conn, id=submission_id, department=what.department, region=what.region, period=what.period,
         mode=what.mode, content_sha256=what.sha, received_at=uow.now, source=what.source,
-        outcome="refused", refusal=refused.reason, rows_total=0, rows_accepted=0, rows_rejected=0,
+        outcome="refused", refusal=reason, rows_total=rows_total, rows_accepted=0, rows_rejected=rows_total,
         people_changed=0)
-    return SubmissionResult(submission_id, "refused", refusal=refused.reason, refusal_code=refused.code)
+    return SubmissionResult(submission_id, "refused", rows_total, 0, rows_total, refusal=reason, refusal_code=code)
