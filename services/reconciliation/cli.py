@@ -110,6 +110,49 @@ def import_targets(path: Path = typer.Argument(..., help="CSV: region, year, tow
     _import(path, lambda uow, text: usecases.import_targets(uow, name=path.name, text=text))
 
 
+@app.command("import-last-year")
+def import_last_year(path: Path = typer.Argument(..., help="Last year's enrollment as the county exports it: XLSX, or CSV "
+                                                 "in UTF-8 or GB18030; 身份证号/公民身份号码, 姓名, 乡镇(街道), 村(社区), "
+                                                 "参保年度, 缴费日期, 缴费金额, 人员类别."),
+                     region: str = typer.Option(..., help="6-digit pooling region the list is of."),
+                     year: int | None = typer.Option(None, help="Coverage year of the list; default the year before "
+                                                     "the campaign year.")) -> None:
+    """Import last year's enrollment (上年度参保名单), for the 未续保 list and last year's payment curve."""
+    from services.reconciliation.domain.sheet_reader import SheetRefused
+    from services.reconciliation.usecases import renewals
+
+    _region(region)
+    if not path.is_file():
+        _fail(f"找不到文件 {path}")
+    content = path.read_bytes()
+    try:
+        summary = _in_unit_of_work(lambda uow, settings: renewals.import_prior_enrollment(
+            uow, name=path.name, content=content, region=region, year=year or settings.campaign_year - 1))
+    except SheetRefused as err:
+        _fail(f"{path.name}：{err}")
+    _echo_json(summary)
+
+
+@app.command("not-renewed")
+def not_renewed(region: str = typer.Option(...), year: int | None = typer.Option(None),
+                day: str | None = typer.Option(None, help="As of YYYY-MM-DD; default today."),
+                out: Path = typer.Option(..., help="The .xlsx to write: one sheet per village.")) -> None:
+    """Write the 未续保 and 应保未保 list, ranked per village, one sheet per village (IDs masked)."""
+    from services.reconciliation.usecases import business_day, renewals
+
+    _region(region)
+    if out.suffix != ".xlsx":
+        _fail("输出文件应以 .xlsx 结尾")
+    try:
+        as_of = date.fromisoformat(day) if day else None
+    except ValueError:
+        _fail(f"日期“{day}”应为 YYYY-MM-DD")
+    found = _in_unit_of_work(lambda uow, settings: renewals.not_renewed(
+        uow, region, year or settings.campaign_year, as_of or business_day(settings, uow.now)))
+    out.write_bytes(found.workbook())
+    typer.echo(f"{out}: {len(found.listed)} 人，{len(found.villages)} 个村", file=sys.stderr)
+
+
 @app.command("run")
 def run(region: str = typer.Option(..., help="6-digit pooling region."),
         day: str | None = typer.Option(None, help="Business day YYYY-MM-DD; default today."),

@@ -26,6 +26,20 @@ class Settings(ServiceSettings):
         200 * 1024 * 1024, ge=1,
         description="DEFAULT 200 MiB (the seeds give no size): a bank settlement, deposit or target file larger "
         "than this is refused with 413, to be sent per bank and date.")
+    # The season-end forecast (domain/forecast.py; measured by python -m tests.bench.forecast_backtest). These are
+    # the model's own choices, not policy: no document gives them.
+    forecast_level: float = Field(
+        0.8, gt=0, lt=1, description="DEFAULT 0.8: the forecast interval holds the season's end this often in the "
+        "backtest of the same method (its 10th to 90th percentile of errors).")
+    forecast_min_people: int = Field(
+        10, ge=1, description="DEFAULT 10: a place with fewer paying people gives no backtest error to the interval "
+        "(a ratio of a handful of people says nothing about a township).")
+    forecast_min_residuals: int = Field(
+        5, ge=2, description="DEFAULT 5: fewer backtest errors at a level (villages; townships) and it borrows all "
+        "places'; fewer still and no interval is given.")
+    forecast_min_reached: float = Field(
+        0.05, gt=0, lt=1, description="DEFAULT 0.05: last year's curve is used as the shape once it had reached this "
+        "share of its end by the same point of the period; before that the saturating curve is used.")
 
     def deposit_days(self, region: str) -> int:
         return self.agent_deposit_days_by_region.get(region, self.agent_deposit_days)

@@ -298,6 +298,66 @@ def expected_progress(season: Season) -> dict[tuple[str, str], tuple[int, int, i
     return {k: tuple(v) for k, v in out.items()}
 
 
+LAST_YEAR_HEADER = ["序号", "公民身份号码", "姓名", "乡镇（街道）", "村（社区）", "参保年度", "缴费日期", "缴费金额", "人员类别"]
+CATEGORY_WORDS = {None: "普通居民", "minimum_living": "低保对象", "extreme_poverty": "特困人员"}
+
+
+def last_year_rows(season: Season, seed: int = 3, share: float = 0.85) -> tuple[list[list[object]], set[str]]:
+    """Last year's enrollment of the season's people as the county would export it: a title row, the header, one
+    row per person enrolled last year (`share` of them, paid across last year's collection period, the fully
+    subsidised with no date), three rows to refuse (an ID Excel turned into a number, another year, the same
+    person twice) and a 合计 row. Returns the rows and the IDs that should be taken."""
+    rnd = random.Random(seed)
+    rows: list[list[object]] = [["怀远县2024年度城乡居民基本医疗保险参保名单"], list(LAST_YEAR_HEADER)]
+    taken: set[str] = set()
+    for n, p in enumerate(season.people, start=1):
+        if rnd.random() >= share:
+            continue
+        paid_on = None if p.due_fen == 0 else date(2023, 9, 1) + timedelta(days=int(rnd.betavariate(1.3, 1.6) * 122))
+        rows.append([n, p.person_id, p.name, p.township, p.village, 2024, paid_on.isoformat() if paid_on else "",
+                     "0.00" if paid_on is None else "380.00", CATEGORY_WORDS[p.category]])
+        taken.add(p.person_id)
+    first = next(r for r in rows[2:])
+    rows.append([9001, int(str(first[1])[:15] + "000"), "错号", "榴城镇", "城关村", 2024, "2023-10-01", "380",
+                 "普通居民"])  # Excel kept 15 digits
+    rows.append([9002, first[1], first[2], first[3], first[4], 2023, "2022-10-01", "350", "普通居民"])
+    rows.append([9003, first[1], first[2], first[3], first[4], 2024, "2023-11-01", "380", "普通居民"])
+    rows.append(["合计", f"{len(taken)}人"])
+    return rows, taken
+
+
+def last_year_xlsx(rows: list[list[object]]) -> bytes:
+    import io
+
+    from openpyxl import Workbook
+
+    book = Workbook()
+    ws = book.active
+    ws.title = "参保名单"
+    for row in rows:
+        ws.append(row)
+    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(LAST_YEAR_HEADER))
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def last_year_csv(rows: list[list[object]], encoding: str = "gb18030") -> bytes:
+    """The same list as Windows Excel saves "CSV": GB18030."""
+    import csv
+    import io
+
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\r\n").writerows(rows)
+    return out.getvalue().encode(encoding)
+
+
+def enrolled(p: Person) -> bool:
+    """Enrolled as reconciliation counts it (paid, or registered with nothing to pay), from the person."""
+    booked = p.paid_fen + getattr(p, "ghost_paid", 0)
+    return (p.state == "paid" and booked > 0) or (p.state == "registered" and p.due_fen == 0)
+
+
 async def credential(pg_dsn: str, role: str = "clerk", region: str = REGION, holder: str = "县医保中心对账员") -> dict:
     """Authorization headers of a fresh reconciliation credential in the test system's database."""
     import asyncpg

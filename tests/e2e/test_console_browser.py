@@ -170,3 +170,67 @@ async def test_a_wrong_id_gets_a_reason_a_clerk_can_act_on(console, browser):
     browser.find_element(By.ID, "person-id").send_keys(wrong)
     submit(browser, "lookup")
     assert "校验位" in browser.find_element(By.ID, "error").text
+
+
+async def open_logged_in(browser: WebDriver, system: System, path: str) -> None:
+    """Open a console page, logging in with a viewer's credential first if the browser has none yet."""
+    await asyncio.to_thread(browser.get, system.url("reconciliation", path))
+    if browser.find_elements(By.ID, "token"):
+        viewer = (await gen.credential(system.pg_dsn, role="viewer", holder="乡镇医保站"))["Authorization"][7:]
+        browser.find_element(By.ID, "token").send_keys(viewer)
+        submit(browser, "login")
+        await asyncio.to_thread(browser.get, system.url("reconciliation", path))
+
+
+async def api_as_of(system: System, path: str, day: str) -> dict:
+    async with httpx.AsyncClient(timeout=30, headers=HEADERS) as client:
+        r = await client.get(system.url("reconciliation", path), params={"region": gen.REGION, "year": gen.YEAR,
+                                                                          "day": day})
+        r.raise_for_status()
+        return r.json()
+
+
+async def import_last_year(system: System, season: gen.Season) -> None:
+    rows, _ = gen.last_year_rows(season)
+    async with httpx.AsyncClient(timeout=60, headers=HEADERS) as client:  # the clerk's; sent again, it is recognised
+        r = await client.post(system.url("reconciliation", "/api/imports/prior-enrollment"),
+                              content=gen.last_year_xlsx(rows))
+        assert r.status_code == 200, r.text
+
+
+async def test_the_forecast_page_draws_the_season_and_leaves_a_screenshot(console, browser):
+    system, season = console
+    await import_last_year(system, season)
+    await open_logged_in(browser, system, f"/api/console?region={gen.REGION}&year={gen.YEAR}")
+    links = [a.get_attribute("href") for a in browser.find_elements(By.CSS_SELECTOR, "#season-pages a")]
+    assert [link.split("?")[0].rsplit("/", 1)[-1] for link in links] == ["forecast", "not-renewed"]
+    await asyncio.to_thread(browser.get, system.url(
+        "reconciliation", f"/api/console/forecast?region={gen.REGION}&year={gen.YEAR}&day=2024-11-10"))
+    chart = browser.find_element(By.CSS_SELECTOR, "#chart svg.season-chart")
+    for mark in ("polyline.actual", "polyline.forecast", "polygon.band", "line.target", "polyline.last-year"):
+        assert chart.find_elements(By.CSS_SELECTOR, mark), mark
+    answer = await api_as_of(system, "/api/forecast", "2024-11-10")
+    region = next(p for p in answer["places"] if p["township"] is None)
+    assert browser.find_element(By.ID, "so-far").text == str(region["enrolled_so_far"])
+    assert browser.find_element(By.ID, "final").text == f"{region['forecast']:,.0f}"
+    towns = [r.get_attribute("data-township") for r in browser.find_elements(By.CSS_SELECTOR, "#forecast-townships tbody tr")]
+    assert towns == [""] + sorted(p["township"] for p in answer["places"] if p["level"] == "township")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    assert browser.save_screenshot(str(SHOTS / "forecast.png"))
+    assert (SHOTS / "forecast.png").stat().st_size > 10_000
+
+
+async def test_the_not_renewed_page_lists_each_village_masked_and_leaves_a_screenshot(console, browser):
+    system, season = console
+    await import_last_year(system, season)
+    await open_logged_in(browser, system, f"/api/console/not-renewed?region={gen.REGION}&year={gen.YEAR}&day=2024-11-10")
+    answer = await api_as_of(system, "/api/not-renewed", "2024-11-10")
+    assert browser.find_element(By.ID, "listed-total").text == str(answer["people"])
+    sections = browser.find_elements(By.CSS_SELECTOR, "section.village")
+    assert [(s.get_attribute("data-township"), s.get_attribute("data-village")) for s in sections] == [
+        (v["township"], v["village"]) for v in answer["villages"]]
+    page = browser.page_source
+    assert all(p.person_id not in page for p in season.people), "the console must show IDs masked"
+    assert browser.find_element(By.ID, "export").get_attribute("href").endswith("/api/not-renewed.xlsx?region=340321&year=2025&day=2024-11-10")
+    browser.save_screenshot(str(SHOTS / "not-renewed.png"))
+    assert (SHOTS / "not-renewed.png").stat().st_size > 10_000
