@@ -6,7 +6,7 @@ does not pay for loading every service (tests/unit/test_cli_startup.py holds thi
 """
 import typer
 
-from cli import demo, docs, k8s, kafka_acls, migrate, quote, simulate, topics
+from cli import demo, docs, k8s, kafka_acls, migrate, pack, quote, simulate, topics, whatif
 from services.enrollment.cli import app as enrollment_app
 from services.identity_certification.cli import app as identity_app
 from services.payment_ingest.cli import app as payments_app
@@ -30,6 +30,8 @@ def main() -> None:
 app.command("migrate")(migrate.migrate_command)
 app.command("quote")(quote.quote_command)
 app.command("demo")(demo.demo_command)
+app.command("whatif")(whatif.whatif_command)
+app.add_typer(pack.app, name="pack")
 app.add_typer(topics.app, name="topics")
 app.add_typer(kafka_acls.app, name="kafka-acls")
 app.add_typer(docs.app, name="docs")

@@ -146,6 +146,23 @@ async def people_of_year(conn: asyncpg.Connection, year: int) -> list[str]:
     return [r["person_id"] for r in rows]
 
 
+async def people_in(conn: asyncpg.Connection, region: str, year: int, *, whole_city: bool, after: str,
+                    limit: int) -> list[str]:
+    """The next `limit` people after `after` (ID order) the service knows in `region` for `year`: listed there
+    (a status) or enrolled there for the year; `whole_city`: in any county of a city-wide pooling region too.
+    A page at a time, each branch read along its primary key, so a region of millions streams in chunks."""
+    place = "(region = $1 OR ($2 AND left(region, 4) = left($1, 4)))"
+    rows = await conn.fetch(
+        f"""
+        (SELECT DISTINCT person_id FROM person WHERE {place} AND person_id > $4 ORDER BY person_id LIMIT $5)
+        UNION
+        (SELECT person_id FROM enrollment WHERE year = $3 AND {place} AND person_id > $4 ORDER BY person_id LIMIT $5)
+        ORDER BY 1 LIMIT $5
+        """,
+        region, whole_city, year, after, limit)
+    return [r["person_id"] for r in rows]
+
+
 DUE_LOCKS = 0x5B5D  # the advisory-lock class of subsidy's reassessments (two-key locks: apart from one-key ones)
 
 

@@ -5,6 +5,9 @@ window open at all; is this the right place to enrol; which path the payment
 falls on; when cover starts (waiting periods included) and ends; the subsidy
 line and so the amount due; the critical-illness cap; a refund if one is asked.
 A payment that buys no cover this year is `allowed: false` with nothing due.
+
+The pack is the stored one of the scenario's region and year, unless the caller hands one in
+(`pack=`): a what-if judges the same people under an amended pack held in memory only.
 """
 from __future__ import annotations
 
@@ -22,8 +25,9 @@ from shared.policy.reasons import Reasons
 from shared.policy.scenario import Scenario
 
 
-def assess(s: Scenario) -> Assessment:
-    pack = load_pack(s.region, s.year)
+def assess(s: Scenario, pack: Pack | None = None) -> Assessment:
+    """The decision for `s`; under `pack` when given (it must be the pack of the scenario's region and year)."""
+    pack = load_pack(s.region, s.year) if pack is None else _fitted(pack, s)
     _check_scope(pack, s)
     why = Reasons(pack)
     if _refusal(pack, s, why):
@@ -40,6 +44,15 @@ def assess(s: Scenario) -> Assessment:
                 setting="waiting", source=pack.waiting.source if pack.waiting else None)
         return _refused(pack, s, why, path=path)
     return _enrolled(pack, path, s, start, wait, why)
+
+
+def _fitted(pack: Pack, s: Scenario) -> Pack:
+    """A pack handed in, for the scenario's place: refused when it is another region's or year's; a city pack
+    given for one of its counties applies that county's overrides, as `load_pack` does."""
+    if pack.year != s.year or not pack.covers(s.region):
+        raise PolicyError(f"政策包{pack.region}-{pack.year}不适用于{s.region} {s.year}年度", field="region")
+    county = None if s.region == pack.region else s.region
+    return pack if pack.applies_to == county else pack.model_copy(update={"applies_to": county})
 
 
 def _check_scope(pack: Pack, s: Scenario) -> None:

@@ -64,6 +64,12 @@ def parse_pack(text: str, *, file: str, region: str | None = None, year: int | N
         raw = yaml.safe_load(text)
     except yaml.YAMLError as e:
         raise PolicyError(f"not valid YAML: {e}", file=file) from None
+    return pack_of(raw, file=file, region=region, year=year)
+
+
+def pack_of(raw: Any, *, file: str, region: str | None = None, year: int | None = None) -> Pack:
+    """Validate a pack as written (amounts in CNY, dates ISO; `pack_document`, amended or not), or raise
+    PolicyError naming the file and the first bad field."""
     if not isinstance(raw, dict):
         raise PolicyError("a pack is a mapping of settings", file=file)
     if "applies_to" in raw:
@@ -101,6 +107,14 @@ def _resolves(raw: Any, dotted: str) -> bool:
         else:
             return False
     return True
+
+
+def pack_document(region: str, year: int) -> dict[str, Any]:
+    """The pack file of `region`'s pooling region and `year` as it is written (CNY, ISO dates), a fresh copy each
+    call: what a what-if amends before validating it again (`pack_of`)."""
+    raw: dict[str, Any] = yaml.safe_load(resources.files(_PACKS).joinpath(
+        _file_name(pooling_region_of(region, year), year)).read_text(encoding="utf-8"))
+    return raw
 
 
 def load_pack(region: str, year: int) -> Pack:

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import Annotated, Literal, NamedTuple
+from typing import Annotated, Literal, NamedTuple, get_args, get_origin
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic.fields import FieldInfo
 
 from shared.codes import LABEL, Category, EnrollmentKind, FundingSource, Mode, RefundReason
 
@@ -33,6 +34,21 @@ def _yuan_to_fen(value: object) -> int:
 
 Fen = Annotated[int, BeforeValidator(_yuan_to_fen)]
 """Written in the YAML as CNY, held as integer fen."""
+
+
+def is_amount(field: FieldInfo) -> bool:
+    """Is this model field an amount (`Fen`, alone or in a union): written in CNY, held in fen?"""
+    return any(_is_fen_validator(m) for m in field.metadata) or _holds_fen(field.annotation)
+
+
+def _holds_fen(annotation: object) -> bool:
+    if get_origin(annotation) is Annotated:
+        return any(_is_fen_validator(m) for m in getattr(annotation, "__metadata__", ()))
+    return any(_holds_fen(arg) for arg in get_args(annotation))
+
+
+def _is_fen_validator(marker: object) -> bool:
+    return isinstance(marker, BeforeValidator) and marker.func is _yuan_to_fen
 
 
 class _Strict(BaseModel):

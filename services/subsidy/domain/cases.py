@@ -7,6 +7,9 @@ now owed. Which statuses count after a payment, and whether their subsidy is
 refunded, is the region's pack's switch (`status_rules.after_payment`,
 `count_certified_by`, `refund_certified_by`, the subsidy's `mode`): nothing here
 names a region.
+
+The rules are those of the stored packs (`shared.policy.memo.STORED`), unless a caller hands in a
+memo of its own (`policy=`): a what-if decides the same cases under an amended pack that way.
 """
 from __future__ import annotations
 
@@ -16,7 +19,8 @@ from typing import Any, Literal
 
 from services.subsidy.domain.dues import Due, assessment_date, scenario_data
 from shared.codes import LABEL, Mode, RefundReason
-from shared.policy import Assessment, assess_cached, load_pack
+from shared.policy import Assessment
+from shared.policy.memo import STORED, Memo
 from shared.resident_id import InvalidResidentId, birth_date_of
 
 REFUND_AFTER_SUBSIDY = "refund_after_subsidy"  # 先缴后补: the subsidised part, once the person paid in full
@@ -67,17 +71,18 @@ class Decision:
     refunds: tuple[RefundDue, ...] = ()
 
 
-def decide(case: Case, today: date) -> Decision:
-    """The due and any refund owed now. Raises PolicyError when the facts cannot be judged."""
+def decide(case: Case, today: date, policy: Memo = STORED) -> Decision:
+    """The due and any refund owed now, by `policy`'s packs. Raises PolicyError when the facts cannot be judged."""
     e = case.enrollment
     if e and e.state == "ended":
-        return _ended(case, e)
+        return _ended(case, e, policy)
     paid_on = case.first_paid_on if case.has_paid and case.first_paid_on else assessment_date(
-        case.region, case.year, today, not_before=_first_payable(case), registered_on=e.registered_on if e else None)
+        case.region, case.year, today, not_before=_first_payable(case), registered_on=e.registered_on if e else None,
+        policy=policy)
     # An event after the payment bought nothing for it (as enrollment's benefit window reads it): the payment
     # is judged without it rather than refused as an impossible order of dates.
     event = e.event_date if e and e.event_date and e.event_date <= paid_on else None
-    due = Due.from_assessment(assess_cached(scenario_data(
+    due = Due.from_assessment(policy.assess(scenario_data(
         case.person_id, case.region, case.year, case.statuses, paid_on, kind=e.kind if e else "general",
         event_date=event, enrolled_years=sorted(case.enrolled_years),
         paid_back_years=sorted(case.paid_back_years - case.enrolled_years))))
@@ -95,7 +100,7 @@ def due_on(case: Case, day: date) -> Assessment:
     if case.has_paid and case.first_paid_on is not None:
         day = case.first_paid_on
     event = e.event_date if e and e.event_date and e.event_date <= day else None
-    return assess_cached(scenario_data(case.person_id, case.region, case.year, case.statuses, day,
+    return STORED.assess(scenario_data(case.person_id, case.region, case.year, case.statuses, day,
                                        kind=e.kind if e and e.state == "registered" else "general", event_date=event,
                                        enrolled_years=sorted(case.enrolled_years),
                                        paid_back_years=sorted(case.paid_back_years - case.enrolled_years)))
@@ -130,12 +135,12 @@ def _refund_after(case: Case, due: Due) -> RefundDue | None:
     return RefundDue(owed, REFUND_AFTER_SUBSIDY, source, text)
 
 
-def _ended(case: Case, enrollment: Enrollment) -> Decision:
+def _ended(case: Case, enrollment: Enrollment, policy: Memo) -> Decision:
     """Nothing more is collected and no further 先缴后补 refund is ordered (the policy: 尚未退补的先缴后补资助
     不再发放). Paying back the personal contribution is enrollment's refund decision, not ours."""
     when = enrollment.ended_on.isoformat() if enrollment.ended_on else "近日"
     text = f"参保关系已于{when}终止（{_label(enrollment.end_reason)}），停止核定与征收；个人缴费是否退还由参保登记按退费规则办理"
-    stopped = Due(load_pack(case.region, case.year).money.individual_contribution, 0, 0, 0, (), (text,))
+    stopped = Due(policy.pack(case.region, case.year).money.individual_contribution, 0, 0, 0, (), (text,))
     return Decision(stopped, "ended")
 
 

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from shared.policy import Assessment, Scenario, load_pack, parse_scenario
+from shared.policy import Assessment, Scenario, parse_scenario
+from shared.policy.memo import STORED, Memo
 
 Line = tuple[str, int, str, str]  # (category, amount_fen, funding_source, mode)
 
@@ -74,10 +75,11 @@ def reason_text(r: Any) -> str:
 
 
 def assessment_date(region: str, year: int, today: date, *, not_before: date | None = None,
-                    registered_on: date | None = None) -> date:
+                    registered_on: date | None = None, policy: Memo = STORED) -> date:
     """The day an unpaid person's due is judged on. `not_before`: the first day they could pay (their event,
-    their birth); `registered_on`: the day enrollment judged the registration on."""
-    period = load_pack(region, year).collection_period
+    their birth); `registered_on`: the day enrollment judged the registration on; `policy`: whose packs say
+    when the collection period runs."""
+    period = policy.pack(region, year).collection_period
     day = min(max(today, period.start), period.end)
     later = max(filter(None, (not_before, registered_on)), default=None)
     if later is None or later <= day:
