@@ -13,11 +13,12 @@ from pathlib import Path
 import httpx
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
-from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import WebDriverWait
 
 from services.reconciliation.console import awaiting_figures
@@ -71,8 +72,23 @@ def submit(browser: WebDriver, button_id: str) -> None:
     navigation ends, so reading the next page at once may still read the old one."""
     old_page = browser.find_element(By.TAG_NAME, "html")
     browser.find_element(By.ID, button_id).click()
-    WebDriverWait(browser, 30).until(expected_conditions.staleness_of(old_page))
+    WebDriverWait(browser, 30).until(lambda _: _replaced(old_page))
     WebDriverWait(browser, 30).until(lambda b: b.execute_script("return document.readyState") == "complete")
+
+
+def _replaced(element: WebElement) -> bool:
+    """The element's page is gone. Chromium answers a question about a node of a document being replaced
+    either as a stale element or, mid-navigation, as "does not belong to the document" (an unknown error
+    that `expected_conditions.staleness_of` lets through, failing the test)."""
+    try:
+        element.is_enabled()
+    except StaleElementReferenceException:
+        return True
+    except WebDriverException as err:
+        if "does not belong to the document" in str(err):
+            return True
+        raise
+    return False
 
 
 async def api(system: System, path: str) -> dict:
