@@ -13,6 +13,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +25,7 @@ from aiokafka.errors import (
     KafkaConnectionError,
     TopicAuthorizationFailedError,
 )
+from confluent_kafka import KafkaException
 from confluent_kafka.admin import (
     AclBinding,
     AclBindingFilter,
@@ -79,7 +81,25 @@ def kafka(tmp_path_factory) -> Iterator[SecureKafka]:
                                  cwd=ROOT, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True,
                                  timeout=120)
             assert res.returncode == 0, f"yibao {' '.join(command)} failed:\n{res.stdout}{res.stderr}"
+        _until_each_principal_authenticates(broker)
         yield broker
+
+
+def _until_each_principal_authenticates(broker: SecureKafka, timeout_s: float = 60) -> None:
+    """SCRAM credentials are accepted by the controller and reach the broker a moment later (KRaft metadata):
+    a client connecting at once may be refused as having "invalid credentials". Wait, bounded, until every
+    principal's own password opens a connection, so that a refusal in a test is the ACLs' answer."""
+    deadline = time.monotonic() + timeout_s
+    for name, password in PASSWORDS.items():
+        config = confluent_config(as_principal(broker.client, name, password))
+        while True:
+            try:
+                AdminClient(config).list_topics(timeout=5)
+                break
+            except KafkaException:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
 
 
 async def _consume_one(settings: ServiceSettings, topic: str, group: str) -> list[bytes]:
