@@ -8,7 +8,7 @@ credential of the region (see `access`); imports, runs and resolutions need the 
 """
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, Literal, cast
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, HTTPException, Query, Request
@@ -20,7 +20,7 @@ from services.reconciliation.domain.errors import NotFound
 from services.reconciliation.domain.exports import MEDIA_TYPES
 from services.reconciliation.domain.files import LineError, decode
 from services.reconciliation.scheduler import lifespan
-from services.reconciliation.settings import Settings
+from services.reconciliation.uploads import settings_of, upload
 from shared.access import Caller
 from shared.api_contract import CONTROL, IsoDate, PlainText, problems
 from shared.api_contract import Year as YearNumber
@@ -66,18 +66,8 @@ class PersonLookup(BaseModel):
 router = APIRouter(tags=["reconciliation"], lifespan=lifespan)
 
 
-def settings_of(runtime: Runtime) -> Settings:
-    return cast(Settings, runtime.settings)
-
-
 async def _csv_body(request: Request, max_bytes: int) -> str:
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > max_bytes:  # refused before the body is read into memory
-        raise HTTPException(413, "文件过大：请按银行和日期分开上传")
-    raw = await request.body()
-    if len(raw) > max_bytes:
-        raise HTTPException(413, "文件过大：请按银行和日期分开上传")
-    text = decode(raw)
+    text = decode(await upload(request, max_bytes, "文件过大：请按银行和日期分开上传"))
     if text is None:
         raise HTTPException(422, "文件不是 UTF-8 或 GBK 编码的文本")
     if not text.strip():  # an empty file would be recorded as an import of 0 lines

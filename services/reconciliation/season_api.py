@@ -9,14 +9,14 @@ for. Resident IDs are in the uploaded file only, never in a URL, and every answe
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any, cast
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import Response
 
 from services.reconciliation.domain.errors import NotFound, SeasonNotStarted
 from services.reconciliation.domain.sheet_reader import SheetRefused
-from services.reconciliation.settings import Settings
+from services.reconciliation.uploads import settings_of, upload
 from services.reconciliation.usecases import business_day, forecasts, renewals
 from shared.access import Caller
 from shared.api_contract import IsoDate, PlainText, problems
@@ -38,20 +38,6 @@ PRIOR_BODY = {"requestBody": {"required": True, "description": "The county's lis
 router = APIRouter(tags=["reconciliation"])
 
 
-def settings_of(runtime: Runtime) -> Settings:
-    return cast(Settings, runtime.settings)
-
-
-async def _body(request: Request, max_bytes: int) -> bytes:
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > max_bytes:  # refused before the body is read into memory
-        raise HTTPException(413, "文件过大：请按乡镇分开导出后分别上传")
-    raw = await request.body()
-    if len(raw) > max_bytes:
-        raise HTTPException(413, "文件过大：请按乡镇分开导出后分别上传")
-    return raw
-
-
 @router.post("/imports/prior-enrollment", responses=problems(401, 403, 413, 422), openapi_extra=PRIOR_BODY)
 async def import_prior(who: Who, request: Request, year: int | None = Query(None, ge=2000, le=2100, description=(
                            "The coverage year of the list; default the year before the campaign year.")),
@@ -59,7 +45,7 @@ async def import_prior(who: Who, request: Request, year: int | None = Query(None
                        runtime: Runtime = RUNTIME) -> dict[str, Any]:
     """Last year's enrollment as the county exports it (上年度参保名单): rows in = accepted + rejected."""
     who.check(who.region, "clerk")
-    content = await _body(request, settings_of(runtime).upload_max_bytes)
+    content = await upload(request, settings_of(runtime).upload_max_bytes, "文件过大：请按乡镇分开导出后分别上传")
     try:
         async with runtime.unit_of_work() as uow:
             return await renewals.import_prior_enrollment(

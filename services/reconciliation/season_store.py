@@ -15,7 +15,7 @@ import asyncpg
 from services.reconciliation.domain.files import Parsed
 from services.reconciliation.domain.prior_year import PriorEnrollment
 from services.reconciliation.domain.progress import UNPLACED
-from services.reconciliation.store import ENROLLED_SQL
+from services.reconciliation.store import ENROLLED_SQL, record_import
 from shared.db import BatchUpsert
 
 KIND = "prior_enrollment"
@@ -33,16 +33,7 @@ async def start_import(conn: asyncpg.Connection, name: str, content: bytes, regi
     """The file's row and whether it is new. The same bytes for the same region and year are the same import
     (the list names no region, so another region's import of identical bytes is its own)."""
     sha = hashlib.sha256(f"{region}:{year}:".encode() + content).hexdigest()
-    file_id = await conn.fetchval(
-        "INSERT INTO import_file (kind, name, sha256, lines_in, accepted, rejected, imported_at) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (kind, sha256) DO NOTHING RETURNING id",
-        KIND, name, sha, parsed.lines_in, len(parsed.rows), len(parsed.rejected), now)
-    if file_id is None:
-        return await conn.fetchval("SELECT id FROM import_file WHERE kind = $1 AND sha256 = $2", KIND, sha), False
-    if parsed.rejected:
-        await conn.executemany("INSERT INTO import_rejection (file_id, line_no, raw, reason) VALUES ($1, $2, $3, $4)",
-                               [(file_id, n, raw, reason) for n, raw, reason in parsed.rejected])
-    return file_id, True
+    return await record_import(conn, KIND, name, sha, parsed, now)
 
 
 async def save_prior(conn: asyncpg.Connection, region: str, file_id: int, rows: Sequence[PriorEnrollment]) -> None:

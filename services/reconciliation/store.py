@@ -185,7 +185,13 @@ TOWNSHIP_TARGET = BatchUpsert(
 async def start_import(conn: asyncpg.Connection, kind: str, name: str, text: str, parsed: Parsed[Any],
                        now: datetime) -> tuple[int, bool]:
     """The file's row (new or, for the same bytes sent again, the earlier one) and whether it is new."""
-    sha = hashlib.sha256(text.encode()).hexdigest()
+    return await record_import(conn, kind, name, hashlib.sha256(text.encode()).hexdigest(), parsed, now)
+
+
+async def record_import(conn: asyncpg.Connection, kind: str, name: str, sha: str, parsed: Parsed[Any],
+                        now: datetime) -> tuple[int, bool]:
+    """An import of `kind` identified by `sha`: its row (or the earlier one of the same `sha`) and whether it is
+    new; the rejected lines kept with their reasons."""
     file_id = await conn.fetchval(
         "INSERT INTO import_file (kind, name, sha256, lines_in, accepted, rejected, imported_at) "
         "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (kind, sha256) DO NOTHING RETURNING id",

@@ -8,15 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import io
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
 from openpyxl import load_workbook
-from selenium import webdriver
-from selenium.webdriver.chrome.options import Options
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import Select
@@ -24,7 +21,7 @@ from selenium.webdriver.support.ui import Select
 from shared.policy import load_pack
 from shared.policy.diff import diff_packs, pack_named
 from tests.e2e import reconciliation_season as gen
-from tests.e2e.test_console_browser import FLAGS, SHOTS, submit
+from tests.e2e.test_console_browser import SHOTS, submit
 from tests.support.system import System, create_system, drop_system
 from tests.support.whatif_population import HQ, HY
 
@@ -45,19 +42,6 @@ async def console(servers) -> AsyncIterator[tuple[System, dict]]:
         finally:
             await drop_system(system)
 
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[webdriver.Chrome]:
-    options = Options()
-    options.binary_location = "/usr/bin/chromium"
-    for flag in FLAGS:
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
-    driver.set_page_load_timeout(120)
-    try:
-        yield driver
-    finally:
-        driver.quit()
 
 
 async def log_in(browser: WebDriver, system: System, token: str, path: str) -> None:
