@@ -1,8 +1,10 @@
 """PostgreSQL access: one asyncpg pool per service, pinned to the service's own schema, and the batch upsert."""
 from __future__ import annotations
 
+import hashlib
 import json
-from collections.abc import AsyncIterator, Mapping, Sequence
+import uuid
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
@@ -16,6 +18,22 @@ def json_list(values: tuple[Any, ...]) -> str:
     """The JSON text of a list (strings, numbers) for a jsonb column, remembered: the reasons of a due or an
     enrollment are the policy engine's, the same for everyone who shares its facts, and a kilobyte of Chinese."""
     return json.dumps(list(values), ensure_ascii=False)
+
+
+@lru_cache(maxsize=4096)
+def text_set_id(texts: tuple[str, ...]) -> uuid.UUID:
+    """Where a list of texts is kept in a service's `text_set` table: the MD5 of its JSON (content addressing,
+    not security), as PostgreSQL's `md5(texts::text)::uuid` gives for the same jsonb list."""
+    return uuid.UUID(hashlib.md5(json_list(texts).encode()).hexdigest())
+
+
+async def keep_text_sets(conn: asyncpg.Connection, sets: Iterable[tuple[str, ...]]) -> None:
+    """Store each distinct list of texts once (`text_set`, referred to by `text_set_id`). A due's reasons are a
+    kilobyte of the policy engine's words shared by everyone with the same facts: written per row they were
+    the largest part of the chain's WAL. Sorted by id, so two transactions adding the same new lists wait for
+    each other in one order, never in a cycle."""
+    distinct = {text_set_id(s): s for s in sets}
+    await _KEEP_TEXT_SETS.execute(conn, [(i, json_list(distinct[i])) for i in sorted(distinct)])
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
@@ -112,3 +130,6 @@ class BatchUpsert:
 
     async def fetch(self, conn: asyncpg.Connection, rows: Sequence[Sequence[Any]], *stamps: Any) -> list[asyncpg.Record]:
         return await conn.fetch(self.sql, *self._args(rows, stamps)) if rows else []
+
+
+_KEEP_TEXT_SETS = BatchUpsert("text_set", (("id", "uuid"), ("texts", "jsonb")), conflict=("id",))

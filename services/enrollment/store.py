@@ -25,7 +25,7 @@ from services.enrollment.domain.policy_view import Statuses
 from services.enrollment.domain.refunds import Refund
 from services.enrollment.domain.registration import EmployeeCover, Refusal
 from shared.access import Roles
-from shared.db import BatchUpsert, json_list
+from shared.db import BatchUpsert, json_list, keep_text_sets, text_set_id
 from shared.messages import DueAssessed, ReceiptAccepted, StatusChanged
 
 ROLES = Roles({"agent": "村代办", "agency": "医保经办机构"})
@@ -68,11 +68,12 @@ SAVE_PAYMENTS = BatchUpsert(
                 ("amount_fen", "bigint"), ("channel", "text"), ("paid_at", "timestamptz"),
                 ("original_receipt_no", "text"), ("item", "text")),
     stamp=(("recorded_at", "timestamptz"),), conflict=("receipt_no",), returning=("receipt_no",))
-_DUE_VALUES = ("standard_fen", "subsidy_fen", "due_fen", "refund_after_fen", "lines", "reasons", "revision", "updated_at")
+_DUE_VALUES = ("standard_fen", "subsidy_fen", "due_fen", "refund_after_fen", "lines", "reasons_id", "revision",
+               "updated_at")
 SAVE_DUES = BatchUpsert(
     "due", (("person_id", "text"), ("region", "text"), ("year", "int"), ("standard_fen", "bigint"),
             ("subsidy_fen", "bigint"), ("due_fen", "bigint"), ("refund_after_fen", "bigint"), ("lines", "jsonb"),
-            ("reasons", "jsonb"), ("revision", "int")),
+            ("reasons_id", "uuid"), ("revision", "int")),
     stamp=_STAMPED, conflict=_KEY,
     update=dict.fromkeys(_DUE_VALUES), where="due.revision <= EXCLUDED.revision")  # a late older revision changes nothing
 SAVE_SUBSIDY_REFUNDS = BatchUpsert(  # an order is kept once, as first decided (by its id)
@@ -251,11 +252,14 @@ async def save_payments(conn: asyncpg.Connection, receipts: Sequence[ReceiptAcce
 
 
 async def save_dues(conn: asyncpg.Connection, dues: Sequence[DueAssessed], now: datetime) -> None:
-    """Upsert one due per (person, region, year); a stored later revision stays."""
+    """Upsert one due per (person, region, year); a stored later revision stays. Its reasons are kept once per
+    distinct list (`text_set`)."""
+    reasons = [tuple(d.reasons) for d in dues]
+    await keep_text_sets(conn, reasons)
     await SAVE_DUES.execute(conn, [
         (d.person_id, d.region, d.year, d.standard_fen, d.subsidy_fen, d.due_fen, d.refund_after_fen,
          json.dumps([line.model_dump() for line in d.lines], ensure_ascii=False),
-         json_list(tuple(d.reasons)), d.revision) for d in dues], now)
+         text_set_id(why), d.revision) for d, why in zip(dues, reasons, strict=True)], now)
 
 
 async def due_revisions(conn: asyncpg.Connection, keys: Iterable[Key]) -> dict[Key, int]:
@@ -364,8 +368,9 @@ async def person_record(conn: asyncpg.Connection, person_id: str, region: str) -
         "policy_path, policy_reasons, covered_on, ended_on, end_reason, funded_by, cap_adjustment_fen, enrolled_years, "
         "paid_back_years, zero_reimbursement_years FROM enrollment "
         "WHERE person_id = $1 AND region = $2 ORDER BY year", person_id, region)
-    dues = await many("SELECT year, standard_fen, subsidy_fen, due_fen, refund_after_fen, lines, reasons, revision "
-                      "FROM due WHERE person_id = $1 AND region = $2 ORDER BY year", person_id, region)
+    dues = await many("SELECT d.year, d.standard_fen, d.subsidy_fen, d.due_fen, d.refund_after_fen, d.lines, "
+                      "t.texts AS reasons, d.revision FROM due d JOIN text_set t ON t.id = d.reasons_id "
+                      "WHERE d.person_id = $1 AND d.region = $2 ORDER BY d.year", person_id, region)
     history = await many("SELECT year, covered, zero_reimbursement, paid_back_receipt, source, recorded_at "
                          "FROM coverage_history WHERE person_id = $1 ORDER BY year", person_id)
     payments = await many("SELECT receipt_no, year, amount_fen, channel, paid_at, original_receipt_no, item FROM payment "

@@ -13,7 +13,7 @@ from uuid import UUID
 import asyncpg
 
 from services.subsidy.domain.dues import Due, Line
-from shared.db import BatchUpsert, json_list
+from shared.db import BatchUpsert, keep_text_sets, text_set_id
 from shared.messages import EnrollmentEnded, EnrollmentRegistered, ReceiptAccepted, StatusChanged
 
 Key = tuple[str, int]
@@ -47,10 +47,10 @@ PAYMENTS = BatchUpsert(
 )
 DUES = BatchUpsert(
     "due", (("person_id", "text"), ("year", "int"), ("region", "text"), ("township", "text"), ("standard_fen", "bigint"),
-            ("subsidy_fen", "bigint"), ("due_fen", "bigint"), ("refund_after_fen", "bigint"), ("reasons", "jsonb"),
+            ("subsidy_fen", "bigint"), ("due_fen", "bigint"), ("refund_after_fen", "bigint"), ("reasons_id", "uuid"),
             ("lines", "jsonb"), ("revision", "int"), ("state", "text"), ("payer", "jsonb")),
     stamp=(("assessed_at", "timestamptz"),), conflict=("person_id", "year"),
-    update=dict.fromkeys(("region", "township", "standard_fen", "subsidy_fen", "due_fen", "refund_after_fen", "reasons",
+    update=dict.fromkeys(("region", "township", "standard_fen", "subsidy_fen", "due_fen", "refund_after_fen", "reasons_id",
                           "lines", "revision", "state", "payer", "assessed_at")),
 )
 UNASSESSED = BatchUpsert(
@@ -215,9 +215,10 @@ async def save_dues(conn: asyncpg.Connection, rows: Sequence[DueRow], now: datet
     """Upsert dues and replace their subsidy lines — one statement each for the whole batch."""
     if not rows:
         return
+    await keep_text_sets(conn, (r.due.reasons for r in rows))
     await DUES.execute(conn, [
         (r.person_id, r.year, r.region, r.township, r.due.standard_fen, r.due.subsidy_fen, r.due.due_fen,
-         r.due.refund_after_fen, json_list(r.due.reasons),
+         r.due.refund_after_fen, text_set_id(r.due.reasons),
          json.dumps([line_json(x) for x in r.due.lines]), r.revision, r.state, json.dumps(r.payer))
         for r in rows], now)
     people, years = [r.person_id for r in rows], [r.year for r in rows]
@@ -263,7 +264,8 @@ async def save_refund_orders(conn: asyncpg.Connection, orders: Sequence[NewRefun
 
 
 async def current_due(conn: asyncpg.Connection, person_id: str, year: int) -> asyncpg.Record | None:
-    return await conn.fetchrow("SELECT * FROM due WHERE person_id = $1 AND year = $2", person_id, year)
+    return await conn.fetchrow("SELECT d.*, t.texts AS reasons FROM due d JOIN text_set t ON t.id = d.reasons_id "
+                                "WHERE d.person_id = $1 AND d.year = $2", person_id, year)
 
 
 async def unassessed(conn: asyncpg.Connection, person_id: str, year: int) -> asyncpg.Record | None:

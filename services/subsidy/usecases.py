@@ -352,10 +352,12 @@ async def quote_on(units: Units, person_id: str, year: int, region: str, day: da
     key = (person_id, year)
     async with units() as uow:
         facts = await store.load_facts(uow.conn, [key])
+        held = facts.due.get(key)
+        if held is not None and held["state"] == "active" and held["due_fen"] == 0:
+            held = await store.current_due(uow.conn, person_id, year)  # the same row, with its reasons
     case = build_case(key, facts, region)
     if case is None or case.region != region:
         raise NotInRegion(person_id, year, region)
-    held = facts.due.get(key)
     if held is not None and held["state"] == "active" and held["due_fen"] == 0:
         # fully subsidised: the fund paid and enrollment enrolled them on that due; nothing is collected, any day
         return {**due_body(held), "paid_on": day.isoformat(), "payable": True, "path": None, "benefit_start": None}

@@ -55,12 +55,13 @@ COMPARED = {
     "person": "person_id, region, township, village, statuses",
     "enrollment": "person_id, year, region, township, village, kind, state, ended_on, end_reason",
     "payment": "receipt_no, person_id, year, region, amount_fen, paid_at",
-    "due": "person_id, year, region, township, standard_fen, subsidy_fen, due_fen, refund_after_fen, reasons, lines, "
+    "due": "person_id, year, region, township, standard_fen, subsidy_fen, due_fen, refund_after_fen, reasons_id, lines, "
            "revision, state",
     "subsidy_line": "person_id, year, region, township, category, funding_source, mode, amount_fen",
     "unassessed": "person_id, year, region, reason",
     "refund_order": "person_id, year, region, township, funding_source, amount_fen, reason, state",
     "refund_transition": "from_state, to_state, actor, note, recorded_by",
+    "text_set": "id, texts",
 }
 VOLATILE = {"message_id", "occurred_at", "refund_id"}
 

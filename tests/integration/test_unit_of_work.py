@@ -9,7 +9,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from shared.db import BatchUpsert
+from shared.db import BatchUpsert, keep_text_sets, text_set_id
 from shared.messages import DueAssessed
 from shared.topics import DUE_ASSESSED
 from shared.uow import unit_of_work
@@ -38,7 +38,8 @@ async def conn(servers):
             await connection.execute(SHARED_MIGRATION.read_text())
             await connection.execute(
                 "CREATE TABLE person (person_id text PRIMARY KEY, region text, tags jsonb, paid_fen bigint, "
-                "updated_at timestamptz); CREATE TABLE seen (key text PRIMARY KEY)")
+                "updated_at timestamptz); CREATE TABLE seen (key text PRIMARY KEY); "
+                "CREATE TABLE text_set (id uuid PRIMARY KEY, texts jsonb NOT NULL)")
             yield connection
         finally:
             await connection.close()
@@ -105,6 +106,19 @@ async def test_without_an_update_a_conflict_does_nothing_and_is_not_returned(con
     assert [r["key"] for r in await SEEN.fetch(conn, [("a",), ("b",)])] == ["a", "b"]
     assert [r["key"] for r in await SEEN.fetch(conn, [("b",), ("c",)])] == ["c"]
     assert await SEEN.fetch(conn, []) == []
+
+
+async def test_each_distinct_list_of_texts_is_kept_once_under_the_id_postgresql_gives_it(conn) -> None:
+    # The id must be what a migration computes in SQL for rows it moves (md5 of the jsonb text), or a list
+    # kept before and after a migration would be two rows; quotes, backslashes and a newline included.
+    first = ("个人缴费标准400元（依据：第28行）", 'a "quoted" \\ back\nslash')
+    second = ("特困人员全额资助",)
+    await keep_text_sets(conn, [first, second, first])
+    await keep_text_sets(conn, [second])  # again: nothing new
+    rows = await conn.fetch("SELECT id, texts::text AS texts, md5(texts::text)::uuid AS by_sql FROM text_set ORDER BY texts")
+    assert len(rows) == 2
+    assert {r["id"] for r in rows} == {text_set_id(first), text_set_id(second)}
+    assert all(r["id"] == r["by_sql"] for r in rows)
 
 
 def test_rows_of_the_wrong_width_or_missing_stamps_are_refused_before_the_database() -> None:
