@@ -75,3 +75,15 @@ def name_of(code: str) -> str:
     """The latest name of `code`, or the code itself when unknown (never raises: for display)."""
     region = lookup(code)
     return region.name if region else code
+
+
+def counties_of(city: str, year: int) -> list[str]:
+    """The county-level codes of a prefecture-level city (`city` ends in 00) that were in use in `year`: same
+    first four digits; the city's own code and its 市辖区 (…01, no place of its own) left out. A code retired
+    before `year` (610928 旬阳县, 旬阳市 610981 since 2021) is not among them."""
+    def in_use(region: Region) -> bool:
+        return any((n.valid_from is None or n.valid_from <= year) and (n.valid_to is None or year <= n.valid_to)
+                   for n in region.names)
+
+    return sorted(code for code, region in _table().items()
+                  if code[:4] == city[:4] and code[4:] not in ("00", "01") and in_use(region))

@@ -15,7 +15,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from services.reconciliation import console, console_policy, console_season, season_api, usecases
+from services.reconciliation import console, console_city, console_policy, console_season, season_api, usecases
 from services.reconciliation.domain.errors import NotFound
 from services.reconciliation.domain.exports import MEDIA_TYPES
 from services.reconciliation.domain.files import LineError, decode
@@ -230,3 +230,4 @@ router.include_router(console.router)
 router.include_router(console_policy.router)
 router.include_router(season_api.router)
 router.include_router(console_season.router)
+router.include_router(console_city.router)

@@ -63,6 +63,15 @@ def awaiting_figures(region: str, year: int) -> list[Awaiting]:
         return []
 
 
+def is_city(region: str, year: int) -> bool:
+    """Is `region` a city-wide pooling region (its pack covers its counties)? Its console links to the city view."""
+    try:
+        pack = load_pack(region, year)
+    except PolicyError:
+        return False
+    return pack.pooling == "city" and pack.region == region
+
+
 def _render(name: str, status: int = 200, **context: Any) -> HTMLResponse:
     return HTMLResponse(TEMPLATES.get_template(name).render(**context), status_code=status)
 
@@ -100,7 +109,8 @@ async def index(request: Request, region: str | None = Query(None, pattern=r"^\d
         discrepancies=[discrepancy_json(d) for d in figures.open_discrepancies[:OPEN_SHOWN]], shown=OPEN_SHOWN,
         transfers=figures.transfers, refunds=figures.refunds, last_run=figures.last_run,
         live=is_live(figures.window, usecases.business_day(settings, now)), refresh_s=settings.console_refresh_s,
-        now=now.strftime("%Y-%m-%d %H:%M:%S UTC"), holder=caller.holder, awaiting=awaiting_figures(region, year))
+        now=now.strftime("%Y-%m-%d %H:%M:%S UTC"), holder=caller.holder, awaiting=awaiting_figures(region, year),
+        city=is_city(region, year))
 
 
 @router.post("/console/login")

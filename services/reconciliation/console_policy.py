@@ -5,8 +5,8 @@ other console pages (console.py).
   diff` prints; `/console/packs.xlsx` the same as a spreadsheet. Packs are public policy: a logged-in holder
   of any region may compare any two.
 
-What a change of amounts would cost is `yibao whatif` (services/subsidy/whatif.py): it reads the people
-from the subsidy service's own schema, which this service may not read.
+What a change of amounts would cost is the subsidy service's page (services/subsidy/console.py, `yibao whatif`
+on the command line): it reads the people from the subsidy service's own schema, which this service may not read.
 """
 from __future__ import annotations
 

@@ -346,3 +346,19 @@ async def person_view(conn: asyncpg.Connection, person_id: str, region: str) -> 
             "receipts": [dict(r) for r in receipts], "refused_receipts": [dict(r) for r in refused],
             "dues": [dict(r) for r in dues], "statuses": statuses or [], "discrepancies": [dict(r) for r in found]}
     return view if any(view.values()) else None
+
+
+async def regions_under(conn: asyncpg.Connection, prefix: str, year: int) -> list[str]:
+    """Every region code starting with `prefix` (a city's first four digits) that holds anything for the year:
+    the counties of a city-wide pooling region whose data arrived under their own codes. (A range of six-digit
+    codes, not LIKE, so the tables' region indexes serve it.)"""
+    rows = await conn.fetch(
+        """
+        SELECT region FROM baseline_person WHERE region BETWEEN $1 AND $2
+        UNION SELECT region FROM enrollment_year WHERE region BETWEEN $1 AND $2 AND year = $3
+        UNION SELECT region FROM person_status WHERE region BETWEEN $1 AND $2
+        UNION SELECT region FROM prior_enrollment WHERE region BETWEEN $1 AND $2 AND year = $3 - 1
+        UNION SELECT region FROM township_target WHERE region BETWEEN $1 AND $2 AND year = $3
+        ORDER BY 1
+        """, prefix + "00", prefix + "99", year)
+    return [r["region"] for r in rows]

@@ -29,7 +29,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field, ValidationError
 
-from services.subsidy import usecases
+from services.subsidy import console, usecases
 from services.subsidy.access import REFUND_CLERK, ROLES, TAX_GATEWAY, VIEWER
 from services.subsidy.cache import DueCache
 from services.subsidy.domain.refunds import RefundStepRefused, Refusal
@@ -166,3 +166,6 @@ async def move(refund_id: UUID, body: RefundStep, runtime: Runtime = RUNTIME, wh
         async with runtime.unit_of_work() as uow:
             row = await usecases.move_refund(uow, who, refund_id, step)
     return refund_body(row)
+
+
+router.include_router(console.router)  # 政策测算 (console.py): its own cookie, HTML, not in the OpenAPI document

@@ -75,8 +75,9 @@ def _paid(person: str, region: str, fen: int) -> ReceiptAccepted:
                            year=YEAR, amount_fen=fen, channel="wechat", paid_at=datetime(2024, 10, 15, 2, 0, tzinfo=UTC))
 
 
-async def store_population(pool: asyncpg.Pool) -> dict[str, tuple[str, str]]:
-    """Store the population through subsidy's use cases; returns 怀远's people → (kind, township)."""
+async def store_population(pool: asyncpg.Pool, topic_prefix: str = "wi.") -> dict[str, tuple[str, str]]:
+    """Store the population through subsidy's use cases; returns 怀远's people → (kind, township). `topic_prefix`:
+    the running system's, where a subsidy service will relay the outbox these use cases fill."""
     people: dict[str, tuple[str, str]] = {}
     statuses, enrolled, receipts = [], [], []
     seq = 100
@@ -106,11 +107,11 @@ async def store_population(pool: asyncpg.Pool) -> dict[str, tuple[str, str]]:
         person = resident_id(region, seq=920 + n)
         enrolled.append(_registered(person, region, "城关镇"))
         statuses.append(_listed(person, region, "minimum_living", "城关镇"))
-    async with unit_of_work(pool, schema="subsidy", topic_prefix="wi.", now=NOW) as uow:
+    async with unit_of_work(pool, schema="subsidy", topic_prefix=topic_prefix, now=NOW) as uow:
         await usecases.record_enrollments(uow, enrolled)
         await usecases.record_statuses(uow, statuses, campaign_year=YEAR)
         await usecases.record_receipts(uow, receipts)
-    async with unit_of_work(pool, schema="subsidy", topic_prefix="wi.", now=NOW) as uow:
+    async with unit_of_work(pool, schema="subsidy", topic_prefix=topic_prefix, now=NOW) as uow:
         await usecases.record_enrollments(uow, [EnrollmentEnded(**_envelope(), person_id=ended, region=HY, year=YEAR,
                                                                  reason="death", ended_on=date(2024, 11, 1))])
     assert len(people) == PEOPLE_OF_HY
