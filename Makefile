@@ -73,6 +73,21 @@ bench-chain: up
 CHAOS_RECEIPTS ?= 200000
 chaos: up differential
 	$(VENV)/bin/python -m tests.chaos --receipts $(CHAOS_RECEIPTS)
+	@$(MAKE) --no-print-directory chaos-cluster chaos-standby
+
+# Beyond one machine (tests/chaos/cluster.py, standby.py), each on private servers of its own: a three-broker
+# KRaft cluster under a steady CLUSTER_RATE receipts/s while one broker is SIGKILLed, then two, then all three
+# restarted in turn, then instances added and killed (lost/doubled and the chain's longest stall per phase in
+# artifacts/chaos/<run>/cluster-report.json); and PostgreSQL failover to a synchronous standby under
+# STANDBY_RECEIPTS receipts (standby-report.json). `make test` runs smaller tiers of both (tests/e2e).
+CLUSTER_RATE ?= 400
+CLUSTER_DOWN_S ?= 30
+STANDBY_RECEIPTS ?= 20000
+.PHONY: chaos-cluster chaos-standby
+chaos-cluster: up
+	$(VENV)/bin/python -m tests.chaos.cluster --rate $(CLUSTER_RATE) --down $(CLUSTER_DOWN_S)
+chaos-standby: up
+	$(VENV)/bin/python -m tests.chaos.standby --receipts $(STANDBY_RECEIPTS)
 
 # The differential check at full size (tests/system/test_differential.py, ~2 minutes): DIFFERENTIAL_PEOPLE
 # (2,000) generated people of the four seed regions through the five running services, each person's record

@@ -112,7 +112,7 @@ def batch_subscriber(router: KafkaRouter, settings: ServiceSettings, topic: str,
 def create_producer(settings: ServiceSettings) -> AIOKafkaProducer:
     """An idempotent producer (acks=all): a retried send is not written twice by the broker."""
     return AIOKafkaProducer(
-        bootstrap_servers=settings.kafka_bootstrap,
+        bootstrap_servers=settings.kafka_bootstrap_servers,
         enable_idempotence=True,
         acks="all",
         linger_ms=5,

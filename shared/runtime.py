@@ -28,6 +28,7 @@ from shared.messages import DeadLettered
 from shared.messages.envelope import Envelope
 from shared.metrics import BATCH_FAILURES, BATCH_SECONDS, MESSAGES
 from shared.outbox import OutboxRelay, Outgoing
+from shared.replica import ReplicaReads
 from shared.settings import ServiceSettings
 from shared.topics import DEAD_LETTER
 from shared.uow import UnitOfWork, reading, unit_of_work
@@ -49,6 +50,7 @@ class Runtime:
         self.schema = schema
         self.settings = settings
         self.pool: asyncpg.Pool | None = None
+        self.replica: ReplicaReads | None = None
         self.redis: aioredis.Redis | None = None
         self.producer: AIOKafkaProducer | None = None
         self.relay: OutboxRelay | None = None
@@ -57,6 +59,10 @@ class Runtime:
     async def start(self) -> None:
         self.pool = await create_pool(self.settings.pg_dsn, self.schema,
                                       idle_in_transaction_ms=self.settings.pg_idle_in_transaction_ms)
+        if self.settings.pg_read_dsn:
+            # min_size 0: a replica that is down at start only sends the reads to the primary
+            self.replica = ReplicaReads(await create_pool(self.settings.pg_read_dsn, self.schema, min_size=0,
+                                                          max_size=4), self.settings.pg_read_max_lag_s)
         self.redis = aioredis.from_url(self.settings.redis_url, decode_responses=True)
         self.producer = create_producer(self.settings)
         await self.producer.start()
@@ -74,6 +80,8 @@ class Runtime:
             await self.redis.aclose()
         if self.pool:
             await self.pool.close()
+        if self.replica:
+            await self.replica.replica.close()
 
     def unit_of_work(self, *, now: datetime | None = None) -> AbstractAsyncContextManager[UnitOfWork]:
         """A transaction of this service for an HTTP route, the scheduler or a test: events to the outbox on commit."""
@@ -84,6 +92,15 @@ class Runtime:
         """A connection without a transaction for a read-only route: it can raise no event."""
         assert self.pool is not None, "runtime not started"
         return reading(self.pool)
+
+    @asynccontextmanager
+    async def reading_replica(self) -> AsyncIterator[UnitOfWork]:
+        """Like `reading`, from the replica (YIBAO_PG_READ_DSN) while it is within YIBAO_PG_READ_MAX_LAG_S,
+        else from the primary: for the read-only APIs that may answer a second or so behind."""
+        assert self.pool is not None, "runtime not started"
+        source = await self.replica.source(self.pool) if self.replica else self.pool
+        async with reading(source) as uow:
+            yield uow
 
     @asynccontextmanager
     async def consuming(

@@ -40,7 +40,7 @@ class ServiceSpec:
 
 def build_broker(spec: ServiceSpec, runtime: Runtime) -> KafkaBroker:
     broker = KafkaBroker(
-        runtime.settings.kafka_bootstrap,
+        runtime.settings.kafka_bootstrap_servers,
         client_id=f"yibao-{spec.name}",
         security=faststream_security(runtime.settings),
         logger=logging.getLogger(f"faststream.{spec.name}"),

@@ -25,6 +25,12 @@ class ServiceSettings(BaseSettings):
     kafka_username: str = Field("", description="This process's Kafka principal (SASL username).")
     kafka_password: SecretStr = Field(SecretStr(""), description="Its password (never logged).")
     pg_dsn: str = Field("postgresql://yibao@127.0.0.1:15432/yibao", description="PostgreSQL DSN.")
+    pg_read_dsn: str = Field(
+        "", description="A streaming replica (hot standby) the read-only APIs may read from (subsidy's quote "
+        "fallback and person ledger, enrollment's person record, reconciliation's console); empty: the primary. "
+        "Its role needs pg_read_all_stats to see the WAL receiver (shared/replica.py).")
+    pg_read_max_lag_s: float = Field(
+        5.0, description="Read from the replica only while it is at most this far behind; else from the primary.")
     redis_url: str = Field("redis://127.0.0.1:16379/0", description="Redis URL.")
     http_host: str = "127.0.0.1"
     http_port: int = Field(8000, description="Port of /health, /metrics and the service's HTTP API.")
@@ -59,6 +65,12 @@ class ServiceSettings(BaseSettings):
         2025,
         description="The coverage year being collected (default: the seeds' campaign, autumn 2024 for 2025).",
     )
+
+    @property
+    def kafka_bootstrap_servers(self) -> list[str]:
+        """`kafka_bootstrap` as a list: a cluster's nodes are named comma-separated (host:port,host:port), and
+        FastStream takes a single string for one host."""
+        return [s.strip() for s in self.kafka_bootstrap.split(",") if s.strip()]
 
     def topic(self, name: str) -> str:
         return f"{self.topic_prefix}{name}"

@@ -9,6 +9,9 @@ runs with the system python3 before the project's virtualenv exists.
     python3 deploy/local/stack.py services-up    # the five services, waited on /health
     python3 deploy/local/stack.py status | env | services-down | down
 
+    python3 deploy/local/stack.py up --brokers 3                          # Kafka as a 3-node KRaft cluster
+    python3 deploy/local/stack.py services-up --instances payment_ingest=2  # N processes of a service
+
 Everything lives under .local/ in the repository: data (.local/pg, .local/redis,
 .local/kafka/data), pid files (.local/run/<name>.pid) and logs
 (.local/log/<name>.log). Processes are only ever stopped by the pid in their pid
@@ -16,6 +19,26 @@ file, and only after checking that the pid still belongs to that program.
 
 Ports (chosen away from the defaults so a system PostgreSQL/Redis/Kafka can coexist):
 PostgreSQL 15432, Redis 16379, Kafka 19092 (controller 19093), services 18001-18005.
+
+`up --brokers 3` runs Kafka as a three-node KRaft cluster instead (each node broker and
+controller; node n on 19092+2(n-1), its controller on the port after it: 19092/19093,
+19094/19095, 19096/19097; data under .local/kafka/cluster/node-<n>, pid files kafka,
+kafka-2, kafka-3, logs kafka-server-<n>.log), every topic replicated on the three
+brokers with min.insync.replicas=2: a write acknowledged with acks=all is on two brokers,
+and the cluster keeps working with one of them down. `env` then lists the three nodes
+as the bootstrap servers. The single broker stays the default; `up` with the other
+shape running refuses and says how to switch (`down`, then `up` with the shape wanted).
+
+`up --pg-standby` adds a streaming replica of PostgreSQL on 15433 (pg_basebackup -R from
+the primary, asynchronous, hot standby; data next to the primary's in pg-standby, pid file
+postgres-standby): `services-up` then gives the services YIBAO_PG_READ_DSN, and their
+read-only APIs read from it while it lags at most YIBAO_PG_READ_MAX_LAG_S (shared/replica.py).
+
+`services-up --instances NAME=N` (repeatable) runs N processes of a service in the same
+consumer groups (Kafka shares the partitions among them). Instance 1 keeps the service's
+port; instance n listens on the service's port + 100 x (n-1) (payment_ingest: 18003,
+18103, 18203), pid file service-<name>-<n>, log service-<name>-<n>.log, so each answers
+/health and /metrics on its own port.
 """
 from __future__ import annotations
 
@@ -45,6 +68,7 @@ VENV_BIN = ROOT / ".venv" / "bin"
 
 HOST = "127.0.0.1"
 PG_PORT = 15432
+PG_STANDBY_PORT = 15433
 REDIS_PORT = 16379
 KAFKA_PORT = 19092
 KAFKA_CONTROLLER_PORT = 19093
@@ -138,10 +162,23 @@ def log_file(name: str) -> Path:
 # pid file whose pid was reused by some other program is never acted on.
 MARKERS = {
     "postgres": "postgres",
+    "postgres-standby": "postgres",
     "redis": "redis-server",
     "kafka": "kafka.Kafka",
+    "kafka-2": "kafka.Kafka",
+    "kafka-3": "kafka.Kafka",
     **{f"service-{name}": f"services.{name}" for name in SERVICES},
 }
+
+
+def marker(name: str) -> str:
+    """The command-line marker of a managed process; extra instances (service-<name>-<n>) share their service's."""
+    if name in MARKERS:
+        return MARKERS[name]
+    base, _, n = name.rpartition("-")
+    if base in MARKERS and base.startswith("service-") and n.isdigit():
+        return MARKERS[base]
+    raise KeyError(name)
 
 
 def read_pid(name: str) -> int | None:
@@ -157,7 +194,7 @@ def read_pid(name: str) -> int | None:
         return None
     if stat.rsplit(")", 1)[-1].split()[0] == "Z":  # zombie: exited, not yet reaped
         return None
-    return pid if MARKERS[name] in cmdline else None
+    return pid if marker(name) in cmdline else None
 
 
 def spawn(name: str, cmd: list[str], *, env=None, cwd: Path = ROOT, user: str | None = None) -> int:
@@ -482,6 +519,46 @@ def pg_up() -> bool:
     return True
 
 
+def pg_standby_up() -> bool:
+    """A hot standby of the primary on PG_STANDBY_PORT, streaming asynchronously (a dead standby must not stop
+    the primary's commits on a development machine; the fault harness's standby is synchronous)."""
+    if read_pid("postgres-standby"):
+        return False
+    bindir = pg_bin_dir()
+    if bindir is None:
+        die("PostgreSQL server not installed; run `stack.py install`")
+    if port_open(PG_STANDBY_PORT):
+        die(f"port {PG_STANDBY_PORT} is taken by a process this stack did not start")
+    user = _pg_user()
+    primary, sock = pg_dirs()
+    data = primary.parent / "pg-standby"
+    if not (data / "PG_VERSION").exists():
+        say(f"pg_basebackup of the primary into {data}")
+        if data.exists():
+            shutil.rmtree(data)  # a half-made copy from an interrupted pg_basebackup
+        data.mkdir(parents=True, mode=0o700)  # pg_basebackup fills an empty folder its user owns
+        if user:
+            shutil.chown(data, user, user)
+        run(_as_pg([str(bindir / "pg_basebackup"), "-h", HOST, "-p", str(PG_PORT), "-U", "postgres", "-D", str(data),
+                    "-R", "-X", "stream", "-c", "fast", "-d",
+                    f"host={HOST} port={PG_PORT} user=postgres application_name=standby"]), capture=True)
+    spawn("postgres-standby", [
+        str(bindir / "postgres"), "-D", str(data),
+        "-c", f"listen_addresses={HOST}", "-c", f"port={PG_STANDBY_PORT}", "-c", f"unix_socket_directories={sock}",
+        # a hot standby refuses to start with fewer connections than its primary allows
+        "-c", "max_connections=200", "-c", "hot_standby=on", "-c", "hot_standby_feedback=on",
+        "-c", "logging_collector=off",
+    ], user=user)
+    wait_for("PostgreSQL standby", lambda: run([str(bindir / "pg_isready"), "-q", "-h", HOST, "-p",
+                                                 str(PG_STANDBY_PORT), "-U", "postgres", "-d", "postgres"],
+                                                check=False, capture=True).returncode == 0,
+             timeout=120, name="postgres-standby")
+    # the lag check reads the standby's WAL receiver (shared/replica.py), which needs this role
+    run([str(bindir / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", HOST, "-p", str(PG_PORT), "-U", "postgres",
+         "-d", "postgres", "-c", f"GRANT pg_read_all_stats TO {PG_USER}"], capture=True)
+    return True
+
+
 # ---------------------------------------------------------------- Redis
 
 
@@ -557,22 +634,22 @@ log4j.logger.kafka.log.LogCleaner=WARN
 """
 
 
-def java_cmd(main: str, *args: str, heap: list[str] | None = None) -> list[str]:
+def java_cmd(main: str, *args: str, heap: list[str] | None = None, log4j: Path | None = None) -> list[str]:
     java = shutil.which("java")
     if not java:
         die("java not installed; run `stack.py install`")
     return [java, *(heap or ["-Xmx256m"]), "-XX:+UseG1GC", "-Djava.awt.headless=true",
             "-Djava.net.preferIPv4Stack=true",
-            f"-Dlog4j.configuration=file:{KAFKA_HOME / 'log4j.properties'}",
+            f"-Dlog4j.configuration=file:{log4j or KAFKA_HOME / 'log4j.properties'}",
             f"-Dkafka.logs.dir={LOG}",
             "-cp", f"{KAFKA_LIBS}/*", main, *args]
 
 
-def kafka_metadata_ready() -> bool:
-    """A raw Kafka Metadata v1 request: ready when a broker and a controller are listed."""
+def kafka_metadata_ready(port: int = KAFKA_PORT, brokers: int = 1) -> bool:
+    """A raw Kafka Metadata v1 request: ready when `brokers` brokers and a controller are listed."""
     client = b"yibao-stack"
     body = struct.pack(">hhih", 3, 1, 1, len(client)) + client + struct.pack(">i", -1)
-    with socket.create_connection((HOST, KAFKA_PORT), timeout=2) as s:
+    with socket.create_connection((HOST, port), timeout=2) as s:
         s.settimeout(5)
         s.sendall(struct.pack(">i", len(body)) + body)
         size = struct.unpack(">i", _recv(s, 4))[0]
@@ -587,7 +664,7 @@ def kafka_metadata_ready() -> bool:
         (rlen,) = struct.unpack_from(">h", data, pos)
         pos += 2 + max(rlen, 0)  # rack (nullable)
     (controller,) = struct.unpack_from(">i", data, pos)
-    return n_brokers > 0 and controller >= 0
+    return n_brokers >= brokers and controller >= 0
 
 
 def _recv(s: socket.socket, n: int) -> bytes:
@@ -600,7 +677,7 @@ def _recv(s: socket.socket, n: int) -> bytes:
     return buf
 
 
-def kafka_admin_ready() -> bool:
+def kafka_admin_ready(bootstrap: str = f"{HOST}:{KAFKA_PORT}") -> bool:
     """Confirm with aiokafka's admin client (what the services use), when the venv exists."""
     py = VENV_BIN / "python"
     if not py.exists():
@@ -609,7 +686,7 @@ def kafka_admin_ready() -> bool:
         "import asyncio,sys\n"
         "from aiokafka.admin import AIOKafkaAdminClient\n"
         "async def m():\n"
-        f"    a = AIOKafkaAdminClient(bootstrap_servers='{HOST}:{KAFKA_PORT}', request_timeout_ms=5000)\n"
+        f"    a = AIOKafkaAdminClient(bootstrap_servers='{bootstrap}', request_timeout_ms=5000)\n"
         "    await a.start()\n"
         "    try: await a.list_topics()\n"
         "    finally: await a.close()\n"
@@ -620,7 +697,12 @@ def kafka_admin_ready() -> bool:
 
 def kafka_up() -> bool:
     if read_pid("kafka"):
+        if running_brokers() != 1:
+            die(f"Kafka runs as a {running_brokers()}-broker cluster; `up` without --brokers wants the single "
+                "broker. Use `up --brokers 3`, or `down` then `up` to switch back.")
         return False
+    if any(read_pid(f"kafka-{n}") for n in (2, 3)):
+        die("nodes of a Kafka cluster are running without node 1; `down` first")
     if not any(KAFKA_LIBS.glob("kafka_2.13-*.jar")):
         die(f"no Kafka jars in {KAFKA_LIBS}; run `stack.py install`")
     for port in (KAFKA_PORT, KAFKA_CONTROLLER_PORT):
@@ -647,9 +729,126 @@ def kafka_up() -> bool:
     if soft != resource.RLIM_INFINITY and soft < wanted:
         resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
     spawn("kafka", java_cmd("kafka.Kafka", str(props), heap=["-Xmx512m", "-Xms256m"]))
+    KAFKA_SHAPE.write_text("1\n")
     wait_for("Kafka port", lambda: port_open(KAFKA_PORT), timeout=120, name="kafka")
     wait_for("Kafka metadata", kafka_metadata_ready, timeout=120, name="kafka")
     wait_for("Kafka admin client", kafka_admin_ready, timeout=60, name="kafka", interval=1)
+    return True
+
+
+# ---------------------------------------------------------------- Kafka as a cluster (up --brokers 3)
+
+KAFKA_CLUSTER = KAFKA_HOME / "cluster"
+KAFKA_SHAPE = KAFKA_HOME / "brokers"  # how many brokers the running Kafka has: 1 or 3
+
+
+def node_name(node: int) -> str:
+    return "kafka" if node == 1 else f"kafka-{node}"
+
+
+def node_ports(node: int) -> tuple[int, int]:
+    """(client port, controller port) of cluster node `node` (1-based): node 1 keeps the single broker's."""
+    return KAFKA_PORT + 2 * (node - 1), KAFKA_CONTROLLER_PORT + 2 * (node - 1)
+
+
+def running_brokers() -> int:
+    """How many brokers the Kafka of this stack was started with (1 when it never ran as a cluster)."""
+    try:
+        return int(KAFKA_SHAPE.read_text().strip() or 1)
+    except (FileNotFoundError, ValueError):
+        return 1
+
+
+def kafka_bootstrap() -> str:
+    brokers = running_brokers() if read_pid("kafka") else 1
+    return ",".join(f"{HOST}:{node_ports(n)[0]}" for n in range(1, brokers + 1))
+
+
+def cluster_properties(node: int, brokers: int) -> str:
+    """server.properties of cluster node `node`: broker and controller, `brokers` voters, every topic on
+    three brokers (replication factor 3) and acks=all answered once two have a write (min.insync.replicas=2)."""
+    port, controller = node_ports(node)
+    voters = ",".join(f"{n}@{HOST}:{node_ports(n)[1]}" for n in range(1, brokers + 1))
+    replicas = min(brokers, 3)
+    min_isr = 2 if replicas > 1 else 1
+    return f"""\
+# Written by deploy/local/stack.py on every `up --brokers {brokers}`; edit the script, not this file.
+process.roles=broker,controller
+node.id={node}
+controller.quorum.voters={voters}
+listeners=PLAINTEXT://{HOST}:{port},CONTROLLER://{HOST}:{controller}
+advertised.listeners=PLAINTEXT://{HOST}:{port}
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+log.dirs={KAFKA_CLUSTER / f"node-{node}" / "data"}
+num.partitions=1
+default.replication.factor={replicas}
+min.insync.replicas={min_isr}
+offsets.topic.replication.factor={replicas}
+offsets.topic.num.partitions=10
+transaction.state.log.replication.factor={replicas}
+transaction.state.log.min.isr={min_isr}
+transaction.state.log.num.partitions=10
+# A replica that was not in sync never becomes leader: that would drop writes already acknowledged.
+unclean.leader.election.enable=false
+group.initial.rebalance.delay.ms=0
+auto.create.topics.enable=false
+log.cleaner.dedupe.buffer.size=33554432
+num.network.threads=2
+num.io.threads=4
+log.retention.hours=168
+"""
+
+
+def kafka_cluster_up(brokers: int) -> bool:
+    """Start (or find running) a `brokers`-node KRaft cluster; node 1 answers where the single broker would."""
+    names = [node_name(n) for n in range(1, brokers + 1)]
+    running = [n for n in names if read_pid(n)]
+    if running and running_brokers() != brokers:
+        die(f"Kafka runs as {running_brokers()} broker(s), not {brokers}: `down` first, then `up --brokers {brokers}`")
+    if len(running) == brokers:
+        return False
+    if not any(KAFKA_LIBS.glob("kafka_2.13-*.jar")):
+        die(f"no Kafka jars in {KAFKA_LIBS}; run `stack.py install`")
+    for node in range(1, brokers + 1):
+        if read_pid(node_name(node)):
+            continue
+        for port in node_ports(node):
+            if port_open(port):
+                die(f"port {port} (Kafka node {node}) is taken by a process this stack did not start")
+    KAFKA_CLUSTER.mkdir(parents=True, exist_ok=True)
+    id_file = KAFKA_CLUSTER / "cluster.id"
+    if not id_file.exists():
+        cid = run(java_cmd("kafka.tools.StorageTool", "random-uuid"), capture=True).stdout.strip().splitlines()[-1]
+        id_file.write_text(cid + "\n")
+    cid = id_file.read_text().strip()
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = 65536 if hard == resource.RLIM_INFINITY else min(hard, 65536)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+    for node in range(1, brokers + 1):
+        if read_pid(node_name(node)):
+            continue
+        home = KAFKA_CLUSTER / f"node-{node}"
+        home.mkdir(parents=True, exist_ok=True)
+        props, log4j = home / "server.properties", home / "log4j.properties"
+        props.write_text(cluster_properties(node, brokers))
+        log4j.write_text(LOG4J_PROPERTIES.replace(f"{LOG}/kafka-server.log", f"{LOG}/kafka-server-{node}.log"))
+        if not (home / "data" / "meta.properties").exists():
+            say(f"formatting Kafka node {node} (cluster {cid})")
+            run(java_cmd("kafka.tools.StorageTool", "format", "-t", cid, "-c", str(props), "--ignore-formatted",
+                         log4j=log4j), capture=True)
+        # Three JVMs share the machine: a small heap each (the single broker has the same).
+        spawn(node_name(node), java_cmd("kafka.Kafka", str(props), heap=["-Xmx512m", "-Xms128m"], log4j=log4j))
+    KAFKA_SHAPE.write_text(f"{brokers}\n")
+    for node in range(1, brokers + 1):
+        port = node_ports(node)[0]
+        wait_for(f"Kafka node {node} port", lambda p=port: port_open(p), timeout=180, name=node_name(node))
+    wait_for(f"Kafka metadata ({brokers} brokers)", lambda: kafka_metadata_ready(KAFKA_PORT, brokers),
+             timeout=180, name="kafka")
+    wait_for("Kafka admin client", lambda: kafka_admin_ready(kafka_bootstrap()), timeout=60, name="kafka",
+             interval=1)
     return True
 
 
@@ -658,7 +857,24 @@ def create_topics() -> None:
     if not yibao.exists():
         say("no .venv yet: skipping topic creation (`make up` creates the venv first)")
         return
-    run([str(yibao), "topics", "create"], env=dict(os.environ, **ENV))
+    if running_brokers() == 1:
+        run([str(yibao), "topics", "create"], env=dict(os.environ, **ENV))
+        return
+    # `yibao topics create` makes single-replica topics; on the cluster each is kept on three brokers.
+    code = ("import asyncio,sys\n"
+            "from shared.kafka_admin import ensure_topics\n"
+            "made = asyncio.run(ensure_topics(sys.argv[1], replication_factor=3))\n"
+            "print(f'created {len(made)} topic(s), replication factor 3, on {sys.argv[1]}')\n")
+    run([str(VENV_BIN / "python"), "-c", code, kafka_bootstrap()], env=dict(os.environ, **env()))
+
+
+def env(*, replica: bool = False) -> dict[str, str]:
+    """The YIBAO_* addresses: the Kafka bootstrap list names every node when Kafka runs as a cluster. With
+    `replica` (for the stack's own services) the standby's DSN too, when it runs. Never in `stack.py env`: the
+    tests start services on databases of their own, which a replica of the database yibao is not."""
+    replica_dsn = ({"YIBAO_PG_READ_DSN": f"postgresql://{PG_USER}@{HOST}:{PG_STANDBY_PORT}/{PG_DB}"}
+                   if replica and read_pid("postgres-standby") else {})
+    return {**ENV, "YIBAO_KAFKA_BOOTSTRAP": kafka_bootstrap(), **replica_dsn}
 
 
 # ---------------------------------------------------------------- commands
@@ -667,7 +883,12 @@ def create_topics() -> None:
 def cmd_up(args) -> None:
     t0 = time.monotonic()
     timings = []
-    for name, fn in (("postgres", pg_up), ("redis", redis_up), ("kafka", kafka_up)):
+    brokers = args.brokers
+    kafka = kafka_up if brokers == 1 else (lambda: kafka_cluster_up(brokers))
+    steps = [("postgres", pg_up), ("redis", redis_up), ("kafka", kafka)]
+    if args.pg_standby:
+        steps.insert(1, ("postgres standby", pg_standby_up))
+    for name, fn in steps:
         t = time.monotonic()
         started = fn()
         timings.append(f"{name} {'started' if started else 'already running'} ({time.monotonic() - t:.1f}s)")
@@ -675,45 +896,101 @@ def cmd_up(args) -> None:
         create_topics()
     say("; ".join(timings))
     say(f"up in {time.monotonic() - t0:.1f}s: PostgreSQL {HOST}:{PG_PORT} (db {PG_DB}, user {PG_USER}), "
-        f"Redis {HOST}:{REDIS_PORT}, Kafka {HOST}:{KAFKA_PORT}; logs in {LOG.relative_to(ROOT)}/")
+        f"Redis {HOST}:{REDIS_PORT}, Kafka {kafka_bootstrap()}"
+        + (f" ({brokers} brokers, topics replicated 3 times, min.insync.replicas=2)" if brokers > 1 else "")
+        + f"; logs in {LOG.relative_to(ROOT)}/")
 
 
 def cmd_down(args) -> None:
     cmd_services_down(args)
-    stop("kafka", timeout=60)
+    # The nodes of a cluster are told to stop together: the last one alone would wait for a quorum of
+    # controllers to hand its partitions over to, and there would be none.
+    nodes = [node_name(n) for n in (3, 2, 1)]
+    for name in nodes:
+        pid = read_pid(name)
+        if pid:
+            os.kill(pid, signal.SIGTERM)
+    for name in nodes:
+        stop(name, timeout=60)
     stop("redis", timeout=20)
     # PostgreSQL's SIGTERM is "smart" shutdown (waits for every client to leave);
     # SIGINT is its fast shutdown, which is what a stop should be.
+    stop("postgres-standby", sig=signal.SIGINT, timeout=60)
     stop("postgres", sig=signal.SIGINT, timeout=60)
     say("down")
 
 
 def all_names() -> list[str]:
-    return ["postgres", "redis", "kafka"] + [f"service-{n}" for n in SERVICES]
+    nodes = [node_name(n) for n in range(2, running_brokers() + 1)]
+    standby = ["postgres-standby"] if pid_file("postgres-standby").exists() else []
+    return ["postgres", *standby, "redis", "kafka", *nodes] + [f"service-{n}" for n in SERVICES] + extra_instances()
+
+
+def instance_name(service: str, instance: int) -> str:
+    return f"service-{service}" if instance == 1 else f"service-{service}-{instance}"
+
+
+def instance_port(service: str, instance: int) -> int:
+    """Instance 1 on the service's port, instance n on that port + 100 x (n-1)."""
+    return SERVICES[service] + 100 * (instance - 1)
+
+
+def extra_instances() -> list[str]:
+    """Pid-file names of the running or recorded extra instances (service-<name>-<n>), in order."""
+    found = []
+    for path in sorted(RUN.glob("service-*-*.pid")):
+        try:
+            marker(path.stem)
+        except KeyError:
+            continue
+        found.append(path.stem)
+    return sorted(found, key=lambda n: (n.rpartition("-")[0], int(n.rpartition("-")[2])))
+
+
+def name_port(name: str) -> int:
+    if name.startswith("kafka"):
+        return node_ports(1 if name == "kafka" else int(name.rpartition("-")[2]))[0]
+    if name.startswith("service-"):
+        base, _, n = name.removeprefix("service-").rpartition("-")
+        if base in SERVICES and n.isdigit():
+            return instance_port(base, int(n))
+        return SERVICES[name.removeprefix("service-")]
+    return {"postgres": PG_PORT, "postgres-standby": PG_STANDBY_PORT, "redis": REDIS_PORT}[name]
 
 
 def cmd_status(args) -> None:
     running = 0
-    ports = {"postgres": PG_PORT, "redis": REDIS_PORT, "kafka": KAFKA_PORT,
-             **{f"service-{n}": p for n, p in SERVICES.items()}}
     for name in all_names():
         pid = read_pid(name)
         running += pid is not None
         state = f"running (pid {pid})" if pid else "stopped"
-        print(f"{name:32} {state:24} {HOST}:{ports[name]}")
+        print(f"{name:32} {state:24} {HOST}:{name_port(name)}")
     # exit 0: the stack (PG, Redis, Kafka) is up; 3: nothing is running; 1: partly.
     core = sum(read_pid(n) is not None for n in ("postgres", "redis", "kafka"))
     sys.exit(0 if core == 3 else 3 if running == 0 else 1)
 
 
 def cmd_env(args) -> None:
-    for key, value in ENV.items():
+    for key, value in env().items():
         print(f"export {key}={value}")
 
 
 def health_ok(port: int) -> bool:
     with urllib.request.urlopen(f"http://{HOST}:{port}/health", timeout=2) as resp:
         return resp.status == 200
+
+
+def parse_instances(specs: list[str]) -> dict[str, int]:
+    """`--instances payment_ingest=2 --instances enrollment=3` (or comma-separated) -> {service: N}."""
+    wanted: dict[str, int] = {}
+    for spec in ",".join(specs).split(","):
+        if not spec.strip():
+            continue
+        name, sep, count = spec.strip().partition("=")
+        if not sep or name not in SERVICES or not count.isdigit() or not 1 <= int(count) <= 12:
+            die(f"--instances {spec!r}: write SERVICE=N with N from 1 to 12 and SERVICE one of {', '.join(SERVICES)}")
+        wanted[name] = int(count)
+    return wanted
 
 
 def cmd_services_up(args) -> None:
@@ -725,27 +1002,35 @@ def cmd_services_up(args) -> None:
     for name in names:
         if name not in SERVICES:
             die(f"unknown service {name!r}; known: {', '.join(SERVICES)}")
-    started = []
-    for name in names:
-        key = f"service-{name}"
-        if read_pid(key):
-            continue
-        port = SERVICES[name]
-        if port_open(port):
-            die(f"port {port} for {name} is taken by a process this stack did not start")
-        env = dict(os.environ, **ENV, YIBAO_HTTP_PORT=str(port), PYTHONUNBUFFERED="1")
-        spawn(key, [str(py), "-m", f"services.{name}"], env=env)
-        started.append(name)
-    for name in names:
-        port = SERVICES[name]
-        wait_for(f"service {name} (GET http://{HOST}:{port}/health)", lambda p=port: health_ok(p),
-                 timeout=60, name=f"service-{name}", interval=0.5)
+    counts = {name: 1 for name in names} | parse_instances(args.instances)
+    # Scaling down: instances above the count asked for stop first (their partitions go to the others).
+    for name in extra_instances():
+        service, _, n = name.removeprefix("service-").rpartition("-")
+        if service in counts and int(n) > counts[service]:
+            stop(name, timeout=20)
+    started, waited = [], []
+    for name, count in counts.items():
+        for instance in range(1, count + 1):
+            key, port = instance_name(name, instance), instance_port(name, instance)
+            waited.append((key, port))
+            if read_pid(key):
+                continue
+            if port_open(port):
+                die(f"port {port} for {key} is taken by a process this stack did not start")
+            service_env = dict(os.environ, **env(replica=True), YIBAO_HTTP_PORT=str(port), PYTHONUNBUFFERED="1")
+            spawn(key, [str(py), "-m", f"services.{name}"], env=service_env)
+            started.append(key.removeprefix("service-"))
+    for key, port in waited:
+        wait_for(f"{key} (GET http://{HOST}:{port}/health)", lambda p=port: health_ok(p),
+                 timeout=60, name=key, interval=0.5)
     say(f"services healthy in {time.monotonic() - t0:.1f}s: "
-        + ", ".join(f"{n} :{SERVICES[n]}" for n in names)
+        + ", ".join(f"{k.removeprefix('service-')} :{p}" for k, p in waited)
         + (f" (started {', '.join(started)})" if started else " (all were running)"))
 
 
 def cmd_services_down(args) -> None:
+    for name in reversed(extra_instances()):
+        stop(name, timeout=20)
     for name in reversed(list(SERVICES)):
         stop(f"service-{name}", timeout=20)
 
@@ -758,12 +1043,19 @@ def main(argv: list[str] | None = None) -> None:
     p.set_defaults(fn=cmd_install)
     p = sub.add_parser("up", help="start PostgreSQL, Redis and Kafka, create topics")
     p.add_argument("--no-topics", action="store_true", help="do not run `yibao topics create`")
+    p.add_argument("--brokers", type=int, choices=(1, 3), default=1,
+                   help="Kafka as one broker (default) or a 3-node KRaft cluster (replication 3, min.insync 2)")
+    p.add_argument("--pg-standby", action="store_true",
+                   help=f"also a streaming replica of PostgreSQL on {PG_STANDBY_PORT} (read by the services services-up starts)")
     p.set_defaults(fn=cmd_up)
     sub.add_parser("down", help="stop services and the stack").set_defaults(fn=cmd_down)
     sub.add_parser("status", help="what is running").set_defaults(fn=cmd_status)
     sub.add_parser("env", help="print the YIBAO_* variables as shell exports").set_defaults(fn=cmd_env)
     p = sub.add_parser("services-up", help="start the five services and wait for /health")
     p.add_argument("names", nargs="*", help="only these services")
+    p.add_argument("--instances", action="append", default=[], metavar="SERVICE=N",
+                   help="run N processes of SERVICE in its consumer groups (instance n on its port + 100 x (n-1)); "
+                        "fewer than are running stops the extra ones")
     p.set_defaults(fn=cmd_services_up)
     sub.add_parser("services-down", help="stop the five services").set_defaults(fn=cmd_services_down)
     args = parser.parse_args(argv)

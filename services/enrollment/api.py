@@ -153,6 +153,6 @@ async def advance(body: Advance, who: Caller = AGENCY, runtime: Runtime = RUNTIM
 @router.post("/person-record", responses=problems(400, 401, 404, 422))
 async def person_record(body: PersonLookup, who: Caller = CALLER, runtime: Runtime = RUNTIME) -> dict:
     with refusals():
-        async with runtime.reading() as uow:
+        async with runtime.reading_replica() as uow:
             record = await usecases.person_record(uow, who, body.id)
     return {"person": mask(body.id), "region": who.region, **record}

@@ -97,7 +97,7 @@ async def index(request: Request, region: str | None = Query(None, pattern=r"^\d
         return login_page(f"无权查看统筹区{region}：当前凭证属于统筹区{caller.region}", status=403)
     settings = cast(Settings, runtime.settings)
     year = year or settings.campaign_year
-    async with runtime.unit_of_work() as uow:
+    async with runtime.reading_replica() as uow:  # reads only: a fresh replica may answer
         figures = await usecases.console_figures(uow, region, year)
         now = uow.now
     return _render(
@@ -135,7 +135,7 @@ async def person(request: Request, id: str = Form(...), runtime: Runtime = RUNTI
     except InvalidResidentId as err:
         return _render("person.html", region=region, error=err.reason, person=None, view=None)
     try:
-        async with runtime.unit_of_work() as uow:
+        async with runtime.reading_replica() as uow:
             view = await usecases.person_record(uow, person_id, region)
     except PersonNotFound as err:
         return _render("person.html", region=region, error=str(err), person=mask(person_id), view=None, kinds=KIND_LABEL)

@@ -111,10 +111,10 @@ async def quote(request: Request) -> Response:
     runtime = runtime_of(request)
     if body.paid_on is not None:
         with http_errors(who):
-            dated = await usecases.quote_on(runtime.reading, body.id, body.year, who.region, body.paid_on)
+            dated = await usecases.quote_on(runtime.reading_replica, body.id, body.year, who.region, body.paid_on)
         return JSONResponse({"person": mask(body.id), "source": "rules", **dated})
     with http_errors(who):
-        found = await usecases.quote(runtime.reading, DueCache.of(runtime), body.id, body.year, who.region)
+        found = await usecases.quote(runtime.reading_replica, DueCache.of(runtime), body.id, body.year, who.region)
     if found.cached is not None:
         head = json.dumps({"person": mask(body.id), "source": "cache"}, ensure_ascii=False)[:-1]
         return Response(f"{head}, {found.cached[1:]}", media_type="application/json")
@@ -125,7 +125,7 @@ async def quote(request: Request) -> Response:
 async def person_ledger(body: QuoteRequest, runtime: Runtime = RUNTIME, who: Caller = READER) -> dict:
     """The subsidy lines of one person and year (status, funding source, mode, amount) in the caller's region."""
     with http_errors(who):
-        async with runtime.reading() as uow:
+        async with runtime.reading_replica() as uow:
             lines = await usecases.person_lines(uow, body.id, body.year, who.region)
     return {"person": mask(body.id), "year": body.year, "lines": [line_body(r) for r in lines]}
 

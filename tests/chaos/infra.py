@@ -6,6 +6,11 @@ reach .local). Kafka uses the shared stack's jars (deploy/local/stack.py install
 them) but its own properties and log file. Kafka has two client listeners: SERVICE,
 advertised at the proxy's port so that every service connection goes through the
 fault proxy, and DIRECT, for the harness itself (feeding, lag, replay).
+
+`KafkaCluster` is three such nodes as one KRaft cluster (each broker and controller, one
+client listener each, no proxy; every topic replicated 3 times, min.insync.replicas=2),
+for tests/chaos/cluster.py; `Standby` a synchronous streaming replica of a `Postgres`,
+for tests/chaos/standby.py.
 """
 from __future__ import annotations
 
@@ -245,3 +250,206 @@ def run_home(tag: str) -> Path:
 def pg_home(tag: str) -> Path:
     """The `postgres` user must be able to walk down to its data folder; /var/tmp always works."""
     return Path("/var/tmp") / f"yibao-chaos-{tag}" if IS_ROOT else run_home(tag) / "pg"
+
+
+# ---------------------------------------------------------------- a three-broker cluster and a standby
+
+
+def cluster_properties(node_id: int, port: int, controller_port: int, voters: str, data: Path, brokers: int) -> str:
+    """server.properties of one node of a KRaft cluster in combined mode (broker and controller, as the
+    local stack's `up --brokers 3`): every topic kept on every broker (replication factor `brokers`, at most 3)
+    and a write acknowledged with acks=all only once it is on two of them (min.insync.replicas=2)."""
+    replicas = min(brokers, 3)
+    min_isr = 2 if replicas >= 2 else 1
+    return "\n".join([
+        "process.roles=broker,controller", f"node.id={node_id}", f"controller.quorum.voters={voters}",
+        f"listeners=CLIENT://{HOST}:{port},CONTROLLER://{HOST}:{controller_port}",
+        f"advertised.listeners=CLIENT://{HOST}:{port}",
+        "listener.security.protocol.map=CLIENT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+        "controller.listener.names=CONTROLLER", "inter.broker.listener.name=CLIENT",
+        f"log.dirs={data}", "num.partitions=1",
+        f"default.replication.factor={replicas}", f"min.insync.replicas={min_isr}",
+        f"offsets.topic.replication.factor={replicas}", "offsets.topic.num.partitions=4",
+        f"transaction.state.log.replication.factor={replicas}", f"transaction.state.log.min.isr={min_isr}",
+        "transaction.state.log.num.partitions=2",
+        f"share.coordinator.state.topic.replication.factor={replicas}",
+        f"share.coordinator.state.topic.min.isr={min_isr}",
+        # a replica that was not in sync never becomes leader: that would drop acknowledged records
+        "unclean.leader.election.enable=false",
+        "group.initial.rebalance.delay.ms=0", "auto.create.topics.enable=false",
+        "log.cleaner.dedupe.buffer.size=16777216", "num.network.threads=2", "num.io.threads=2", "",
+    ])
+
+
+@dataclass
+class KafkaNode:
+    """One node of a KafkaCluster: kill() is SIGKILL, stop() a controlled shutdown (SIGTERM), start() reuses its logs."""
+
+    home: Path
+    node_id: int
+    port: int = field(default_factory=free_port)
+    controller_port: int = field(default_factory=free_port)
+    process: subprocess.Popen | None = None
+    kills: int = 0
+    restarts: int = 0
+
+    @property
+    def log(self) -> Path:
+        return self.home / "kafka.log"
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def java(self, main: str, *args: str, heap: tuple[str, ...] = ("-Xmx128m",)) -> list[str]:
+        java = shutil.which("java")
+        if not java or not any(KAFKA_LIBS.glob("kafka_2.13-*.jar")):
+            raise RuntimeError("java or the Kafka jars are missing: run `python3 deploy/local/stack.py install`")
+        return [java, *heap, "-XX:+UseG1GC", "-Djava.awt.headless=true", "-Djava.net.preferIPv4Stack=true",
+                f"-Dlog4j.configuration=file:{self.home / 'log4j.properties'}", "-cp", f"{KAFKA_LIBS}/*", main, *args]
+
+    def configure(self, voters: str, brokers: int, cluster_id: str) -> None:
+        self.home.mkdir(parents=True, exist_ok=True)
+        (self.home / "log4j.properties").write_text(
+            "log4j.rootLogger=WARN, file\nlog4j.appender.file=org.apache.log4j.FileAppender\n"
+            f"log4j.appender.file.File={self.log}\nlog4j.appender.file.layout=org.apache.log4j.PatternLayout\n"
+            "log4j.appender.file.layout.ConversionPattern=[%d] %p %m (%c)%n\n")
+        props = self.home / "server.properties"
+        props.write_text(cluster_properties(self.node_id, self.port, self.controller_port, voters,
+                                            self.home / "data", brokers))
+        if not (self.home / "data" / "meta.properties").exists():
+            subprocess.run(self.java("kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(props),
+                                     "--ignore-formatted"), capture_output=True, check=True)
+
+    def start(self) -> None:
+        """Start the JVM (a small heap: three of them share the machine); ready once its client port answers."""
+        out = open(self.home / "kafka.stdout", "ab")
+        self.process = subprocess.Popen(self.java("kafka.Kafka", str(self.home / "server.properties"),
+                                                  heap=("-Xmx512m", "-Xms128m")),
+                                        stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        wait_until(f"Kafka node {self.node_id}", lambda: port_open(self.port), 180, self.process, self.log)
+
+    def kill(self) -> None:
+        if self.running:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(timeout=30)
+            self.kills += 1
+        self.process = None
+
+    def stop(self, timeout: float = 60) -> None:
+        """SIGTERM: a controlled shutdown, the node hands its leaderships over first (what an upgrade does)."""
+        if self.running:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+        self.process = None
+
+
+@dataclass
+class KafkaCluster:
+    """`size` KRaft nodes on loopback, each broker and controller (a quorum of `size` voters)."""
+
+    home: Path
+    size: int = 3
+    nodes: list[KafkaNode] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.nodes:
+            self.nodes = [KafkaNode(self.home / f"node-{i}", i) for i in range(1, self.size + 1)]
+
+    @property
+    def direct(self) -> str:
+        """The bootstrap list: every node, so a client finds the cluster whichever nodes are down."""
+        return ",".join(f"{HOST}:{n.port}" for n in self.nodes)
+
+    @property
+    def kills(self) -> int:
+        return sum(n.kills for n in self.nodes)
+
+    def node(self, node_id: int) -> KafkaNode:
+        return next(n for n in self.nodes if n.node_id == node_id)
+
+    def start(self) -> None:
+        voters = ",".join(f"{n.node_id}@{HOST}:{n.controller_port}" for n in self.nodes)
+        first = self.nodes[0]
+        first.home.mkdir(parents=True, exist_ok=True)
+        cluster_id = subprocess.run(first.java("kafka.tools.StorageTool", "random-uuid"), capture_output=True,
+                                    text=True, check=True).stdout.strip().splitlines()[-1]
+        for node in self.nodes:
+            node.configure(voters, self.size, cluster_id)
+        for node in self.nodes:
+            node.process = None
+        # all at once: a node waits for a quorum of voters before it serves
+        outs = [open(n.home / "kafka.stdout", "ab") for n in self.nodes]
+        for node, out in zip(self.nodes, outs):
+            node.process = subprocess.Popen(node.java("kafka.Kafka", str(node.home / "server.properties"),
+                                                      heap=("-Xmx512m", "-Xms128m")),
+                                            stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        for node in self.nodes:
+            wait_until(f"Kafka node {node.node_id}", lambda n=node: port_open(n.port), 180, node.process, node.log)
+
+    def restart(self, node_id: int) -> None:
+        node = self.node(node_id)
+        node.start()
+        node.restarts += 1
+
+    def stop(self) -> None:
+        """At the end of a run (the data are thrown away): SIGKILL, not a controlled shutdown, which the last
+        node could only finish with a quorum of controllers alive."""
+        for node in self.nodes:
+            if node.running:
+                node.process.send_signal(signal.SIGKILL)
+                node.process.wait(timeout=30)
+            node.process = None
+
+
+@dataclass
+class Standby:
+    """A streaming replica of a `Postgres` (pg_basebackup -R: standby.signal and primary_conninfo written), named
+    `standby` to the primary, which tests/chaos/standby.py then makes synchronous (synchronous_standby_names): the
+    primary reports a commit only once the standby has it on disk, so promoting the standby after the primary
+    is lost keeps every committed transaction."""
+
+    home: Path
+    primary: Postgres
+    port: int = field(default_factory=free_port)
+    promoted: bool = False
+
+    @property
+    def data(self) -> Path:
+        return self.home / "data"
+
+    def _ctl(self, *args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(_as_postgres([str(_pg_bin() / "pg_ctl"), "-D", str(self.data), *args]),
+                              capture_output=True, text=True, stdin=subprocess.DEVNULL)
+
+    def start(self) -> None:
+        if not (self.data / "PG_VERSION").exists():
+            self.home.mkdir(parents=True, exist_ok=True)
+            if IS_ROOT:
+                shutil.chown(self.home, "postgres", "postgres")
+            result = subprocess.run(_as_postgres([
+                str(_pg_bin() / "pg_basebackup"), "-h", HOST, "-p", str(self.primary.port), "-U", "postgres",
+                "-D", str(self.data), "-R", "-X", "stream", "-c", "fast", "--no-sync",
+                "-d", f"host={HOST} port={self.primary.port} user=postgres application_name=standby"]),
+                capture_output=True, text=True, stdin=subprocess.DEVNULL)
+            if result.returncode != 0:
+                raise RuntimeError(f"pg_basebackup failed: {result.stdout}{result.stderr}")
+        options = (f"-c listen_addresses={HOST} -c port={self.port} -c unix_socket_directories={self.home} "
+                   "-c max_connections=200 -c hot_standby=on -c hot_standby_feedback=on")
+        result = self._ctl("start", "-w", "-t", "60", "-l", str(self.home / "postgres.log"), "-o", options)
+        if result.returncode != 0:
+            raise RuntimeError(f"standby did not start: {result.stdout}{result.stderr}\n"
+                               f"{_tail(self.home / 'postgres.log')}")
+
+    def promote(self) -> None:
+        result = self._ctl("promote", "-w", "-t", "60")
+        if result.returncode != 0:
+            raise RuntimeError(f"pg_ctl promote failed: {result.stdout}{result.stderr}")
+        self.promoted = True
+
+    def stop(self) -> None:
+        self._ctl("stop", "-m", "fast", "-w", "-t", "30")
