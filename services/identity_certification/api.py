@@ -1,5 +1,6 @@
 """HTTP API of identity certification: departments post submissions (JSON or a file) with their credential,
-and download the row-level result of each.
+watch a file's progress while it is processed (rows read, validated, merged: GET /api/submissions and
+/api/submissions/{id}/progress), and download the row-level result of each.
 
 The credential (header `Authorization: Bearer …`, read by the service's Authenticator, built
 in app.py) says who the department is and for which region — the department comes from it,
@@ -13,16 +14,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from contextlib import suppress
+from datetime import datetime
 from typing import Annotated, Any, Literal, cast
 from uuid import UUID
 
+import asyncpg
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, UploadFile
 from fastapi.responses import FileResponse, Response, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import AfterValidator, BaseModel, Field
 from starlette.background import BackgroundTask
 
-from services.identity_certification import usecases
+from services.identity_certification import store, usecases
 from services.identity_certification.domain.cells import category_code
 from services.identity_certification.intake import rows_from_records
 from services.identity_certification.settings import Settings
@@ -30,7 +34,11 @@ from services.identity_certification.usecases import Submission, SubmissionResul
 from shared.access import BEARER, Caller, bearer_token
 from shared.api_contract import problems
 from shared.http import RUNTIME, authenticator_of
+from shared.logging import get_logger
 from shared.runtime import Runtime
+from shared.uow import utcnow
+
+log = get_logger(__name__)
 
 # A month of this century: a snapshot ends statuses on a day of its month, and year 0 has no days.
 PERIOD = r"^20[0-9]{2}-(0[1-9]|1[0-2])$"
@@ -175,10 +183,94 @@ async def post_file(
     upload = Upload(caller.role, caller.region, period, mode, file.file, category_code(category) if category else None,
                     scope)
     settings = settings_of(runtime)
-    async with runtime.unit_of_work() as uow:
-        result = await usecases.submit_file(uow, upload, max_bytes=settings.upload_max_bytes,
-                                            snapshot_end=settings.snapshot_end)
+    assert runtime.pool is not None, "runtime not started"
+    board = usecases.Board(runtime.pool, utcnow())
+    try:
+        async with runtime.unit_of_work() as uow:
+            result = await usecases.submit_file(uow, upload, max_bytes=settings.upload_max_bytes,
+                                                snapshot_end=settings.snapshot_end, watch=board)
+    except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as err:
+        # Rolled back whole: nothing of the list applied. Said so, with what to do; the progress says it too.
+        log.error("file submission failed; rolled back", error=repr(err), department=caller.role, region=caller.region)
+        await _told(board.fail(f"{store.INTERRUPTED}（{type(err).__name__}）"))
+        raise HTTPException(503, store.INTERRUPTED) from None
+    except BaseException:
+        await _told(board.fail(store.INTERRUPTED))
+        raise
+    await _told(board.finish(result))
     return answer(result)
+
+
+async def _told(progress: Any) -> None:
+    """Write a final progress; the list's outcome stands whether or not this write gets through."""
+    with suppress(asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
+        await progress
+
+
+class SubmissionProgress(BaseModel):
+    submission_id: str
+    period: str
+    source: str
+    phase: Literal["reading", "merging", "announcing", "committing", "processed", "refused", "duplicate", "failed",
+                   "interrupted"] = Field(description=(
+        "reading → merging → announcing → committing while in flight; processed, refused, duplicate or failed at "
+        "the end; interrupted: the service stopped mid-list, nothing of it applied (post the same file again)."))
+    message: str
+    rows_read: int = Field(description="Data lines read from the file so far.")
+    rows_validated: int = Field(description="Rows checked and staged so far.")
+    rows_merged: int = Field(description="Good rows merged into the status history so far (of rows_accepted).")
+    events_written: int = Field(description="identity.status-changed events written to the outbox.")
+    rows_total: int | None = Field(None, description="Once committed: the submission's own counts.")
+    rows_accepted: int | None = None
+    rows_rejected: int | None = None
+    people_changed: int | None = None
+    started_at: datetime
+    updated_at: datetime
+
+
+PHASE_WORDS = {"reading": "正在读取和校验", "merging": "正在合并", "announcing": "正在写入变更通知",
+               "committing": "正在提交", "processed": "已处理", "refused": "已退回", "duplicate": "此前已处理，本次未重复处理",
+               "failed": "处理失败，没有任何变更", "interrupted": store.INTERRUPTED}
+
+
+def progress_answer(row: Any) -> SubmissionProgress:
+    phase = row["phase"] if row["alive"] else "interrupted"
+    counts = f"：已读{row['rows_read']}行，已校验{row['rows_validated']}行，已合并{row['rows_merged']}行"
+    message = row["detail"] if phase == "failed" and row["detail"] else PHASE_WORDS[phase] + (
+        counts if phase not in ("interrupted", "duplicate") else "")
+    return SubmissionProgress(
+        submission_id=str(row["submission_id"]), period=row["period"], source=row["source"], phase=phase,
+        message=message, rows_read=row["rows_read"], rows_validated=row["rows_validated"],
+        rows_merged=row["rows_merged"], events_written=row["events_written"],
+        rows_total=row["rows_total"] if row["outcome"] else None,
+        rows_accepted=row["rows_accepted"] if row["outcome"] else None,
+        rows_rejected=row["rows_rejected"] if row["outcome"] else None,
+        people_changed=row["people_changed"] if row["outcome"] else None,
+        started_at=row["started_at"], updated_at=row["updated_at"])
+
+
+@router.get("/submissions", response_model=list[SubmissionProgress], responses=problems(401, 422))
+async def list_submissions(
+    limit: Annotated[int, Query(ge=1, le=100, description="How many, newest first.")] = 20,
+    caller: Caller = DEPARTMENT,
+    runtime: Runtime = RUNTIME,
+) -> list[SubmissionProgress]:
+    """The department's latest file submissions with their progress: how it finds one still being processed."""
+    async with runtime.reading() as uow:
+        rows = await usecases.recent_progress(uow, caller.role, caller.region, limit)
+    return [progress_answer(r) for r in rows]
+
+
+@router.get("/submissions/{submission_id}/progress", response_model=SubmissionProgress,
+            responses=problems(401, 404, 422))
+async def get_progress(submission_id: UUID, caller: Caller = DEPARTMENT,
+                       runtime: Runtime = RUNTIME) -> SubmissionProgress:
+    """Rows read, validated and merged of one file submission, while it is processed and after."""
+    async with runtime.reading() as uow:
+        row = await usecases.progress_of(uow, caller.role, caller.region, submission_id)
+    if row is None:
+        raise HTTPException(404, "没有这个报送编号的进度，或它不是本部门本地区的报送")
+    return progress_answer(row)
 
 
 @router.get("/submissions/{submission_id}/result", response_class=StreamingResponse, responses={

@@ -1,7 +1,8 @@
 """`yibao identity …`: a department's monthly exchange from the command line.
 
 - `submit FILE` uploads a CSV/XLSX list to the identity certification service's HTTP
-  API with the department's credential, with a progress bar, and prints the outcome
+  API with the department's credential, with a progress bar of the upload and one of the rows
+  the service has read and merged (from GET /api/submissions), and prints the outcome
   (the CLI does not touch the database: the service checks the credential and the
   categories exactly as for an upload from a browser).
 - `result SUBMISSION_ID` downloads the row-level result (CSV or XLSX).
@@ -43,6 +44,50 @@ class _Progress:
         return chunk
 
 
+class _Watcher:
+    """A second bar, of the rows the service has read and merged, while it processes the upload: polls the
+    department's latest submissions (GET /api/submissions) for the one that was not there before. Best effort:
+    a service that does not answer leaves only the upload bar."""
+
+    def __init__(self, url: str, headers: dict[str, str]) -> None:
+        import threading
+
+        self._url, self._headers = f"{url.rstrip('/')}/api/submissions", headers
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._done.set()
+        self._thread.join(timeout=5)
+
+    def _latest(self, client: Any) -> list[dict[str, Any]]:
+        answer = client.get(self._url, params={"limit": 5}, headers=self._headers, timeout=5)
+        return answer.json() if answer.status_code == 200 else []
+
+    def _run(self) -> None:
+        import httpx
+        from tqdm import tqdm
+
+        try:
+            with httpx.Client() as client:
+                before = {s["submission_id"] for s in self._latest(client)}
+                bar = None
+                while not self._done.wait(1.0):
+                    mine = next((s for s in self._latest(client) if s["submission_id"] not in before), None)
+                    if mine is None:
+                        continue
+                    bar = bar or tqdm(unit="行", desc="处理", position=1, leave=False)
+                    bar.n = mine["rows_read"]
+                    bar.set_postfix_str(f"校验{mine['rows_validated']} 合并{mine['rows_merged']}")
+                if bar is not None:
+                    bar.close()
+        except (httpx.HTTPError, ValueError, KeyError):
+            return
+
+
 def _fail(line: str, code: int = 2) -> NoReturn:
     typer.echo(line, err=True)
     raise typer.Exit(code)
@@ -73,15 +118,20 @@ def submit_command(
     form = {"period": period, "mode": mode, "department": department, "region": region}
     form |= {k: v for k, v in (("category", category), ("categories", categories)) if v}
     size = file.stat().st_size
+    headers = {"Authorization": f"Bearer {token}"}
+    watcher = _Watcher(url, headers)
     with file.open("rb") as raw, tqdm(total=size, unit="B", unit_scale=True, desc=f"上传 {file.name}") as bar:
+        watcher.start()
         try:
             response = httpx.post(
                 f"{url.rstrip('/')}/api/submissions/file", data=form,
                 files={"file": (file.name, _Progress(raw, bar), "application/octet-stream")},
-                headers={"Authorization": f"Bearer {token}"}, timeout=timeout,
+                headers=headers, timeout=timeout,
             )
         except httpx.HTTPError as err:
             _fail(f"无法连接身份认定服务 {url}：{err}")
+        finally:
+            watcher.stop()
     body = response.json()
     answer = body.get("detail", body) if isinstance(body, dict) else body
     if as_json:

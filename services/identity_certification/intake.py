@@ -21,6 +21,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import itertools
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -123,8 +124,9 @@ def _csv_lines(file: BinaryIO, encoding: str) -> Iterator[tuple[int, list[object
 
 
 def _chain_first(first: str, rest: Iterable[str]) -> Iterator[str]:
-    yield first
-    yield from rest
+    # itertools.chain, not a generator's `yield from`: a generator closed early (a file refused half-way) closes
+    # what it delegates to, here the stream detached from the upload, which then raises while being collected.
+    return itertools.chain((first,), rest)
 
 
 def _xlsx_lines(file: BinaryIO) -> Iterator[tuple[int, list[object]]]:
@@ -230,9 +232,12 @@ def _chain_lines(first: list, rest: Iterator) -> Iterator:
 def to_row(line_no: int, cells: list[object], columns: Mapping[str, int],
            rule: CategoryRule = CategoryRule()) -> SubmittedRow | None:
     """One data line as a `SubmittedRow`; None for a blank, 合计 or signature line."""
+    width = len(cells)
+    get = columns.get
+
     def cell(name: str) -> object:
-        index = columns.get(name)
-        return cells[index] if index is not None and index < len(cells) else None
+        index = get(name)
+        return cells[index] if index is not None and index < width else None
 
     raw_id = cell("person_id")
     id_text = text(raw_id)
@@ -243,13 +248,14 @@ def to_row(line_no: int, cells: list[object], columns: Mapping[str, int],
     defect = None
     if isinstance(raw_id, (int, float)) and not isinstance(raw_id, bool):
         defect = ("id_excel_number", _EXCEL_NUMBER)
-    dates = {}
-    for name in ("certified_on", "ended_on"):
-        try:
-            dates[name] = parse_date(cell(name), _FIELD_LABEL[name])
-        except BadCell as err:
-            dates[name] = None
-            defect = defect or (err.code, err.reason)
+    try:
+        certified_on = parse_date(cell("certified_on"), _FIELD_LABEL["certified_on"])
+    except BadCell as err:
+        certified_on, defect = None, defect or (err.code, err.reason)
+    try:
+        ended_on = parse_date(cell("ended_on"), _FIELD_LABEL["ended_on"])
+    except BadCell as err:
+        ended_on, defect = None, defect or (err.code, err.reason)
     if "category" in columns:
         category = category_code(cell("category"))
         # only a monitoring row can name a kind; the other rows of a million-row list skip the second lookup
@@ -263,7 +269,7 @@ def to_row(line_no: int, cells: list[object], columns: Mapping[str, int],
         except BadCell as err:
             defect = defect or (err.code, err.reason)
     return SubmittedRow(
-        line_no, id_text, category, dates["certified_on"], dates["ended_on"],
+        line_no, id_text, category, certified_on, ended_on,
         text(cell("township")) or None, text(cell("village")) or None, defect,
         subtype, rule.assumed,
     )

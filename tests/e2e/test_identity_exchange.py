@@ -340,3 +340,23 @@ async def test_the_same_list_over_http_and_on_the_topic_gives_the_same_statuses_
         assert on_the_topic == over_http
         assert [r[4] for r in over_http["results"]] == [None, None, None, "id_check_character", "duplicate_row", "bad_date"]
         assert await announced(twin, people, 3) == await announced(system, people, 3)
+
+
+async def test_a_department_watches_its_files_progress_and_no_one_elses(system, tokens):
+    people = [resident_id(REGION, seq=s) for s in (611, 613, 615)]
+    data = gbk_csv([["身份证号", "人员类别", "认定时间"], *[[p, "低保", "2024-11-15"] for p in people], ["123", "低保", ""]])
+    posted = (await upload(system, tokens["civil_affairs"], "十一月进度.csv", data)).json()
+    assert posted["outcome"] == "processed", posted
+    async with httpx.AsyncClient(timeout=30) as client:
+        mine = await client.get(system.url("identity_certification", "/api/submissions"), params={"limit": 1},
+                                headers={"Authorization": f"Bearer {tokens['civil_affairs']}"})
+        url = system.url("identity_certification", f"/api/submissions/{posted['submission_id']}/progress")
+        one = await client.get(url, headers={"Authorization": f"Bearer {tokens['civil_affairs']}"})
+        theirs = await client.get(url, headers={"Authorization": f"Bearer {tokens['agriculture']}"})
+    assert mine.status_code == one.status_code == 200 and mine.json() == [one.json()]
+    seen = one.json()
+    assert (seen["submission_id"], seen["phase"], seen["source"]) == (posted["submission_id"], "processed", "csv")
+    assert (seen["rows_read"], seen["rows_validated"], seen["rows_merged"], seen["events_written"]) == (4, 4, 3, 3)
+    assert (seen["rows_total"], seen["rows_accepted"], seen["rows_rejected"], seen["people_changed"]) == (4, 3, 1, 3)
+    assert "已读4行" in seen["message"] and people[0] not in one.text
+    assert theirs.status_code == 404

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 
 from shared.codes import LABEL, Category, MonitoringSubtype
 
@@ -35,11 +36,27 @@ def text(value: object) -> str:
     """A cell as clean text: full-width digits, letters and spaces folded (NFKC), outer spaces gone."""
     if value is None:
         return ""
+    if type(value) is str:
+        # Printable ASCII is its own NFKC form and holds no control character: most IDs, dates and codes.
+        if value.isascii() and value.isprintable():
+            return value.strip()
+        return _folded(value)
     if isinstance(value, float) and value.is_integer():
         value = int(value)
+    return _fold_text(str(value))
+
+
+@lru_cache(maxsize=65_536)
+def _folded(value: str) -> str:
+    """`text` of a string that is not plain ASCII, remembered: a list's township, village and category
+    cells repeat a few thousand spellings over a million rows."""
+    return _fold_text(value)
+
+
+def _fold_text(value: str) -> str:
     # Control characters (a NUL cannot even be stored in PostgreSQL text) become a visible U+FFFD, so the
     # cell fails its own check with a reason instead of the whole request failing.
-    return _CONTROL.sub("\ufffd", unicodedata.normalize("NFKC", str(value))).strip()
+    return _CONTROL.sub("\ufffd", unicodedata.normalize("NFKC", value)).strip()
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -53,6 +70,15 @@ def parse_date(value: object, field: str) -> date | None:
         return value
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return _from_serial(value, field)
+    if type(value) is str:
+        return _date_of_text(value, field)
+    return _date_of_text(text(value), field)
+
+
+@lru_cache(maxsize=65_536)
+def _date_of_text(value: str, field: str) -> date | None:
+    """A date written as text, remembered: a million-row list has a few thousand distinct dates (a cell
+    that is no date raises, and is not remembered)."""
     raw = text(value).replace(" ", "")
     if not raw:
         return None
@@ -114,6 +140,13 @@ _CATEGORY_WORDS: dict[str, Category] = {
 
 def category_code(value: object) -> str:
     """The canonical code for a category cell; unknown words come back as written (rejected later)."""
+    if type(value) is str:
+        return _category_of_text(value)
+    return _category_of_text(text(value))
+
+
+@lru_cache(maxsize=4096)
+def _category_of_text(value: str) -> str:
     word = _fold(text(value))
     found = _CATEGORY_WORDS.get(word) or _CATEGORY_WORDS.get(word.lower())
     return found.value if found else word

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
 from shared.codes import CERTIFIED_BY, LABEL, Category, Department, categories_of
 from shared.regions import is_known
-from shared.resident_id import InvalidResidentId, mask, parse_resident_id
+from shared.resident_id import InvalidResidentId, mask, parse_resident_id, valid_resident_id
 
 _CODES = frozenset(c.value for c in Category)
 _DEPARTMENT_NAMES = {d.value: LABEL[d] for d in Department}
@@ -78,12 +79,26 @@ def refusal_for(department: str, foreign: set[str]) -> SubmissionRefused:
     return SubmissionRefused("category_not_owned", f"{name}无权认定以下人员类别，整批退回：{owners}")
 
 
+@lru_cache(maxsize=16)
+def _digits(day: date) -> str:
+    return f"{day:%Y%m%d}"
+
+
+def _person_of(text: str, received_on: date) -> str:
+    """`parse_resident_id(text, today=received_on).value`, the common case faster: 17 ASCII digits born on or
+    before the day received are checked by `valid_resident_id`, whose refusals are then the same (a birth
+    date after `received_on`, the one check it leaves out, cannot apply); anything else takes the full path."""
+    if len(text) == 18 and text.isascii() and text[:17].isdigit() and text[6:14] <= _digits(received_on):
+        return valid_resident_id(text)
+    return parse_resident_id(text, today=received_on).value
+
+
 def validate_row(row: SubmittedRow, *, received_on: date) -> RowVerdict:
     """The verdict on one row by itself (duplicates across rows are the pipeline's job)."""
     if row.defect and row.defect[0].startswith("id_"):
         return RowVerdict(row.line_no, row, None, *row.defect)
     try:
-        person = parse_resident_id(row.person_id, today=received_on).value
+        person = _person_of(row.person_id, received_on)
     except InvalidResidentId as err:
         return RowVerdict(row.line_no, row, None, err.code, err.reason)
 

@@ -9,6 +9,8 @@ subscriber in handlers.py, the command line in cli.py) open a unit of work, call
 - `issue_credential` (re-issuing revokes the one before), `refuse_access`, `check_claim`: who
   may submit, and the refusals kept.
 - `result_source`, `result_csv`, `result_xlsx`: the row-level result a department downloads.
+- `Board` (a file's progress, written beside its transaction), `progress_of`, `recent_progress`: what a
+  department watches while its list is processed.
 """
 from services.identity_certification.usecases.access import (
     Issued,
@@ -17,6 +19,7 @@ from services.identity_certification.usecases.access import (
     refuse_access,
     result_source,
 )
+from services.identity_certification.usecases.progress import NO_WATCH, Board, Watch, progress_of, recent_progress
 from services.identity_certification.usecases.results import result_csv, result_xlsx
 from services.identity_certification.usecases.submissions import (
     Submission,
@@ -27,14 +30,13 @@ from services.identity_certification.usecases.submissions import (
     in_batches,
     refuse_file,
     refuse_unproven,
-    status_changed,
     submit_file,
     submit_list,
     submit_streamed,
 )
 
 __all__ = [
-    "Issued", "Submission", "SubmissionResult", "Upload", "check_claim", "content_hash", "file_hash", "in_batches",
-    "issue_credential", "refuse_access", "refuse_file", "refuse_unproven", "result_csv", "result_source", "result_xlsx",
-    "status_changed", "submit_file", "submit_list", "submit_streamed",
+    "NO_WATCH", "Board", "Issued", "Submission", "SubmissionResult", "Upload", "Watch", "check_claim", "content_hash",
+    "file_hash", "in_batches", "issue_credential", "progress_of", "recent_progress", "refuse_access", "refuse_file",
+    "refuse_unproven", "result_csv", "result_source", "result_xlsx", "submit_file", "submit_list", "submit_streamed",
 ]

@@ -1,12 +1,15 @@
 """Submitting a department's list: validate, stage, merge, and announce what changed — in one unit of work.
 
 Every way in (JSON over HTTP, a file upload, a list on its department's Kafka topic) ends in
-`submit_list` with the rows in batches. Rows are checked one by one in Python (pure rules),
-COPYed into a staging table, then merged with set-based SQL: duplicates inside the list,
-the status upsert, a snapshot's endings, the row results. The identity.status-changed
-events of the people whose statuses changed are built a chunk at a time from a cursor and
-written to the outbox chunk by chunk (`uow.flush()`), so memory stays flat however long the
-list is.
+`submit_list` with the rows in batches. Rows are checked one by one in Python (pure rules: the
+resident ID's check character, dates in every spelling), COPYed a batch at a time into the
+submission's staging table, then merged with set-based SQL: duplicates inside the list, the row
+results, the status upsert (a chunk of lines per statement), a snapshot's endings. The
+identity.status-changed event of every person whose statuses changed is written into the outbox
+by one SQL statement (store.write_status_events), so memory stays flat and a million events cost
+no Python per event. All of it is one transaction: a list applies whole or not at all, and a
+re-post after a failure starts afresh. What a department watches meanwhile goes through `Watch`
+(usecases/progress.py), written beside the transaction.
 """
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ from typing import Any, BinaryIO, Literal
 from uuid import UUID, uuid4
 
 import asyncpg
+import pydantic_core
 
 from services.identity_certification import store
 from services.identity_certification.domain.rows import (
@@ -33,20 +37,20 @@ from services.identity_certification.domain.rows import (
 from services.identity_certification.domain.senders import SHOWN, claim_refusal, unproven_reason
 from services.identity_certification.domain.snapshot import SnapshotEnd, snapshot_end_date
 from services.identity_certification.intake import FileRefused, read_file
+from services.identity_certification.usecases.progress import NO_WATCH, Watch
 from shared.api_contract import visible
 from shared.codes import Category
 from shared.logging import get_logger
-from shared.messages import CertifiedStatus, StatusChanged
-from shared.outbox import Outgoing
+from shared.outbox import notify_channel
 from shared.policy.dates import local_date
-from shared.resident_id import person_key
 from shared.topics import STATUS_CHANGED
 from shared.uow import UnitOfWork
 
 log = get_logger(__name__)
 Mode = Literal["delta", "snapshot"]
 BATCH = 5000  # rows validated and COPYed at a time
-EVENT_CHUNK = 5000  # people per outbox COPY
+MERGE_CHUNK = 100_000  # lines merged at a time, as soon as they are staged: the database merges while we read
+AHEAD = 20  # batches the file reader may run ahead of the database (memory: AHEAD × BATCH rows)
 REJECTED_SHOWN = 100  # rejected rows echoed in the answer; the download has them all
 Rows = Sequence[SubmittedRow] | AsyncIterator[list[SubmittedRow]]
 
@@ -126,34 +130,19 @@ def _scope(mode: str, categories: Sequence[str]) -> bytes:
     return b"" if mode == "delta" and not categories else f"{mode}|{','.join(sorted(categories))}|".encode()
 
 
-def status_changed(person: str, region: str, records: list[asyncpg.Record], now: datetime) -> Outgoing:
-    """The event for one person. Built with `model_construct`: every value comes from rows this
-    service validated before storing them, and checking a million of them again would double the cost."""
-    latest = records[-1]
-    event = StatusChanged.model_construct(
-        message_id=uuid4(), occurred_at=now, person_id=person, region=region,
-        township=latest["township"], village=latest["village"],
-        statuses=[
-            CertifiedStatus.model_construct(category=r["category"], department=r["department"],
-                                            certified_on=r["certified_on"], ended_on=r["ended_on"],
-                                            submission_id=r["submission_id"], subtype=r.get("subtype"))
-            for r in records
-        ],
-    )
-    return Outgoing(STATUS_CHANGED.name, person_key(person), event)
-
-
 async def submit_list(uow: UnitOfWork, what: Submission, rows: Rows, *, snapshot_end: SnapshotEnd = "period_end",
-                      notes: Callable[[], list[str]] | None = None) -> SubmissionResult:
+                      notes: Callable[[], list[str]] | None = None, watch: Watch = NO_WATCH) -> SubmissionResult:
     """Process one list: a duplicate of content processed before, refused whole, or processed.
 
     `rows` in memory or as batches read on the way; `notes` (what the file reader noticed)
-    are asked for once every row is read, and kept with a processed submission."""
+    are asked for once every row is read, and kept with a processed submission; `watch` is told
+    the rows read, validated and merged as they go."""
     conn, now = uow.conn, uow.now
     submission_id = what.submission_id or uuid4()
     common: dict[str, Any] = dict(
         id=submission_id, department=what.department, region=what.region, period=what.period, mode=what.mode,
         content_sha256=what.sha, received_at=now, source=what.source, categories=list(what.categories) or None)
+    await watch.begin(conn, what, submission_id)
     previous = await store.find_processed(conn, what.department, what.region, what.period, what.sha)
     if previous is None:
         previous = await _claim(conn, what, common)
@@ -165,13 +154,16 @@ async def submit_list(uow: UnitOfWork, what: Submission, rows: Rows, *, snapshot
                                 previous["rows_rejected"], 0, duplicate_of=previous["id"])
     await store.open_staging(conn)
     try:
-        rows_total, foreign = await _stage_all(conn, what.department, in_batches(rows), now)
-        if foreign or (what.mode == "snapshot" and rows_total == 0):
-            refused = refusal_for(what.department, foreign) if foreign else SubmissionRefused(
-                "empty_snapshot", "快照为空：全量报送至少要有一行；如需终止人员身份，请按增量报送退出时间")
-            return await _refuse(conn, what, submission_id, rows_total, refused)
-        result = await _merge(conn, what, submission_id, rows_total, now, snapshot_end)
-        await _announce(uow, what.region)
+        try:
+            async with store.savepoint(conn):  # a list refused after part of it was merged: that part undone
+                rows_total = await _stage_and_merge(conn, what, submission_id, in_batches(rows), now, watch)
+        except _Refused as refusal:
+            return await _refuse(conn, what, submission_id, refusal.rows_total, refusal.refused)
+        result = await _finish(conn, what, submission_id, rows_total, now, snapshot_end)
+        await watch.tell("announcing")
+        events = await store.write_status_events(conn, uow.topic_prefix + STATUS_CHANGED.name, _json_time(now),
+                                                 what.region, notify_channel(uow.schema))
+        await watch.tell("committing", events_written=events)
         result.notes = notes() if notes else []
         await store.update_submission(conn, submission_id, rows_total=rows_total,
                                       rows_accepted=result.rows_accepted, rows_rejected=result.rows_rejected,
@@ -180,6 +172,11 @@ async def submit_list(uow: UnitOfWork, what: Submission, rows: Rows, *, snapshot
         return result
     finally:
         await store.close_staging(conn)
+
+
+def _json_time(moment: datetime) -> str:
+    """`moment` as pydantic writes a datetime in an event (JSON text, quotes included)."""
+    return pydantic_core.to_json(moment).decode()
 
 
 async def _claim(conn: asyncpg.Connection, what: Submission, common: dict[str, Any]) -> asyncpg.Record | None:
@@ -194,16 +191,49 @@ async def _claim(conn: asyncpg.Connection, what: Submission, common: dict[str, A
     return won
 
 
-async def _stage_all(conn: asyncpg.Connection, department: str, batches: AsyncIterator[list[SubmittedRow]],
-                     now: datetime) -> tuple[int, set[str]]:
-    """Validate and COPY every batch; once a foreign category shows up, only count and collect them."""
-    rows_total, foreign = 0, set()
+class _Refused(Exception):
+    """The list is refused whole, found while it was being staged and merged: unwinds the savepoint."""
+
+    def __init__(self, rows_total: int, refused: SubmissionRefused) -> None:
+        super().__init__(refused.reason)
+        self.rows_total, self.refused = rows_total, refused
+
+
+async def _stage_and_merge(conn: asyncpg.Connection, what: Submission, submission_id: UUID,
+                           batches: AsyncIterator[list[SubmittedRow]], now: datetime, watch: Watch) -> int:
+    """Validate and COPY every batch, and merge each MERGE_CHUNK of staged lines at once, so that the database
+    merges while the next lines are read. Once a foreign category shows up, only count (the list is refused:
+    `_Refused`, and the caller's savepoint undoes what was merged). Returns the rows read."""
+    rows_total, foreign, merged = 0, set[str](), 0
+    merged_to = last = 0  # the last line merged; the last line staged
+    received_on = local_date(now)
     async for batch in batches:
         rows_total += len(batch)
-        foreign |= foreign_categories(department, {r.category for r in batch})
-        if not foreign:
-            await store.stage(conn, [validate_row(r, received_on=local_date(now)) for r in batch])
-    return rows_total, foreign
+        foreign |= foreign_categories(what.department, {r.category for r in batch})
+        if not foreign and batch:
+            await store.stage(conn, [validate_row(r, received_on=received_on) for r in batch])
+            last = batch[-1].line_no
+            if last - merged_to >= MERGE_CHUNK:
+                merged += await _merge_lines(conn, what, submission_id, (merged_to + 1, last))
+                merged_to = last
+        await watch.tell(rows_read=rows_total, rows_validated=0 if foreign else rows_total, rows_merged=merged)
+    if foreign or (what.mode == "snapshot" and rows_total == 0):
+        raise _Refused(rows_total, refusal_for(what.department, foreign) if foreign else SubmissionRefused(
+            "empty_snapshot", "快照为空：全量报送至少要有一行；如需终止人员身份，请按增量报送退出时间"))
+    if last > merged_to:
+        await watch.tell("merging")
+        merged += await _merge_lines(conn, what, submission_id, (merged_to + 1, last))
+        await watch.tell(rows_merged=merged)
+    return rows_total
+
+
+async def _merge_lines(conn: asyncpg.Connection, what: Submission, submission_id: UUID,
+                       lines: tuple[int, int]) -> int:
+    """Merge the staged lines `lines`: their duplicates rejected (of each other and of the lines before, which
+    are final), their row results kept, their good rows merged into the statuses. Returns the rows merged."""
+    await store.reject_duplicates(conn, lines)
+    await store.keep_row_results(conn, submission_id, lines)
+    return await store.merge_statuses(conn, submission_id, what.department, what.region, lines)
 
 
 async def _refuse(conn: asyncpg.Connection, what: Submission, submission_id: UUID, rows_total: int,
@@ -215,33 +245,25 @@ async def _refuse(conn: asyncpg.Connection, what: Submission, submission_id: UUI
                             refusal_code=refused.code)
 
 
-async def _merge(conn: asyncpg.Connection, what: Submission, submission_id: UUID, rows_total: int,
-                 now: datetime, snapshot_end: SnapshotEnd) -> SubmissionResult:
-    await store.reject_duplicates(conn)
+async def _finish(conn: asyncpg.Connection, what: Submission, submission_id: UUID, rows_total: int,
+                  now: datetime, snapshot_end: SnapshotEnd) -> SubmissionResult:
+    """Once every line is merged: a snapshot's endings, and the counts of the result."""
     accepted, rejected = await store.staged_counts(conn)
-    await store.keep_row_results(conn, submission_id)
-    await store.merge_statuses(conn, submission_id, what.department, what.region)
     ended = 0
     if what.mode == "snapshot":
         scope = list(what.categories) or await store.staged_categories(conn, [c.value for c in Category])
         await store.update_submission(conn, submission_id, categories=scope)
         ended = await store.end_unlisted(conn, submission_id, what.department, what.region, scope,
                                          snapshot_end_date(what.period, local_date(now), snapshot_end))
+        await store.key_unkeyed(conn)
     return SubmissionResult(submission_id, "processed", rows_total, accepted, rejected,
                             await store.changed_count(conn), people_ended=ended,
                             rejected=await store.first_rejected(conn, REJECTED_SHOWN))
 
 
-async def _announce(uow: UnitOfWork, region: str) -> None:
-    """One identity.status-changed per changed person, with the region's full current set (a list is one
-    region's, and so is its event), into the outbox a chunk of people at a time."""
-    async for sets in store.changed_status_sets(uow.conn, region, EVENT_CHUNK):
-        uow.publish_all(status_changed(person, region, records, uow.now) for person, records in sets.items())
-        await uow.flush()
-
-
-async def in_batches(rows: Rows, size: int = BATCH) -> AsyncIterator[list[SubmittedRow]]:
-    """Rows in memory (JSON, Kafka) as the batches `submit_list` stages; batches pass through."""
+async def in_batches(rows: Rows, size: int | None = None) -> AsyncIterator[list[SubmittedRow]]:
+    """Rows in memory (JSON, Kafka) as the batches `submit_list` stages (BATCH rows); batches pass through."""
+    size = size or BATCH
     if not isinstance(rows, Sequence):
         async for batch in rows:
             yield batch
@@ -293,11 +315,11 @@ async def refuse_unproven(uow: UnitOfWork, topic: str, submission_id: UUID, clai
                 claimed=visible(claimed[:SHOWN]), region=region)
 
 
-async def submit_file(uow: UnitOfWork, upload: Upload, *, max_bytes: int,
-                      snapshot_end: SnapshotEnd = "period_end") -> SubmissionResult:
+async def submit_file(uow: UnitOfWork, upload: Upload, *, max_bytes: int, snapshot_end: SnapshotEnd = "period_end",
+                      watch: Watch = NO_WATCH) -> SubmissionResult:
     """A department's CSV or XLSX file: hashed as it is, refused whole when too large or unreadable (and
     recorded), else read a batch at a time in a worker thread (so the service keeps answering) into
-    `submit_list`."""
+    `submit_list`, the next batch read while the last is COPYed."""
     file = upload.file
     sha = await asyncio.to_thread(file_hash, iter(lambda: file.read(1 << 20), b""), upload.mode, upload.categories,
                                   upload.default_category)
@@ -305,7 +327,8 @@ async def submit_file(uow: UnitOfWork, upload: Upload, *, max_bytes: int,
     file.seek(0)
     fmt = "xlsx" if file.read(4) == b"PK\x03\x04" else "csv"
     file.seek(0)
-    what = Submission(upload.department, upload.region, upload.period, upload.mode, fmt, sha, upload.categories)
+    what = Submission(upload.department, upload.region, upload.period, upload.mode, fmt, sha, upload.categories,
+                      uuid4())
     if size > max_bytes:  # refused before parsing: a huge workbook would be read into memory
         return await refuse_file(uow, what, FileRefused(
             "file_too_large", f"文件过大（{size / 1048576:.1f} MB，上限{max_bytes / 1048576:.1f} MB）："
@@ -316,23 +339,53 @@ async def submit_file(uow: UnitOfWork, upload: Upload, *, max_bytes: int,
             report, rows = await asyncio.to_thread(read_file, file, default_category=upload.default_category,
                                                    department=upload.department)
             return await submit_list(uow, what, _thread_batches(rows), snapshot_end=snapshot_end,
-                                     notes=report.all_notes)
+                                     notes=report.all_notes, watch=watch)
     except FileRefused as refused:
         return await refuse_file(uow, what, refused)
 
 
-async def _thread_batches(rows: Iterator[SubmittedRow], size: int = BATCH) -> AsyncIterator[list[SubmittedRow]]:
-    """Read and parse the file in a worker thread, a batch at a time."""
-    def take() -> list[SubmittedRow]:
-        return list(itertools.islice(rows, size))
+async def _thread_batches(rows: Iterator[SubmittedRow]) -> AsyncIterator[list[SubmittedRow]]:
+    """Read and parse the file in a worker thread, a batch at a time, up to AHEAD batches ahead of the caller:
+    the file is read while the database COPYs and merges what was read before."""
+    size, ahead = BATCH, asyncio.Queue[list[SubmittedRow]](maxsize=AHEAD)
+    stop = False
 
-    while batch := await asyncio.to_thread(take):
-        yield batch
+    async def read() -> None:
+        while not stop:
+            batch = await asyncio.to_thread(lambda: list(itertools.islice(rows, size)))
+            await ahead.put(batch)
+            if not batch:
+                return
+
+    reader = asyncio.create_task(read())
+    try:
+        while batch := await _next_batch(ahead, reader):
+            yield batch
+    finally:
+        stop = True  # the caller stopped early or failed: let the reader finish the batch it is reading
+        while not reader.done():
+            while not ahead.empty():
+                ahead.get_nowait()
+            await asyncio.wait([reader], timeout=0.05)
+        if not reader.cancelled():
+            reader.exception()  # seen: the caller's own failure is what propagates
+
+
+async def _next_batch(ahead: asyncio.Queue[list[SubmittedRow]], reader: asyncio.Task[None]) -> list[SubmittedRow]:
+    """The next batch read, or the reader's error (a file refused half-way)."""
+    getter = asyncio.ensure_future(ahead.get())
+    await asyncio.wait([getter, reader], return_when=asyncio.FIRST_COMPLETED)
+    if getter.done():
+        return getter.result()
+    getter.cancel()
+    reader.result()  # raises what stopped the reader
+    return []
 
 
 async def refuse_file(uow: UnitOfWork, what: Submission, refused: FileRefused) -> SubmissionResult:
     """A file that cannot be read is refused as a whole, and recorded like any refusal."""
-    return await _record_refused(uow, what, uuid4(), refused.code, refused.reason, rows_total=0)
+    return await _record_refused(uow, what, what.submission_id or uuid4(), refused.code, refused.reason,
+                                 rows_total=0)
 
 
 async def _record_refused(uow: UnitOfWork, what: Submission, submission_id: UUID, code: str, reason: str,

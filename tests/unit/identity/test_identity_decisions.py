@@ -13,7 +13,6 @@ from services.identity_certification.domain.credentials import credential_refusa
 from services.identity_certification.domain.rows import SubmittedRow
 from services.identity_certification.usecases import Submission
 from shared.access import Caller
-from shared.resident_id import person_key
 from shared.topics import STATUS_CHANGED
 from shared.uow import MemoryUnitOfWork
 from tests.support.people import resident_id
@@ -27,9 +26,20 @@ def rows(*people: str, category: str = "minimum_living") -> list[SubmittedRow]:
     return [SubmittedRow(i, p, category, date(2024, 11, 1)) for i, p in enumerate(people, 1)]
 
 
+class _NoSavepoint:
+    """A savepoint in memory: a refusal's exception passes through, nothing to undo."""
+
+    async def __aenter__(self):
+        return self
+
+    async def __aexit__(self, *_exc):
+        return False
+
+
 class FakeStore:
     """The part of the store `submit_list` uses, in memory: a table of processed submissions, the staged rows,
-    and the status sets `changed_status_sets` hands out (`chunk` people at a time)."""
+    and the changed people whose events `write_status_events` writes (the events themselves are SQL's:
+    tests/integration/test_identity_streaming.py)."""
 
     def __init__(self, monkeypatch, processed: dict | None = None, changed: dict | None = None) -> None:
         self.processed = processed or {}
@@ -38,7 +48,7 @@ class FakeStore:
         self.submissions: dict[UUID, dict] = {}
         for name in ("find_processed", "claim_submission", "insert_submission", "update_submission", "open_staging",
                      "close_staging", "stage", "reject_duplicates", "staged_counts", "keep_row_results",
-                     "merge_statuses", "changed_count", "changed_status_sets", "first_rejected"):
+                     "savepoint", "merge_statuses", "changed_count", "write_status_events", "first_rejected"):
             monkeypatch.setattr(store, name, getattr(self, name))
 
     async def find_processed(self, _conn, department, region, period, sha):
@@ -63,41 +73,31 @@ class FakeStore:
     async def stage(self, _conn, verdicts):
         self.staged += verdicts
 
-    async def reject_duplicates(self, _conn):
+    async def reject_duplicates(self, _conn, lines):
         pass
 
     async def staged_counts(self, _conn):
         return sum(v.accepted for v in self.staged), sum(not v.accepted for v in self.staged)
 
-    async def keep_row_results(self, _conn, submission_id):
+    async def keep_row_results(self, _conn, submission_id, lines):
         pass
 
-    async def merge_statuses(self, _conn, submission_id, department, region):
-        pass
+    def savepoint(self, _conn):
+        return _NoSavepoint()
+
+    async def merge_statuses(self, _conn, submission_id, department, region, lines):
+        self.merged = getattr(self, "merged", 0) + 1
+        return sum(v.accepted and lines[0] <= v.line_no <= lines[1] for v in self.staged)
 
     async def changed_count(self, _conn):
         return len(self.changed)
 
-    async def changed_status_sets(self, _conn, region, chunk):
-        self.announced_region = region
-        people = sorted(self.changed)
-        for start in range(0, len(people), chunk):
-            yield {p: self.changed[p] for p in people[start:start + chunk]}
+    async def write_status_events(self, _conn, topic, occurred_at, region, channel):
+        self.announced = (topic, occurred_at, region, channel)
+        return len(self.changed)
 
     async def first_rejected(self, _conn, limit):
         return [{"line_no": v.line_no, "reason_code": v.reason_code} for v in self.staged if not v.accepted][:limit]
-
-
-class CountingUnitOfWork(MemoryUnitOfWork):
-    """Counts the chunks written to the outbox before the commit."""
-
-    def __init__(self) -> None:
-        super().__init__(now=NOW)
-        self.flushed: list[int] = []
-
-    async def flush(self) -> None:
-        self.flushed.append(len(self.events))
-        self.events = []
 
 
 def status(person: str, category: str, township: str | None) -> dict:
@@ -113,27 +113,22 @@ def test_the_same_rows_hash_the_same_whichever_way_they_come_and_a_snapshot_is_a
     assert one.sha != Submission.of_rows("civil_affairs", "340321", "2024-11", "delta", "json", rows(B, A)).sha
 
 
-async def test_a_processed_list_announces_each_changed_person_in_chunks_with_their_full_current_set(monkeypatch):
-    monkeypatch.setattr("services.identity_certification.usecases.submissions.EVENT_CHUNK", 2)
+async def test_a_processed_list_merges_in_chunks_of_lines_and_announces_each_changed_person_once(monkeypatch):
+    monkeypatch.setattr("services.identity_certification.usecases.submissions.MERGE_CHUNK", 2)
+    monkeypatch.setattr("services.identity_certification.usecases.submissions.BATCH", 2)
     changed = {A: [status(A, "minimum_living", "榴城镇"), status(A, "orphan", "城关镇")],
                B: [status(B, "minimum_living", None)], C: [status(C, "minimum_living", None)]}
     fake = FakeStore(monkeypatch, changed=changed)
-    uow = CountingUnitOfWork()
+    uow = MemoryUnitOfWork(now=NOW)
     what = Submission.of_rows("civil_affairs", "340321", "2024-11", "delta", "json", rows(A, B, C))
     result = await usecases.submit_list(uow, what, rows(A, B, C, "bad"), notes=lambda: ["表头“手机号”未能识别"])
     assert (result.outcome, result.rows_total, result.rows_accepted, result.rows_rejected, result.people_changed) == (
         "processed", 4, 3, 1, 3)
-    assert uow.flushed == [2, 1]  # two chunks of people, each written to the outbox inside the transaction
+    assert fake.merged == 2  # lines 1-2, then 3-4, each merged once staged, progress told between them
+    # one statement writes every event into the outbox, under the list's region, stamped with the unit's time
+    assert fake.announced == (STATUS_CHANGED.name, '"2024-12-10T09:00:00Z"', "340321", "outbox_")
     assert fake.submissions[result.submission_id]["notes"] == ["表头“手机号”未能识别"] == result.notes
     assert fake.open is False  # staging closed
-
-
-async def test_the_events_carry_the_persons_full_set_keyed_by_a_pseudonym():
-    records = [status(A, "minimum_living", "榴城镇"), status(A, "orphan", "城关镇")]
-    event = usecases.status_changed(A, "340321", records, NOW)
-    assert (event.topic, event.key) == (STATUS_CHANGED.name, person_key(A))
-    assert [s.category for s in event.message.statuses] == ["minimum_living", "orphan"]
-    assert event.message.township == "城关镇" and event.message.occurred_at == NOW
 
 
 async def test_content_processed_before_is_a_duplicate_and_reads_no_rows(monkeypatch):
@@ -157,12 +152,12 @@ async def test_content_processed_before_is_a_duplicate_and_reads_no_rows(monkeyp
 ])
 async def test_a_list_is_refused_whole_and_nothing_of_it_is_merged(monkeypatch, mode, listed, code):
     fake = FakeStore(monkeypatch, changed={A: [status(A, "minimum_living", None)]})
-    uow = CountingUnitOfWork()
+    uow = MemoryUnitOfWork(now=NOW)
     what = Submission.of_rows("civil_affairs", "340321", "2024-11", mode, "json", listed)
     result = await usecases.submit_list(uow, what, listed)
     assert (result.outcome, result.refusal_code) == ("refused", code)
     assert fake.submissions[result.submission_id]["outcome"] == "refused"
-    assert fake.staged == [] and uow.flushed == [] and uow.events == []
+    assert fake.staged == [] and not hasattr(fake, "announced") and uow.events == []
 
 
 def test_only_a_department_that_certifies_something_gets_a_credential_for_a_real_region():

@@ -3,8 +3,7 @@
 import hashlib
 import io
 import json
-from datetime import UTC, date, datetime
-from uuid import uuid4
+from datetime import date
 
 import pytest
 
@@ -19,7 +18,7 @@ from services.identity_certification.domain.headers import find_header, map_head
 from services.identity_certification.domain.results import result_line
 from services.identity_certification.domain.rows import SubmittedRow, sole_category, validate_row
 from services.identity_certification.intake import FileRefused, read_file
-from services.identity_certification.usecases import content_hash, status_changed
+from services.identity_certification.usecases import content_hash
 from tests.support.people import resident_id
 
 A, B, C, D, E = (resident_id("340321", seq=s) for s in (601, 603, 605, 607, 609))
@@ -187,11 +186,3 @@ def test_a_different_kind_is_different_content_and_rows_without_a_kind_hash_as_b
     plain = SubmittedRow(1, A, "minimum_living", date(2024, 11, 1), township="榴城镇")
     before = json.dumps([[A, "minimum_living", "2024-11-01", "None", "榴城镇", None]], ensure_ascii=False)
     assert content_hash([plain]) == hashlib.sha256(before.encode()).hexdigest()
-
-
-def test_the_status_changed_event_carries_the_kind():
-    record = {"category": "poverty_monitoring", "department": "agriculture", "certified_on": date(2024, 11, 1),
-              "ended_on": None, "submission_id": uuid4(), "township": None, "village": None, "subtype": "sudden_hardship"}
-    event = status_changed(A, "340321", [record], datetime(2024, 12, 10, tzinfo=UTC)).message
-    assert event.statuses[0].subtype == "sudden_hardship"
-    assert '"subtype":"sudden_hardship"' in event.model_dump_json()
