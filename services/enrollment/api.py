@@ -100,10 +100,11 @@ async def import_roster(body: RosterImport, who: Caller = AGENCY, runtime: Runti
 async def import_file(who: Caller = AGENCY, file: UploadFile = File(...),
                       list_name: Literal["household", "employee"] = Form("household"),
                       source: Annotated[PlainText | None, Form()] = None, runtime: Runtime = RUNTIME) -> dict:
+    # read as it is imported: a register of millions of people is never held whole
     with refusals():
-        upload = usecases.read_file(await file.read(), file.filename or "upload")
-    async with runtime.unit_of_work() as uow:
-        result = await usecases.import_list(uow, who, list_name, upload, source)
+        upload = usecases.open_file(file.file, file.filename or "upload")
+        async with runtime.unit_of_work() as uow:
+            result = await usecases.import_list(uow, who, list_name, upload, source)
     return imported(result)
 
 

@@ -97,7 +97,6 @@ def import_command(
     from shared.api_contract import PlainText
 
     list_name: Literal["household", "employee"] = "household" if roster == "household" else "employee"
-    content = file.read_bytes()
 
     async def run() -> Any:
         async with _session(token, "agency") as (caller, unit_of_work):
@@ -105,12 +104,13 @@ def import_command(
                 TypeAdapter(PlainText | None).validate_python(source)
             except ValidationError as err:
                 await _invalid(err, "source")
-            try:
-                upload = usecases.read_file(content, file.name)
-            except Refusal as refusal:
-                _refused(422, refusal.message)
-            async with unit_of_work() as uow:
-                return await usecases.import_list(uow, caller, list_name, upload, source)
+            with file.open("rb") as stream:  # read as it is imported, never held whole
+                try:
+                    upload = usecases.open_file(stream, file.name)
+                    async with unit_of_work() as uow:
+                        return await usecases.import_list(uow, caller, list_name, upload, source)
+                except Refusal as refusal:
+                    _refused(422, refusal.message)
 
     result = asyncio.run(run())
     typer.echo(f"{file.name}: {result.total}行，导入{result.accepted}行，退回{len(result.rejected)}行"

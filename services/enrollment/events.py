@@ -1,6 +1,7 @@
 """The events enrollment raises, built from its domain values and keyed by the pseudonymous person key."""
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
@@ -99,6 +100,46 @@ def refund_decided(e: Enrollment, refund: Refund, now: datetime) -> Outgoing:
 
 def baselined(h: Household, region: str, source: str, now: datetime) -> Outgoing:
     # Keyed by person and region: the topic is compacted, and each region's register keeps its own row.
-    return Outgoing(POPULATION_BASELINE.name, f"{person_key(h.person_id)}:{region}", PersonBaselined(
+    # Built without validating again: the register's row was judged (its ID parsed) before it came here, and
+    # a register is millions of people.
+    return Outgoing(POPULATION_BASELINE.name, baseline_key(h.person_id, region), PersonBaselined.model_construct(
         message_id=uuid4(), occurred_at=now, person_id=h.person_id, region=region, township=h.township,
         village=h.village, name=h.name, source=source))
+
+
+def baseline_key(person_id: str, region: str) -> str:
+    return f"{person_key(person_id)}:{region}"
+
+
+# Marks standing in a prototype event for the values each person's row gives (a private-use character that
+# no encoder escapes and no register holds); the message id is the nil UUID's place.
+_MARK = "\ue000"
+
+
+def baselined_sql(region: str, source: str, now: datetime, first_param: int) -> tuple[str, list[str]]:
+    """population.baseline's payload for a whole register at once: a SQL expression over a row's `person_id`,
+    `township`, `village` and `name` that gives, byte for byte, the JSON of `baselined(...)`'s model (shown
+    by tests/integration/test_baseline_payload_sql.py), with a fresh message id per row (gen_random_uuid).
+
+    The JSON around the values is the model's own: a prototype event is serialised by pydantic with a mark
+    in place of each value, and only the values are left to PostgreSQL's `to_json` (same escapes for the text
+    a judged row can hold). Returns the expression and its parameters, numbered from `first_param`."""
+    columns = ("person_id", "township", "village", "name")
+    marks = {c: f"{_MARK}{c}{_MARK}" for c in columns}
+    proto = baselined(Household(**marks), region, source, now).message
+    assert isinstance(proto, PersonBaselined)
+    text = proto.model_copy(update={"message_id": _NIL}).model_dump_json()
+    values = {f'"{m}"': f"COALESCE(to_json({c})::text, 'null')" for c, m in marks.items()}
+    values[f'"{_NIL}"'] = "to_json(gen_random_uuid())::text"
+    pieces = re.split("(" + "|".join(map(re.escape, values)) + ")", text)
+    sql, params = [], []
+    for i, piece in enumerate(pieces):
+        if i % 2:
+            sql.append(values[piece])
+        elif piece:
+            params.append(piece)
+            sql.append(f"${first_param + len(params) - 1}::text")
+    return " || ".join(sql), params
+
+
+_NIL = UUID(int=0)

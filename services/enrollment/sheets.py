@@ -4,15 +4,22 @@ Finds the header row under any title rows, maps Chinese headers in their varying
 words to canonical fields (and names the headers it did not understand), skips
 blank and 合计 rows, and keeps each row's line number so a refusal can point at it.
 Cells stay as they were (numbers stay numbers): judging them is `domain.baseline`'s job.
+
+`stream` reads a file as it goes (CSV through an incremental decoder, XLSX with openpyxl's
+read-only mode), so a register of millions of people is never held whole; `read` is the same
+reading, kept in a list.
 """
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from operator import itemgetter
+from typing import Any, BinaryIO
 
 import openpyxl
 
@@ -49,40 +56,72 @@ class SheetError(ValueError):
     """The file as a whole cannot be read (no header row, not a spreadsheet …)."""
 
 
+@dataclass
+class Streamed:
+    """A sheet being read: `rows` yields each data row once; `ignored_lines` fills as they are read."""
+
+    rows: Iterator[dict[str, Any]]
+    unknown_headers: list[str] = field(default_factory=list)
+    ignored_lines: list[int] = field(default_factory=list)
+
+
 def read(content: bytes, file_name: str) -> Sheet:
+    streamed = stream(io.BytesIO(content), file_name)
+    rows = list(streamed.rows)
+    return Sheet(rows, streamed.unknown_headers, streamed.ignored_lines)
+
+
+def stream(file: BinaryIO, file_name: str) -> Streamed:
+    """The file's header read and its data rows to come. Raises SheetError when it cannot be read at all; a
+    CSV that turns out unreadable further on raises it while its rows are read."""
     lower = file_name.lower()
     if lower.endswith(".json"):
-        return _from_json(content)
+        sheet = _from_json(file.read())
+        return Streamed(iter(sheet.rows), sheet.unknown_headers, sheet.ignored_lines)
     if lower.endswith((".xlsx", ".xlsm")):
-        return _from_grid(_xlsx_grid(content))
+        return _from_grid(_xlsx_grid(file))
     if lower.endswith((".csv", ".txt")):
-        return _from_grid(_csv_grid(_decode(content)))
+        return _from_grid(_csv_grid(file))
     raise SheetError(f"不支持的文件类型：{file_name}（请上传 .xlsx、.csv 或 .json）")
 
 
-def _decode(content: bytes) -> str:
+def _encoding(file: BinaryIO) -> str:
+    """UTF-8 (with or without BOM) when the first megabyte reads as UTF-8, else GB18030 (what Windows Excel
+    saves as "CSV")."""
+    head = file.read(1 << 20)
+    file.seek(0)
     try:
-        return content.decode("utf-8-sig")
+        codecs.getincrementaldecoder("utf-8-sig")().decode(head, final=False)
+        return "utf-8-sig"
     except UnicodeDecodeError:
-        return content.decode("gb18030")  # what Windows Excel saves as "CSV"
+        return "gb18030"
 
 
-def _csv_grid(text: str) -> list[list[Any]]:
+def _csv_grid(file: BinaryIO) -> Iterator[list[Any]]:
+    encoding = _encoding(file)
     # newline="": csv itself splits the lines, so a lone CR ends one (and a CR inside quotes stays in its cell).
-    reader = csv.reader(io.StringIO(text, newline=""))
+    reader = csv.reader(io.TextIOWrapper(file, encoding=encoding, newline=""))
     try:
-        return list(reader)
+        yield from reader
     except csv.Error as err:  # e.g. a cell beyond csv's size limit
         raise SheetError(f"第{reader.line_num}行无法按 CSV 读取（{err}）：请检查引号和换行后重新导出") from None
+    except UnicodeDecodeError:
+        raise SheetError(f"第{reader.line_num + 1}行起的编码与文件开头不同（{encoding}）：请整份另存为 UTF-8 "
+                         "或 GB18030 的 CSV 后重新导入") from None
 
 
-def _xlsx_grid(content: bytes) -> list[list[Any]]:
+def _xlsx_grid(file: BinaryIO) -> Iterator[list[Any]]:
     try:
-        book = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+        book = openpyxl.load_workbook(file, read_only=True, data_only=True)
     except Exception as err:  # openpyxl raises many kinds for a broken file
         raise SheetError(f"无法读取Excel文件：{type(err).__name__}") from None
+    return _sheet_rows(book)
+
+
+def _sheet_rows(book: Any) -> Iterator[list[Any]]:
     try:
-        return [list(r) for r in book.worksheets[0].iter_rows(values_only=True)]
+        for row in book.worksheets[0].iter_rows(values_only=True):
+            yield list(row)
     finally:
         book.close()
 
@@ -117,14 +156,16 @@ def _blank(cell: Any) -> bool:
     return cell is None or (isinstance(cell, str) and not cell.strip().replace("\u3000", ""))
 
 
-def _from_grid(grid: list[list[Any]]) -> Sheet:
-    header_at = next((i for i, row in enumerate(grid[:_HEADER_SCAN_ROWS])
+def _from_grid(grid: Iterable[list[Any]]) -> Streamed:
+    lines = iter(grid)
+    head = [row for _, row in zip(range(_HEADER_SCAN_ROWS), lines, strict=False)]
+    header_at = next((i for i, row in enumerate(head)
                       if any(_LOOKUP.get(_norm(c)) == "id" for c in row if not _blank(c))), None)
     if header_at is None:
         raise SheetError(f"前{_HEADER_SCAN_ROWS}行中找不到身份证号列（公民身份号码/身份证号/身份证号码）")
     columns: dict[int, str] = {}
-    sheet = Sheet()
-    for j, cell in enumerate(grid[header_at]):
+    sheet = Streamed(iter(()))
+    for j, cell in enumerate(head[header_at]):
         if _blank(cell):
             continue
         canonical = _LOOKUP.get(_norm(cell))
@@ -132,11 +173,33 @@ def _from_grid(grid: list[list[Any]]) -> Sheet:
             columns[j] = canonical
         elif not canonical and _norm(cell) not in {_norm(k) for k in KNOWN_UNUSED}:
             sheet.unknown_headers.append(str(cell).strip())
-    for i, raw in enumerate(grid[header_at + 1:], start=header_at + 2):
-        cells = [c for c in raw if not _blank(c)]
-        if not cells or (isinstance(cells[0], str) and _TOTAL.match(cells[0].strip())):
-            sheet.ignored_lines.append(i)
-            continue
-        row = {"line_no": i, **{name: raw[j] if j < len(raw) else None for j, name in columns.items()}}
-        sheet.rows.append(row)
+    sheet.rows = _data_rows(head[header_at + 1:], lines, header_at + 2, columns, sheet.ignored_lines)
     return sheet
+
+
+def _data_rows(buffered: list[list[Any]], rest: Iterator[list[Any]], first_line: int, columns: dict[int, str],
+               ignored: list[int]) -> Iterator[dict[str, Any]]:
+    # Per row of a register of millions: the cells picked by one itemgetter, the dict built by zip.
+    keys = ("line_no", *columns.values())
+    width = max(columns) + 1
+    pick = itemgetter(*columns) if len(columns) > 1 else lambda raw: (raw[next(iter(columns))],)
+    for i, raw in enumerate(_chain(buffered, rest), start=first_line):
+        if _ignored(raw):
+            ignored.append(i)
+            continue
+        if len(raw) < width:
+            raw = raw + [None] * (width - len(raw))
+        yield dict(zip(keys, (i, *pick(raw))))
+
+
+def _ignored(raw: list[Any]) -> bool:
+    """A row with no data, or whose first cell with something in it is a 合计/总计/小计 line."""
+    for cell in raw:
+        if not _blank(cell):
+            return isinstance(cell, str) and _TOTAL.match(cell.strip()) is not None
+    return True
+
+
+def _chain(first: list[list[Any]], rest: Iterator[list[Any]]) -> Iterator[list[Any]]:
+    yield from first
+    yield from rest

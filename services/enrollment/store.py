@@ -16,7 +16,7 @@ from uuid import UUID
 
 import asyncpg
 
-from services.enrollment.domain.baseline import Employee, Household, Rejection
+from services.enrollment.domain.baseline import Employee, Rejection
 from services.enrollment.domain.duplicates import DuplicateCase
 from services.enrollment.domain.enrollment import Enrollment, Home, Key, Place
 from services.enrollment.domain.history import Year as HistoryYear
@@ -46,11 +46,6 @@ _STAMPED = (("updated_at", "timestamptz"),)
 SAVE_ENROLLMENTS = BatchUpsert(
     "enrollment", ENROLLMENT_COLUMNS, stamp=_STAMPED, conflict=_KEY,
     update={name: None for name, _ in (*ENROLLMENT_COLUMNS, *_STAMPED) if name not in _KEY})
-SAVE_POPULATION = BatchUpsert(
-    "population", (("person_id", "text"), ("region", "text"), ("township", "text"), ("village", "text"),
-                   ("name", "text")),
-    stamp=(("source", "text"), ("imported_at", "timestamptz")), conflict=("region", "person_id"),
-    update=dict.fromkeys(("township", "village", "name", "source", "imported_at")))
 SAVE_EMPLOYEES = BatchUpsert(
     "employee_insurance", (("person_id", "text"), ("region", "text"), ("employer", "text"), ("insured_from", "date"),
                            ("insured_to", "date")),
@@ -93,11 +88,48 @@ async def create_credential(conn: asyncpg.Connection, region: str, role: str, ho
 
 # --- baseline and rosters -------------------------------------------------------------------------
 
-async def import_baseline(conn: asyncpg.Connection, region: str, people: Sequence[Household], source: str,
-                          now: datetime) -> None:
-    """Upsert the accepted rows of one region's household register."""
-    await SAVE_POPULATION.execute(conn, [(h.person_id, region, h.township, h.village, h.name) for h in people],
-                                  source, now)
+async def stage_baseline(conn: asyncpg.Connection) -> None:
+    """A staging table for one household register, gone at the end of the transaction."""
+    # Finding the people repeated in a register groups millions of rows: with the default 4 MB on disk. For
+    # this transaction only.
+    await conn.execute("SET LOCAL work_mem = '64MB'")
+    await conn.execute("CREATE TEMP TABLE baseline_staged (line_no int NOT NULL, person_id text NOT NULL, "
+                       "key text NOT NULL, township text, village text, name text) ON COMMIT DROP")
+
+
+async def copy_staged(conn: asyncpg.Connection, rows: Iterable[tuple[int, str, str, str | None, str | None,
+                                                                     str | None]]) -> None:
+    """COPY judged rows (line, ID, Kafka key, township, village, name) into the staging table, as they come:
+    PostgreSQL takes in the rows while the next are read and judged."""
+    await conn.copy_records_to_table("baseline_staged", records=rows)
+
+
+async def merge_baseline(conn: asyncpg.Connection, region: str, source: str, now: datetime) -> list[tuple[int, str]]:
+    """Merge the staged register into the population in one statement: a person on several lines is taken
+    from the first; each later line is returned (line, ID) to be refused as a duplicate. The people go in in ID
+    order: the population's indexes by person then take them page after page (measured: 3,000,000 people
+    about 15 s instead of 18)."""
+    repeated = await conn.fetch(
+        "DELETE FROM baseline_staged s USING (SELECT person_id, min(line_no) AS first FROM baseline_staged "
+        "GROUP BY person_id HAVING count(*) > 1) d WHERE s.person_id = d.person_id AND s.line_no > d.first "
+        "RETURNING s.line_no, s.person_id")
+    await conn.execute(
+        "INSERT INTO population (person_id, region, township, village, name, source, imported_at) "
+        "SELECT person_id, $1, township, village, name, $2, $3 FROM baseline_staged ORDER BY person_id "
+        "ON CONFLICT (region, person_id) DO UPDATE SET township = EXCLUDED.township, village = EXCLUDED.village, "
+        "name = EXCLUDED.name, source = EXCLUDED.source, imported_at = EXCLUDED.imported_at", region, source, now)
+    return [(r[0], r[1]) for r in repeated]
+
+
+async def announce_staged(conn: asyncpg.Connection, topic: str, payload: str, params: Sequence[str],
+                          channel: str) -> int:
+    """One outbox row per staged person, its payload built by PostgreSQL from the SQL expression `payload`
+    over the staged columns (parameters $2 …): one statement for millions of events. Returns how many."""
+    status = await conn.execute(
+        f"INSERT INTO outbox (topic, key, payload) SELECT $1, convert_to(key, 'UTF8'), convert_to({payload}, "
+        "'UTF8') FROM baseline_staged", topic, *params)
+    await conn.execute("SELECT pg_notify($1, '')", channel)
+    return int(status.split()[-1])
 
 
 async def import_employees(conn: asyncpg.Connection, region: str, people: Sequence[Employee], source: str,

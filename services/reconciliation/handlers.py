@@ -44,7 +44,9 @@ Record = Callable[[UnitOfWork, Sequence[Any]], Awaitable[None]]
 # consumer name (also the inbox's and the group's), topic, model, use case, inbox, description. `inbox`
 # False where the ledger row is the inbox record: a receipt is kept once by its number, a due revision
 # replaces only an older one; at the December peak those two topics carry a message per receipt, and an
-# inbox row for each was the largest single write of this schema.
+# inbox row for each was the largest single write of this schema. A baseline person is one row per person,
+# the event read last (in offset order, as a redelivery replays them) winning: a register of millions of
+# people is then one statement per batch, with no inbox row each.
 SUBSCRIPTIONS: tuple[tuple[str, str, Any, Record, bool, str], ...] = (
     ("enrollment", ENROLLMENT_EVENTS.name, EnrollmentEvent, usecases.record_enrollment_events, True,
      "Enrollment lifecycle: who is registered, paid or ended, and where they live."),
@@ -60,7 +62,7 @@ SUBSCRIPTIONS: tuple[tuple[str, str, Any, Record, bool, str], ...] = (
      "Refunds ordered by enrollment (death, duplicate payment, employee insurance, other region)."),
     ("statuses", STATUS_CHANGED.name, StatusChanged, usecases.record_statuses_changed, True,
      "Certified statuses: what stands behind each subsidy line; vulnerable groups."),
-    ("baseline", POPULATION_BASELINE.name, PersonBaselined, usecases.record_baseline, True,
+    ("baseline", POPULATION_BASELINE.name, PersonBaselined, usecases.record_baseline, False,
      "The population baseline: the denominator of coverage."),
 )
 

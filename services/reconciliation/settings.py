@@ -18,6 +18,11 @@ class Settings(ServiceSettings):
         "agent_deposit_days_by_region.")
     agent_deposit_days_by_region: dict[str, int] = Field(
         default_factory=dict, description='Per-region deposit limit in days, e.g. {"340321": 3} (JSON).')
+    run_part_rows: int = Field(
+        50_000, ge=1, description="DEFAULT 50,000: a run reads its region-year a range of person IDs at a time, "
+        "each holding about this many rows of receipts, bookings, dues and agents' lines (with their settlement "
+        "lines): a run's memory is bounded by this, not by the region (measured: python -m "
+        "tests.bench.reconciliation_bench). Smaller saves memory for more queries; the answer is the same.")
     schedule_enabled: bool = Field(True, description="Run reconciliation every day at schedule_at (local time).")
     schedule_at: str = Field("23:30", pattern=r"^\d{2}:\d{2}$", description="Local time of the daily run (HH:MM).")
     console_refresh_s: int = Field(

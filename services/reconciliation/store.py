@@ -1,10 +1,14 @@
-"""SQL of reconciliation: loading a season for a run, saving runs and discrepancies, imports, reports."""
+"""SQL of reconciliation: loading a season for a run, saving runs and discrepancies, imports, reports.
+
+A run reads its region-year part by part (`season_parts`): a range of person IDs at a time, holding at most
+about `rows` rows of each of the season's tables, so its memory does not grow with the region.
+"""
 from __future__ import annotations
 
 import hashlib
 import json
 import zlib
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import date, datetime
 from operator import itemgetter
 from typing import Any
@@ -51,46 +55,150 @@ def _lines(text: str) -> tuple[d.SubsidyLine, ...]:
 
 
 async def load_season(conn: asyncpg.Connection, region: str, year: int, timezone: str) -> d.Season:
-    """Everything held for the region-year, in the pure core's shapes (a few set-based queries)."""
-    receipts = await conn.fetch(
-        "SELECT receipt_no, person_id, year, amount_fen, channel, agent_id, "
-        "(paid_at AT TIME ZONE $3)::date AS paid_on, original_receipt_no FROM receipt WHERE region = $1 AND year = $2",
-        region, year, timezone, record_class=ReceiptRow)
-    bookings = await conn.fetch(
-        "SELECT receipt_no, person_id, year, amount_fen FROM enrollment_payment WHERE region = $1 AND year = $2",
-        region, year, record_class=BookingRow)
-    dues = await conn.fetch(
-        "SELECT person_id, year, due_fen, state, lines::text FROM due WHERE region = $1 AND year = $2", region, year)
-    settlement = await conn.fetch(
-        "SELECT bank, settlement_ref, line_key, channel, pay_date, receipt_no, amount_fen FROM settlement_line "
-        "WHERE region = $1", region, record_class=SettlementLineRow)
-    agents = await conn.fetch(
-        "SELECT agent_id, line_ref, person_id, year, receipt_no, amount_fen, collected_on, deposited_on "
-        "FROM agent_collection WHERE region = $1 AND year = $2", region, year, record_class=AgentLineRow)
+    """Everything held for the region-year at once, in the pure core's shapes: for checks and tests of the core
+    on a whole season (a run reads it part by part: `season_parts`)."""
+    receipts = await conn.fetch(_RECEIPTS.format(where="region = $1 AND year = $2"), region, year, timezone,
+                                record_class=ReceiptRow)
+    bookings = await conn.fetch(_BOOKINGS.format(where="region = $1 AND year = $2"), region, year,
+                                record_class=BookingRow)
+    dues = await conn.fetch(_DUES.format(where="region = $1 AND year = $2"), region, year)
+    settlement = await conn.fetch(f"{_LINES} WHERE region = $1", region, record_class=SettlementLineRow)
+    agents = await conn.fetch(_AGENTS.format(where="region = $1 AND year = $2"), region, year,
+                              record_class=AgentLineRow)
     # The region's own status rows only: a subsidy line of this region needs this region's certification.
     statuses = await conn.fetch("SELECT person_id, statuses::text FROM person_status WHERE region = $1", region)
-    refunds = await conn.fetch(
-        "SELECT person_id, year, sum(amount_fen) AS fen FROM refund_order WHERE region = $1 AND year = $2 "
-        "AND reason = ANY($3::text[]) GROUP BY person_id, year", region, year, list(OVERPAYMENT_REFUNDS))
-    return d.Season(
-        region=region, year=year, receipts=receipts, bookings=bookings,
-        dues=[d.Due(r[0], r[1], r[2], r[3], _lines(r[4])) for r in dues],
-        settlement=settlement, agent_lines=agents,
-        statuses={r[0]: [d.StatusSpan(s["category"], date.fromisoformat(s["certified_on"]), _date(s.get("ended_on")))
-                         for s in json.loads(r[1])] for r in statuses},
-        refunds_ordered={(r["person_id"], r["year"]): int(r["fen"]) for r in refunds},
-    )
+    refunds = await conn.fetch(_REFUNDS.format(where="region = $1 AND year = $2"), region, year,
+                               list(OVERPAYMENT_REFUNDS))
+    return d.Season(region=region, year=year, receipts=receipts, bookings=bookings, dues=_dues(dues),
+                    settlement=settlement, agent_lines=agents, statuses=_statuses(statuses),
+                    refunds_ordered={(r["person_id"], r["year"]): int(r["fen"]) for r in refunds})
 
 
-DISCREPANCY = BatchUpsert(
-    "discrepancy",
-    (("id", "uuid"), ("kind", "text"), ("subject", "text"), ("person_id", "text"), ("receipt_no", "text"),
-     ("amount_fen", "bigint"), ("detail", "text")),
-    stamp=(("region", "text"), ("year", "int"), ("first_run", "bigint"), ("last_run", "bigint"), ("present", "boolean"),
-           ("found_at", "timestamptz")),
-    conflict=("id",),
-    update={"last_run": None, "present": "true", "amount_fen": None, "detail": None, "receipt_no": None},
-    returning=("id", "first_run"))
+_RECEIPTS = ("SELECT receipt_no, person_id, year, amount_fen, channel, agent_id, (paid_at AT TIME ZONE $3)::date "
+             "AS paid_on, original_receipt_no FROM receipt WHERE {where}")
+_BOOKINGS = "SELECT receipt_no, person_id, year, amount_fen FROM enrollment_payment WHERE {where}"
+_DUES = "SELECT person_id, year, due_fen, state, lines::text FROM due WHERE {where}"
+_LINES = "SELECT bank, settlement_ref, line_key, channel, pay_date, receipt_no, amount_fen FROM settlement_line"
+# The settlement lines of a part's receipts (and of its family's, $5): looked up receipt by receipt in the index
+# on the receipt number, on the server. Asked for as "receipt_no = ANY(the part's numbers)" or as a plain join,
+# the planner scanned the whole region's lines for each part (a run's time grew with the square of the region);
+# OFFSET 0 keeps the subquery a per-receipt lookup. A receipt number is one receipt, so no line comes twice.
+_PART_LINES = f"""
+SELECT l.* FROM receipt r CROSS JOIN LATERAL (
+    SELECT s.bank, s.settlement_ref, s.line_key, s.channel, s.pay_date, s.receipt_no, s.amount_fen
+    FROM settlement_line s WHERE s.receipt_no = r.receipt_no AND s.region = $1 OFFSET 0) l
+WHERE r.region = $1 AND r.year = $2 AND r.person_id > $3 AND r.person_id <= $4
+UNION ALL
+{_LINES} WHERE region = $1 AND receipt_no = ANY($5::text[])"""
+_AGENTS = ("SELECT agent_id, line_ref, person_id, year, receipt_no, amount_fen, collected_on, deposited_on "
+           "FROM agent_collection WHERE {where}")
+# The status rows of the part's subsidised people, looked up person by person (as `_PART_LINES`: asked for as
+# "person_id = ANY(…)", the planner scanned the region's whole table for each part).
+_PART_STATUSES = """
+SELECT x.person_id, x.statuses::text FROM unnest($2::text[]) AS k(person_id) CROSS JOIN LATERAL (
+    SELECT person_id, statuses FROM person_status s WHERE s.person_id = k.person_id AND s.region = $1 OFFSET 0) x"""
+_REFUNDS = ("SELECT person_id, year, sum(amount_fen) AS fen FROM refund_order WHERE {where} "
+            "AND reason = ANY($3::text[]) GROUP BY person_id, year")
+# The tables whose rows a part's size is counted in (each indexed by region, year, person).
+_PART_TABLES = ("receipt", "enrollment_payment", "due", "agent_collection")
+
+
+def _dues(rows: Iterable[asyncpg.Record]) -> list[d.Due]:
+    return [d.Due(r[0], r[1], r[2], r[3], _lines(r[4])) for r in rows]
+
+
+def _statuses(rows: Iterable[asyncpg.Record]) -> dict[str, list[d.StatusSpan]]:
+    return {r[0]: [d.StatusSpan(s["category"], date.fromisoformat(s["certified_on"]), _date(s.get("ended_on")))
+                   for s in json.loads(r[1])] for r in rows}
+
+
+async def part_bounds(conn: asyncpg.Connection, region: str, year: int, rows: int) -> AsyncIterator[tuple[str, str]]:
+    """The parts of a region-year as ranges of person IDs (lo, hi], in order: each holds at most `rows` rows of
+    each table in `_PART_TABLES`, beyond the rows of its last person (a person's rows are never split)."""
+    per_table = [f"(SELECT person_id AS p FROM {t} WHERE region = $1 AND year = $2 AND person_id > $3 "
+                 "ORDER BY person_id OFFSET $4 LIMIT 1)" for t in _PART_TABLES]
+    last_of = [f"(SELECT max(person_id) AS p FROM {t} WHERE region = $1 AND year = $2)" for t in _PART_TABLES]
+    last = await conn.fetchval(f"SELECT max(p) FROM ({' UNION ALL '.join(last_of)}) x", region, year)
+    lo = ""  # sorts before every ID
+    while last is not None:
+        hi = await conn.fetchval(f"SELECT min(p) FROM ({' UNION ALL '.join(per_table)}) x", region, year, lo,
+                                 rows - 1) or last
+        yield lo, hi
+        if hi == last:
+            return
+        lo = hi
+
+
+async def load_part(conn: asyncpg.Connection, region: str, year: int, timezone: str, lo: str, hi: str) -> d.Part:
+    """Everything of the people in (lo, hi] for the region-year, with what other parts' rows say about them."""
+    receipts = await conn.fetch(_RECEIPTS.format(where=_in_part(4)), region, year, timezone, lo, hi,
+                                record_class=ReceiptRow)
+    bookings = await conn.fetch(_BOOKINGS.format(where=_in_part(3)), region, year, lo, hi, record_class=BookingRow)
+    dues = await conn.fetch(_DUES.format(where=_in_part(3)), region, year, lo, hi)
+    agents = await conn.fetch(_AGENTS.format(where=_in_part(3)), region, year, lo, hi, record_class=AgentLineRow)
+    refunds = await conn.fetch(_REFUNDS.format(where=_in_part(4)), region, year, list(OVERPAYMENT_REFUNDS), lo, hi)
+    statuses = await conn.fetch(_PART_STATUSES, region, [r[0] for r in dues if r[4] != "[]"])
+    own = {r["receipt_no"] for r in receipts}
+    family = await _family(conn, region, year, timezone, lo, hi, receipts)
+    lines = await conn.fetch(_PART_LINES, region, year, lo, hi, [r["receipt_no"] for r in family],
+                             record_class=SettlementLineRow)
+    # Bookings and agents' lines of these people naming someone else's receipt, and these receipts booked
+    # under someone else: rare, so asked for by number.
+    named = {b["receipt_no"] for b in bookings} | {a["receipt_no"] for a in agents if a["receipt_no"]}
+    elsewhere = await conn.fetch("SELECT receipt_no FROM receipt WHERE receipt_no = ANY($1::text[]) "
+                                 "AND region = $2 AND year = $3", list(named - own), region, year)
+    unbooked = own - {b["receipt_no"] for b in bookings}
+    booked_elsewhere = await conn.fetch("SELECT DISTINCT receipt_no FROM enrollment_payment "
+                                        "WHERE receipt_no = ANY($1::text[]) AND region = $2 AND year = $3",
+                                        list(unbooked), region, year)
+    return d.Part(receipts=receipts, bookings=bookings, dues=_dues(dues), agent_lines=agents,
+                  statuses=_statuses(statuses), refunds_ordered={(r[0], r[1]): int(r[2]) for r in refunds},
+                  lines=lines, family=family, accepted_elsewhere={r[0] for r in elsewhere},
+                  booked_elsewhere={r[0] for r in booked_elsewhere})
+
+
+def _in_part(n: int) -> str:
+    """The rows of a part's people, (lo, hi] given as parameters $n and $n+1."""
+    return f"region = $1 AND year = $2 AND person_id > ${n} AND person_id <= ${n + 1}"
+
+
+async def _family(conn: asyncpg.Connection, region: str, year: int, timezone: str, lo: str, hi: str,
+                  receipts: Sequence[asyncpg.Record]) -> list[asyncpg.Record]:
+    """Other people's receipts in the families of these: the originals their reversals name, and every
+    reversal of these receipts or of those originals."""
+    own = {r["receipt_no"] for r in receipts}
+    originals = {r["original_receipt_no"] for r in receipts if r["original_receipt_no"]}
+    roots = [r["receipt_no"] for r in receipts if r["amount_fen"] > 0] + list(originals)
+    return await conn.fetch(
+        _RECEIPTS.format(where="region = $1 AND year = $2 AND NOT (person_id > $4 AND person_id <= $5) "
+                               "AND (receipt_no = ANY($6::text[]) OR original_receipt_no = ANY($7::text[]))"),
+        region, year, timezone, lo, hi, list(originals - own), roots, record_class=ReceiptRow)
+
+
+async def day_totals(conn: asyncpg.Connection, region: str) -> dict[tuple[str, date], d.DayTotal]:
+    """The banks' day totals of the region per channel and day (lines without a receipt number)."""
+    rows = await conn.fetch(
+        "SELECT channel, pay_date, sum(amount_fen)::bigint, array_agg(DISTINCT bank || settlement_ref) "
+        "FROM settlement_line WHERE region = $1 AND receipt_no IS NULL GROUP BY channel, pay_date", region)
+    return {(r[0], r[1]): d.DayTotal(r[0], r[1], r[2], tuple(sorted(r[3]))) for r in rows}
+
+
+async def lines_without_receipt(conn: asyncpg.Connection, region: str, year: int,
+                                page: int) -> AsyncIterator[list[asyncpg.Record]]:
+    """The region's settlement lines naming a receipt number no accepted receipt of the region-year has,
+    `page` at a time (in the order of the lines' key)."""
+    after: tuple[str, str, str] = ("", "", "")
+    while True:
+        rows = await conn.fetch(
+            f"{_LINES} s WHERE region = $1 AND receipt_no IS NOT NULL AND (bank, settlement_ref, line_key) > "
+            "($3, $4, $5) AND NOT EXISTS (SELECT 1 FROM receipt r WHERE r.receipt_no = s.receipt_no "
+            "AND r.region = $1 AND r.year = $2) ORDER BY bank, settlement_ref, line_key LIMIT $6",
+            region, year, *after, page, record_class=SettlementLineRow)
+        if rows:
+            yield rows
+        if len(rows) < page:
+            return
+        after = (rows[-1]["bank"], rows[-1]["settlement_ref"], rows[-1]["line_key"])
 
 
 async def lock_region_year(conn: asyncpg.Connection, region: str, year: int) -> None:
@@ -98,37 +206,59 @@ async def lock_region_year(conn: asyncpg.Connection, region: str, year: int) -> 
     await conn.execute("SELECT pg_advisory_xact_lock($1)", zlib.crc32(f"reconcile:{region}:{year}".encode()))
 
 
-async def save_run(conn: asyncpg.Connection, *, region: str, year: int, day: date, trigger: str,
-                   started_at: datetime, finished_at: datetime, found: Sequence[d.Discrepancy],
-                   counts: dict[str, int], fingerprint: str) -> tuple[int, set[UUID]]:
-    """Record the run and its findings; return the run id and the ids found for the first time."""
-    run_id = await conn.fetchval(
+async def start_run(conn: asyncpg.Connection, *, region: str, year: int, day: date, trigger: str,
+                    started_at: datetime) -> int:
+    """The run's row, its figures filled in by `finish_run` once every part is saved."""
+    return await conn.fetchval(
         "INSERT INTO run (region, year, day, trigger, started_at, finished_at, counts, found, new, fingerprint) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7::text::jsonb, $8, 0, $9) RETURNING id",
-        region, year, day, trigger, started_at, finished_at, json.dumps(counts), len(found), fingerprint)
-    rows = await DISCREPANCY.fetch(
-        conn, [(x.id(region, year), str(x.kind), x.subject, x.person_id, x.receipt_no, x.amount_fen, x.detail)
-               for x in found], region, year, run_id, run_id, True, finished_at)
-    new = {r["id"] for r in rows if r["first_run"] == run_id}
+        "VALUES ($1, $2, $3, $4, $5, $5, '{}', 0, 0, '') RETURNING id", region, year, day, trigger, started_at)
+
+
+# A discrepancy found for the first time takes the township and village of its person (the population
+# baseline, else this year's enrollment); one found again keeps its own and its first run.
+_SAVE_FOUND = """
+INSERT INTO discrepancy (id, kind, subject, person_id, receipt_no, amount_fen, detail, township, village, region, year,
+                         first_run, last_run, present, found_at)
+SELECT u.id, u.kind, u.subject, u.person_id, u.receipt_no, u.amount_fen, u.detail, COALESCE(b.township, e.township),
+       COALESCE(b.village, e.village), $8, $9, $10, $10, true, $11
+FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::text[])
+         AS u(id, kind, subject, person_id, receipt_no, amount_fen, detail)
+    LEFT JOIN baseline_person b ON b.person_id = u.person_id
+    LEFT JOIN enrollment_year e ON e.person_id = u.person_id AND e.year = $9
+ON CONFLICT (id) DO UPDATE SET last_run = EXCLUDED.last_run, present = true, amount_fen = EXCLUDED.amount_fen,
+    detail = EXCLUDED.detail, receipt_no = EXCLUDED.receipt_no
+RETURNING id, township, first_run = $10 AS new
+"""
+
+
+async def save_found(conn: asyncpg.Connection, *, run_id: int, region: str, year: int,
+                     found: Sequence[d.Discrepancy], now: datetime) -> dict[UUID, str | None]:
+    """Record a batch of the run's findings; return those found for the first time, with their township."""
+    if not found:
+        return {}
+    rows = await conn.fetch(
+        _SAVE_FOUND, [x.id(region, year) for x in found], [str(x.kind) for x in found], [x.subject for x in found],
+        [x.person_id for x in found], [x.receipt_no for x in found], [x.amount_fen for x in found],
+        [x.detail for x in found], region, year, run_id, now)
+    return {r["id"]: r["township"] for r in rows if r["new"]}
+
+
+async def finish_run(conn: asyncpg.Connection, *, run_id: int, region: str, year: int, finished_at: datetime,
+                     counts: dict[str, int], found: int, new: int) -> str:
+    """Mark what this run no longer found, fill in the run's figures; return the run's fingerprint
+    (`discrepancies.fingerprint` of its findings, read back in id order a page at a time)."""
     await conn.execute("UPDATE discrepancy SET present = false WHERE region = $1 AND year = $2 AND last_run <> $3 "
                        "AND present", region, year, run_id)
-    await conn.execute(
-        """
-        UPDATE discrepancy x SET township = COALESCE(b.township, e.township), village = COALESCE(b.village, e.village)
-        FROM discrepancy y LEFT JOIN baseline_person b ON b.person_id = y.person_id
-            LEFT JOIN enrollment_year e ON e.person_id = y.person_id AND e.year = y.year
-        WHERE x.id = y.id AND x.first_run = $1 AND x.person_id IS NOT NULL
-        """, run_id)
-    await conn.execute("UPDATE run SET new = $2 WHERE id = $1", run_id, len(new))
-    return run_id, new
-
-
-async def townships_of(conn: asyncpg.Connection, ids: set[UUID]) -> dict[UUID, str | None]:
-    """The township recorded with each of these discrepancies."""
-    if not ids:
-        return {}
-    rows = await conn.fetch("SELECT id, township FROM discrepancy WHERE id = ANY($1::uuid[])", list(ids))
-    return {r["id"]: r["township"] for r in rows}
+    h = hashlib.sha256()
+    # uuid order is the order of the ids' text; ids are unique, so this is the sorted order of the lines
+    async for r in conn.cursor("SELECT id, amount_fen FROM discrepancy WHERE region = $1 AND year = $2 "
+                               "AND last_run = $3 ORDER BY id", region, year, run_id, prefetch=5000):
+        h.update(f"{r[0]}|{r[1]}".encode())
+    fingerprint = h.hexdigest()
+    await conn.execute("UPDATE run SET finished_at = $2, counts = $3::text::jsonb, found = $4, new = $5, "
+                       "fingerprint = $6 WHERE id = $1", run_id, finished_at, json.dumps(counts), found, new,
+                       fingerprint)
+    return fingerprint
 
 
 async def discrepancy_region(conn: asyncpg.Connection, discrepancy_id: UUID) -> str | None:
@@ -228,25 +358,30 @@ async def paid_villages(conn: asyncpg.Connection, region: str, year: int) -> lis
         "GROUP BY township, village ORDER BY township NULLS LAST, village NULLS LAST", region, year)
 
 
+# Per place (township, village): the baseline's people, and this year's enrolled and paid people and money.
+_PLACE_COUNTS = f"""
+SELECT COALESCE(t, $3) AS township, COALESCE(v, $3) AS village, sum(b)::int AS baseline,
+       sum(en)::int AS enrolled, sum(pd)::int AS paid, sum(fen)::bigint AS paid_fen
+FROM (
+    SELECT township AS t, village AS v, 1 AS b, 0 AS en, 0 AS pd, 0 AS fen
+    FROM baseline_person WHERE region = $1
+    UNION ALL
+    SELECT COALESCE(bp.township, e.township), COALESCE(bp.village, e.village), 0,
+           ({ENROLLED_SQL})::int, (e.state <> 'ended' AND e.paid_total_fen > 0)::int,
+           CASE WHEN e.state <> 'ended' THEN e.paid_total_fen ELSE 0 END
+    FROM enrollment_year e LEFT JOIN baseline_person bp ON bp.person_id = e.person_id
+        LEFT JOIN due d ON d.person_id = e.person_id AND d.year = e.year
+    WHERE e.region = $1 AND e.year = $2
+) x GROUP BY 1, 2
+"""
+
+
+def _place_count(r: asyncpg.Record) -> PlaceCount:
+    return PlaceCount(r["township"], r["village"], r["baseline"], r["enrolled"], r["paid"], int(r["paid_fen"]))
+
+
 async def place_counts(conn: asyncpg.Connection, region: str, year: int) -> list[PlaceCount]:
-    rows = await conn.fetch(
-        f"""
-        SELECT COALESCE(t, $3) AS township, COALESCE(v, $3) AS village, sum(b)::int AS baseline,
-               sum(en)::int AS enrolled, sum(pd)::int AS paid, sum(fen)::bigint AS paid_fen
-        FROM (
-            SELECT township AS t, village AS v, 1 AS b, 0 AS en, 0 AS pd, 0 AS fen
-            FROM baseline_person WHERE region = $1
-            UNION ALL
-            SELECT COALESCE(bp.township, e.township), COALESCE(bp.village, e.village), 0,
-                   ({ENROLLED_SQL})::int, (e.state <> 'ended' AND e.paid_total_fen > 0)::int,
-                   CASE WHEN e.state <> 'ended' THEN e.paid_total_fen ELSE 0 END
-            FROM enrollment_year e LEFT JOIN baseline_person bp ON bp.person_id = e.person_id
-                LEFT JOIN due d ON d.person_id = e.person_id AND d.year = e.year
-            WHERE e.region = $1 AND e.year = $2
-        ) x GROUP BY 1, 2
-        """, region, year, UNPLACED)
-    return [PlaceCount(r["township"], r["village"], r["baseline"], r["enrolled"], r["paid"], int(r["paid_fen"]))
-            for r in rows]
+    return [_place_count(r) for r in await conn.fetch(_PLACE_COUNTS, region, year, UNPLACED)]
 
 
 async def targets(conn: asyncpg.Connection, region: str, year: int) -> dict[str, int]:
@@ -255,19 +390,25 @@ async def targets(conn: asyncpg.Connection, region: str, year: int) -> dict[str,
     return {r["township"]: r["target_people"] for r in rows}
 
 
-PROGRESS_SNAPSHOT = BatchUpsert(
-    "progress_snapshot",
-    (("township", "text"), ("village", "text"), ("baseline_people", "int"), ("enrolled_people", "int"),
-     ("paid_people", "int"), ("paid_fen", "bigint")),
-    stamp=(("region", "text"), ("year", "int"), ("week", "date"), ("taken_at", "timestamptz")),
-    conflict=("region", "year", "week", "township", "village"),
-    update=dict.fromkeys(("baseline_people", "enrolled_people", "paid_people", "paid_fen", "taken_at")))
-
-
-async def save_snapshot(conn: asyncpg.Connection, region: str, year: int, week: date, counts: Sequence[PlaceCount],
-                        now: datetime) -> None:
-    await PROGRESS_SNAPSHOT.execute(conn, [(c.township, c.village, c.baseline_people, c.enrolled_people, c.paid_people,
-                                            c.paid_fen) for c in counts], region, year, week, now)
+async def save_snapshot(conn: asyncpg.Connection, region: str, year: int, week: date,
+                        now: datetime) -> list[PlaceCount]:
+    """Count the places and keep the counts as the week's snapshot, in one statement: the people are counted
+    where they are (set-based, in PostgreSQL), only a row per village comes back."""
+    # The region's people, enrollments and dues joined: with the default 4 MB the hash joins of a million
+    # people go to disk in batches. For this transaction only (it ends with the snapshot).
+    await conn.execute("SET LOCAL work_mem = '64MB'")
+    rows = await conn.fetch(
+        f"""
+        INSERT INTO progress_snapshot (township, village, baseline_people, enrolled_people, paid_people, paid_fen,
+                                       region, year, week, taken_at)
+        SELECT township, village, baseline, enrolled, paid, paid_fen, $1, $2, $4, $5 FROM ({_PLACE_COUNTS}) c
+        ON CONFLICT (region, year, week, township, village) DO UPDATE SET
+            baseline_people = EXCLUDED.baseline_people, enrolled_people = EXCLUDED.enrolled_people,
+            paid_people = EXCLUDED.paid_people, paid_fen = EXCLUDED.paid_fen, taken_at = EXCLUDED.taken_at
+        RETURNING township, village, baseline_people AS baseline, enrolled_people AS enrolled, paid_people AS paid,
+                  paid_fen
+        """, region, year, UNPLACED, week, now)
+    return [_place_count(r) for r in rows]
 
 
 async def snapshots(conn: asyncpg.Connection, region: str, year: int) -> list[asyncpg.Record]:

@@ -10,10 +10,10 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 from shared.api_contract import visible
-from shared.resident_id import InvalidResidentId, mask, parse_resident_id
+from shared.resident_id import InvalidResidentId, mask, parse_resident_id, valid_resident_id
 
 _EXCEL_EPOCH = date(1899, 12, 30)
 Row = Mapping[str, Any]  # a list's row: canonical field -> cell as uploaded, plus "line_no"
@@ -22,8 +22,9 @@ T = TypeVar("T")
 _DATE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
 
 
-@dataclass(frozen=True)
-class Household:
+class Household(NamedTuple):
+    """One person of a household register (a named tuple: a register is millions of them)."""
+
     person_id: str
     township: str | None
     village: str | None
@@ -84,6 +85,10 @@ def _excel_number() -> InvalidResidentId:
 def _unreadable(row: Row) -> str | None:
     """The first cell holding a control character or an unpaired surrogate: no one typed it, and PostgreSQL
     cannot store a NUL."""
+    texts = [cell for cell in row.values() if isinstance(cell, str)]
+    joined = "".join(texts)
+    if visible(joined) == joined:  # the usual row, checked in one pass
+        return None
     for name, cell in row.items():
         if isinstance(cell, str) and visible(cell) != cell:
             return name
@@ -108,7 +113,7 @@ def _person(row: Row, region: str, judged: Judged[Any]) -> str | None:
         judged.rejected.append((line, mask(raw), err.code, err.reason))
         return None
     try:
-        person = parse_resident_id(raw).value
+        person = valid_resident_id(raw)  # parse_resident_id's answer, quicker for a clean ID
     except InvalidResidentId as e:
         judged.rejected.append((line, mask(raw), e.code, e.reason))
         return None
@@ -118,6 +123,15 @@ def _person(row: Row, region: str, judged: Judged[Any]) -> str | None:
                                 f"该行统筹区为{other}，不是本统筹区{region}：请由该统筹区自行导入"))
         return None
     return person
+
+
+def household(row: Row, region: str, judged: Judged[Household]) -> Household | None:
+    """One row judged alone (a person repeated in the file is the caller's to find): the household, or None
+    with its refusal added to `judged`."""
+    person = _person(row, region, judged)
+    if person is None:
+        return None
+    return Household(person, text(row.get("township")), text(row.get("village")), text(row.get("name")))
 
 
 def households(rows: Sequence[Row], region: str) -> Judged[Household]:

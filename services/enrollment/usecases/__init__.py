@@ -19,6 +19,7 @@ from services.enrollment.usecases.lists import (
     import_baseline,
     import_list,
     import_roster,
+    open_file,
     read_file,
     rows_of,
 )
@@ -29,5 +30,5 @@ from services.enrollment.usecases.subsidy_refunds import record_subsidy_refunds
 __all__ = [
     "Answer", "Application", "Coverage", "Imported", "Upload", "advance_coverage", "end_enrollment",
     "grant_credential", "import_baseline", "import_list", "import_roster", "mark_paid", "person_record",
-    "read_file", "record_dues", "record_statuses", "record_subsidy_refunds", "register", "request_refund", "rows_of",
+    "open_file", "read_file", "record_dues", "record_statuses", "record_subsidy_refunds", "register", "request_refund", "rows_of",
 ]

@@ -173,42 +173,110 @@ def fingerprint(region: str, year: int, found: Iterable[Discrepancy]) -> str:
     return h.hexdigest()
 
 
+@dataclass(frozen=True)
+class DayTotal:
+    """A bank's day total of one channel (settlement lines without a receipt number), summed over its lines."""
+
+    channel: str
+    pay_date: date
+    amount_fen: int
+    refs: tuple[str, ...]  # bank + settlement reference of each line, sorted, each once
+
+
+@dataclass(frozen=True)
+class Part:
+    """One part of a season: the people of a range of person IDs with everything of theirs, and what rows of
+    other parts say about them. A run matches a region-year part by part, in memory bounded by the part.
+
+    `family` holds the receipts of other people in the families (an original and its reversals) of the part's
+    receipts, and `lines` every settlement line naming a receipt of the part or of `family`: whether a receipt
+    is settled depends on its whole family. Discrepancies are reported for the part's own rows only."""
+
+    receipts: Sequence[Receipt]
+    bookings: Sequence[Booking]
+    dues: Sequence[Due]
+    agent_lines: Sequence[AgentLine]
+    statuses: Mapping[str, Sequence[StatusSpan]]
+    refunds_ordered: Mapping[tuple[str, int], int]
+    lines: Sequence[SettlementLine]
+    family: Sequence[Receipt] = ()
+    accepted_elsewhere: AbstractSet[str] = frozenset()  # receipts of other parts the bookings and agent lines name
+    booked_elsewhere: AbstractSet[str] = frozenset()    # receipts of this part booked under other people
+
+
+@dataclass
+class PartFindings:
+    """A part's discrepancies, and its receipts' share of the day totals they are compared with."""
+
+    found: list[Discrepancy]
+    expected: dict[tuple[str, date], int]
+
+
 def reconcile(season: Season, day: date, limits: Limits) -> list[Discrepancy]:
-    """Every discrepancy of the season as of the end of `day`, sorted by kind and subject."""
-    accepted = {r.receipt_no: r for r in season.receipts}
-    found: list[Discrepancy] = []
-    found += _bookings_without_money(season.bookings, accepted)
-    found += _collected_not_recorded(season, accepted, day)
-    found += _amounts_against_dues(season)
-    found += _settlement(season, accepted, day, limits)
-    found += _agent_deposits(season.agent_lines, day, limits)
-    found += _subsidies_without_status(season, limits)
+    """Every discrepancy of the season as of the end of `day`, sorted by kind and subject: the season as one
+    part, the lines naming no receipt of it, and the day totals."""
+    accepted = {r.receipt_no for r in season.receipts}
+    named = [s for s in season.settlement if s.receipt_no in accepted]
+    part = Part(season.receipts, season.bookings, season.dues, season.agent_lines, season.statuses,
+                season.refunds_ordered, named)
+    totals = day_totals(season.settlement)
+    matched = match_part(part, day, limits, totals)
+    found = matched.found
+    found += settled_without_receipt(s for s in season.settlement
+                                     if s.receipt_no is not None and s.receipt_no not in accepted)
+    found += day_total_differences(totals, matched.expected)
     found.sort(key=lambda d: (d.kind, d.subject))
     return found
 
 
-def _bookings_without_money(bookings: Iterable[Booking], accepted: Mapping[str, Receipt]) -> list[Discrepancy]:
+def match_part(part: Part, day: date, limits: Limits, totals: Mapping[tuple[str, date], DayTotal]) -> PartFindings:
+    """Every discrepancy of the part's own rows as of the end of `day` (sorted by kind and subject), but the
+    day totals, which are compared once every part has given its `expected` share."""
+    own = {r.receipt_no: r for r in part.receipts}
+    accepted = {**{r.receipt_no: r for r in part.family}, **own}
+    reversals = _reversals_of(accepted.values())
+    found = _bookings_without_money(part.bookings, own, part.accepted_elsewhere)
+    found += _collected_not_recorded(part, own, day)
+    found += _amounts_against_dues(part, reversals)
+    settled, lines_found = _settlement(part, own, accepted, reversals)
+    found += lines_found
+    found += _not_settled(part.receipts, settled, totals, day, limits)
+    found += _agent_deposits(part.agent_lines, day, limits)
+    found += _subsidies_without_status(part, limits)
+    found.sort(key=lambda d: (d.kind, d.subject))
+    expected: dict[tuple[str, date], int] = defaultdict(int)
+    for r in part.receipts:
+        if (r.channel, r.paid_on) in totals and r.receipt_no not in settled:
+            expected[(r.channel, r.paid_on)] += r.amount_fen
+    return PartFindings(found, dict(expected))
+
+
+def _bookings_without_money(bookings: Iterable[Booking], own: Mapping[str, Receipt],
+                            elsewhere: AbstractSet[str]) -> list[Discrepancy]:
     return [
         Discrepancy(Kind.PAID_WITHOUT_MONEY, f"booking:{b.receipt_no}:{b.person_id}", b.person_id, b.receipt_no,
                     b.amount_fen, f"{mask(b.person_id)} 登记已缴费（税票{b.receipt_no}，{yuan(b.amount_fen)}），"
                     "但没有这张已入账税票：请核实是否收到款项")
-        for b in bookings if b.receipt_no not in accepted
+        for b in bookings if b.receipt_no not in own and b.receipt_no not in elsewhere
     ]
 
 
-def _collected_not_recorded(season: Season, accepted: Mapping[str, Receipt], day: date) -> list[Discrepancy]:
+def _collected_not_recorded(part: Part, own: Mapping[str, Receipt], day: date) -> list[Discrepancy]:
     found = []
-    booked = {b.receipt_no for b in season.bookings}
-    for r in season.receipts:
+    booked = {b.receipt_no for b in part.bookings}
+    for r in part.receipts:
         # A receipt of the run day may still be on its way to enrollment: only earlier days count.
-        if r.receipt_no not in booked and r.paid_on < day:
+        if r.receipt_no not in booked and r.receipt_no not in part.booked_elsewhere and r.paid_on < day:
             found.append(Discrepancy(
                 Kind.COLLECTED_NOT_RECORDED, f"receipt:{r.receipt_no}", r.person_id, r.receipt_no, r.amount_fen,
                 f"税票{r.receipt_no}（{mask(r.person_id)}，{yuan(r.amount_fen)}，{r.paid_on}）已收款，"
                 "参保登记中没有记录：请补录参保缴费"))
-    paid_people = {(r.person_id, r.year) for r in season.receipts if r.amount_fen > 0}
-    for a in season.agent_lines:
-        recorded = a.receipt_no in accepted if a.receipt_no else (a.person_id, a.year) in paid_people
+    paid_people = {(r.person_id, r.year) for r in part.receipts if r.amount_fen > 0}
+    for a in part.agent_lines:
+        if a.receipt_no:
+            recorded = a.receipt_no in own or a.receipt_no in part.accepted_elsewhere
+        else:
+            recorded = (a.person_id, a.year) in paid_people
         if not recorded:
             found.append(Discrepancy(
                 Kind.COLLECTED_NOT_RECORDED, f"agent:{a.agent_id}:{a.line_ref}", a.person_id, a.receipt_no,
@@ -217,12 +285,11 @@ def _collected_not_recorded(season: Season, accepted: Mapping[str, Receipt], day
     return found
 
 
-def _amounts_against_dues(season: Season) -> list[Discrepancy]:
+def _amounts_against_dues(part: Part, reversals: Mapping[str, Sequence[Receipt]]) -> list[Discrepancy]:
     by_person: dict[tuple[str, int], list[Receipt]] = defaultdict(list)
-    for r in season.receipts:
+    for r in part.receipts:
         by_person[(r.person_id, r.year)].append(r)
-    reversed_nos = {r.original_receipt_no for r in season.receipts if r.amount_fen < 0 and r.original_receipt_no}
-    dues = {(d.person_id, d.year): d for d in season.dues}
+    dues = {(d.person_id, d.year): d for d in part.dues}
     found = []
     for key, receipts in by_person.items():
         due = dues.get(key)
@@ -231,11 +298,11 @@ def _amounts_against_dues(season: Season) -> list[Discrepancy]:
         net = sum(r.amount_fen for r in receipts)
         if net <= 0:
             continue
-        refunded = season.refunds_ordered.get(key, 0)
+        refunded = part.refunds_ordered.get(key, 0)
         excess = net - refunded - due.due_fen
         if excess == 0:
             continue
-        standing = sorted((r for r in receipts if r.amount_fen > 0 and r.receipt_no not in reversed_nos),
+        standing = sorted((r for r in receipts if r.amount_fen > 0 and r.receipt_no not in reversals),
                           key=lambda r: (r.paid_on, r.receipt_no))
         last = standing[-1] if standing else max(receipts, key=lambda r: (r.paid_on, r.receipt_no))
         person, year = key
@@ -255,11 +322,14 @@ def _amounts_against_dues(season: Season) -> list[Discrepancy]:
 
 
 def _reversals_of(receipts: Iterable[Receipt]) -> dict[str, list[Receipt]]:
-    """Each original receipt's reversals (negative receipts naming it as `original_receipt_no`)."""
+    """Each original receipt's reversals (negative receipts naming it as `original_receipt_no`), in the order
+    they were paid: the same whichever part of a season read them."""
     found: dict[str, list[Receipt]] = defaultdict(list)
     for r in receipts:
         if r.amount_fen < 0 and r.original_receipt_no:
             found[r.original_receipt_no].append(r)
+    for family in found.values():
+        family.sort(key=lambda r: (r.paid_on, r.receipt_no))
     return found
 
 
@@ -282,39 +352,50 @@ def settled_by_line(line_amount_fen: int, receipt: Receipt, accepted: Mapping[st
     return netted if sum(r.amount_fen for r in netted) == line_amount_fen else None
 
 
-def _settlement(season: Season, accepted: Mapping[str, Receipt], day: date, limits: Limits) -> list[Discrepancy]:
+def _settlement(part: Part, own: Mapping[str, Receipt], accepted: Mapping[str, Receipt],
+                reversals: Mapping[str, Sequence[Receipt]]) -> tuple[set[str], list[Discrepancy]]:
+    """The receipts the lines settle, and the lines of the part's own receipts whose amount matches nothing.
+    A line naming a receipt of `family` is read for what it settles; its own part reports it."""
     found: list[Discrepancy] = []
     settled: set[str] = set()
-    totals: dict[tuple[str, date], list[SettlementLine]] = defaultdict(list)
-    reversals = _reversals_of(season.receipts)
-    named = {s.receipt_no for s in season.settlement if s.receipt_no is not None}
-    for s in season.settlement:
-        if s.receipt_no is None:
-            totals[(s.channel, s.pay_date)].append(s)
-            continue
-        receipt = accepted.get(s.receipt_no)
+    named = {s.receipt_no for s in part.lines if s.receipt_no is not None}
+    for s in part.lines:
+        receipt = accepted.get(s.receipt_no) if s.receipt_no is not None else None
         if receipt is None:
-            found.append(Discrepancy(
-                Kind.SETTLED_WITHOUT_RECEIPT, _line_subject(s), None, s.receipt_no, s.amount_fen,
-                f"{s.bank}结算单{s.settlement_ref}列有税票{s.receipt_no}（{yuan(s.amount_fen)}），"
-                "系统中没有这张已入账税票"))
-            continue
-        settled.add(s.receipt_no)
+            continue  # a day total, or a line naming no receipt of the season: the run checks those once
+        settled.add(receipt.receipt_no)
+        if s.amount_fen == receipt.amount_fen:
+            continue  # the usual line: it settles its receipt alone (settled_by_line's first answer)
         netted = settled_by_line(s.amount_fen, receipt, accepted, reversals, named)
-        if netted is None:
-            found.append(_line_differs(s, receipt, reversals.get(receipt.original_receipt_no or receipt.receipt_no)))
-        else:
+        if netted is not None:
             settled.update(r.receipt_no for r in netted)
-    found += _day_totals(season.receipts, totals, settled)
+        elif receipt.receipt_no in own:
+            found.append(_line_differs(s, receipt, reversals.get(receipt.original_receipt_no or receipt.receipt_no)))
+    return settled, found
+
+
+def _not_settled(receipts: Iterable[Receipt], settled: AbstractSet[str], totals: Mapping[tuple[str, date], DayTotal],
+                 day: date, limits: Limits) -> list[Discrepancy]:
     cutoff = day - timedelta(days=limits.settlement_lag_days)
-    for r in season.receipts:
+    return [
+        Discrepancy(Kind.RECEIPT_NOT_SETTLED, f"receipt:{r.receipt_no}", r.person_id, r.receipt_no, r.amount_fen,
+                    f"税票{r.receipt_no}（{mask(r.person_id)}，{yuan(r.amount_fen)}，{r.paid_on}，{r.channel}）"
+                    f"超过{limits.settlement_lag_days}天未见银行结算")
+        for r in receipts
         if (r.amount_fen > 0 and r.paid_on <= cutoff and r.receipt_no not in settled
-                and (r.channel, r.paid_on) not in totals):
-            found.append(Discrepancy(
-                Kind.RECEIPT_NOT_SETTLED, f"receipt:{r.receipt_no}", r.person_id, r.receipt_no, r.amount_fen,
-                f"税票{r.receipt_no}（{mask(r.person_id)}，{yuan(r.amount_fen)}，{r.paid_on}，{r.channel}）"
-                f"超过{limits.settlement_lag_days}天未见银行结算"))
-    return found
+            and (r.channel, r.paid_on) not in totals)
+    ]
+
+
+def settled_without_receipt(lines: Iterable[SettlementLine]) -> list[Discrepancy]:
+    """Lines naming a receipt the season does not hold (the caller picks them: no accepted receipt of the
+    region-year has their number)."""
+    return [
+        Discrepancy(Kind.SETTLED_WITHOUT_RECEIPT, _line_subject(s), None, s.receipt_no, s.amount_fen,
+                    f"{s.bank}结算单{s.settlement_ref}列有税票{s.receipt_no}（{yuan(s.amount_fen)}），"
+                    "系统中没有这张已入账税票")
+        for s in lines
+    ]
 
 
 def _line_subject(s: SettlementLine) -> str:
@@ -331,24 +412,29 @@ def _line_differs(s: SettlementLine, receipt: Receipt, reversals: Sequence[Recei
         f"税票金额{yuan(receipt.amount_fen)}" + (f"，冲正税票{reversed_by}" if reversed_by else ""))
 
 
-def _day_totals(receipts: Iterable[Receipt], totals: Mapping[tuple[str, date], Sequence[SettlementLine]],
-                settled: AbstractSet[str]) -> list[Discrepancy]:
-    """A channel's day total against the day's receipts no line of their own settled, reversals netted in."""
-    if not totals:
-        return []
-    expected: dict[tuple[str, date], int] = defaultdict(int)
-    for r in receipts:
-        if (r.channel, r.paid_on) in totals and r.receipt_no not in settled:
-            expected[(r.channel, r.paid_on)] += r.amount_fen
+def day_totals(lines: Iterable[SettlementLine]) -> dict[tuple[str, date], DayTotal]:
+    """The day totals among settlement lines (those without a receipt number), per channel and day."""
+    grouped: dict[tuple[str, date], list[SettlementLine]] = defaultdict(list)
+    for s in lines:
+        if s.receipt_no is None:
+            grouped[(s.channel, s.pay_date)].append(s)
+    return {key: DayTotal(key[0], key[1], sum(s.amount_fen for s in group),
+                          tuple(sorted({f"{s.bank}{s.settlement_ref}" for s in group})))
+            for key, group in grouped.items()}
+
+
+def day_total_differences(totals: Mapping[tuple[str, date], DayTotal],
+                          expected: Mapping[tuple[str, date], int]) -> list[Discrepancy]:
+    """A channel's day total against the day's receipts no line of their own settled, reversals netted in
+    (`expected`: their sum per channel and day, added up over the parts)."""
     found = []
-    for (channel, pay_date), lines in sorted(totals.items()):
-        got = sum(s.amount_fen for s in lines)
+    for (channel, pay_date), total in sorted(totals.items()):
         want = expected.get((channel, pay_date), 0)
-        if got != want:
-            refs = "、".join(sorted({f"{s.bank}{s.settlement_ref}" for s in lines}))
+        if total.amount_fen != want:
             found.append(Discrepancy(
-                Kind.SETTLEMENT_AMOUNT_DIFFERS, f"total:{channel}:{pay_date}", None, None, got - want,
-                f"{pay_date} {channel}渠道：银行汇总结算{yuan(got)}（{refs}），税票合计{yuan(want)}"))
+                Kind.SETTLEMENT_AMOUNT_DIFFERS, f"total:{channel}:{pay_date}", None, None, total.amount_fen - want,
+                f"{pay_date} {channel}渠道：银行汇总结算{yuan(total.amount_fen)}（{'、'.join(total.refs)}），"
+                f"税票合计{yuan(want)}"))
     return found
 
 
@@ -386,12 +472,12 @@ def status_holds(spans: Iterable[StatusSpan], category: str, window: tuple[date,
     return False
 
 
-def _subsidies_without_status(season: Season, limits: Limits) -> list[Discrepancy]:
+def _subsidies_without_status(part: Part, limits: Limits) -> list[Discrepancy]:
     found = []
-    for d in season.dues:
+    for d in part.dues:
         if d.state == "ended":
             continue
-        spans = season.statuses.get(d.person_id, ())
+        spans = part.statuses.get(d.person_id, ())
         for line in d.lines:
             # Lines for an enrollment kind (e.g. welfare institution children) are not status-based.
             if line.category in _STATUS_CATEGORIES and not status_holds(spans, line.category, limits.status_window):
