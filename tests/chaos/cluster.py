@@ -28,7 +28,6 @@ import argparse
 import asyncio
 import dataclasses
 import json
-import signal
 import sys
 import time
 from dataclasses import dataclass, field
@@ -43,7 +42,7 @@ from shared.topics import ALL_TOPICS, Topic
 from tests.chaos import checker
 from tests.chaos.infra import KafkaCluster
 from tests.chaos.ledger import Ledger, generate
-from tests.chaos.supervisor import ARTIFACTS, ChaosSystem, Plan, Run
+from tests.chaos.supervisor import ARTIFACTS, ChaosSystem, Plan, Run, run_cleaning_up
 from tests.support.servers import Servers
 from tests.support.system import SERVICES, System, create_system, drop_system
 
@@ -357,17 +356,7 @@ class ClusterRun(Run):
 
 def run_cluster(plan: ClusterPlan) -> dict:
     """One run; whatever happens, every process it started is stopped and its data removed (logs stay)."""
-    chaos = ClusterRun(plan)
-    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
-    try:
-        return asyncio.run(chaos.execute())
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-        chaos.cleanup()
-
-
-def _exit_on_sigterm(*_args) -> None:
-    raise SystemExit(143)
+    return run_cleaning_up(ClusterRun(plan))
 
 
 def main(argv: list[str] | None = None) -> int:

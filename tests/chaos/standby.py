@@ -25,7 +25,6 @@ import asyncio
 import dataclasses
 import json
 import shutil
-import signal
 import sys
 import time
 from pathlib import Path
@@ -40,7 +39,7 @@ from shared.replica import ReplicaReads
 from tests.chaos import checker
 from tests.chaos.infra import HOST, Standby, pg_home
 from tests.chaos.ledger import Ledger, generate
-from tests.chaos.supervisor import ChaosSystem, Plan, Run
+from tests.chaos.supervisor import ChaosSystem, Plan, Run, run_cleaning_up
 from tests.support.servers import Servers
 from tests.support.system import SERVICES, with_database
 
@@ -250,17 +249,7 @@ class StandbyRun(Run):
 
 def run_standby(receipts: int, seed: int = 7, settle_timeout_s: float = 600.0) -> dict:
     """One run; whatever happens, every process it started is stopped and its data removed (logs stay)."""
-    chaos = StandbyRun(receipts, seed, settle_timeout_s)
-    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
-    try:
-        return asyncio.run(chaos.execute())
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-        chaos.cleanup()
-
-
-def _exit_on_sigterm(*_args) -> None:
-    raise SystemExit(143)
+    return run_cleaning_up(StandbyRun(receipts, seed, settle_timeout_s))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -24,6 +24,7 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
@@ -555,7 +556,11 @@ class Run:
 
 def run(plan: Plan) -> dict:
     """One run; whatever happens (a failure, SIGTERM, Ctrl-C), every process it started is stopped."""
-    chaos = Run(plan)
+    return run_cleaning_up(Run(plan))
+
+
+def run_cleaning_up(chaos: Any) -> dict:
+    """`chaos.execute()` to the end; whatever happens (a failure, SIGTERM, Ctrl-C), `chaos.cleanup()` after."""
     previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         return asyncio.run(chaos.execute())
