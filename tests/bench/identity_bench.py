@@ -2,7 +2,7 @@
 GB18030 CSV and as an XLSX workbook.
 
     eval "$(python3 deploy/local/stack.py env)" && .venv/bin/python -m tests.bench.identity_bench [--rows N]
-        [--formats csv,xlsx] [--profile]
+        [--formats csv,xlsx] [--profile] [--chain]
 
 1. Writes the file of N rows (the headers a department uses, distinct valid IDs, civil-affairs
    categories; the CSV in GB18030 as Windows Excel saves it, the XLSX with openpyxl's write-only
@@ -16,6 +16,13 @@ GB18030 CSV and as an XLSX workbook.
    on the topic (sum of end offsets == people changed). Meanwhile GET /api/submissions is polled as a
    department would: when reading, merging and announcing ended, and the highest counts seen. Peak RSS
    of the service process is read from /proc (VmHWM): one process per format.
+
+4. With `--chain`, the same list through the chain (the other four services run beside identity, with
+   their own batch settings, as in `make run`): the clock runs on until every person's due is
+   reassessed and published (subsidy.due-assessed) and every consumer group of every service has
+   caught up with an empty outbox (tests/bench/chain_bench.py's `Chain.caught_up`); reported per
+   consumer group when it caught up, per service process its CPU seconds, and checked that subsidy
+   holds a current due (or a reason it could not judge one) for every person the list changed.
 
 Reports rows/s, the ratio to the bare COPY (pipeline rows/s ÷ COPY rows/s) and peak memory against the
 targets (≤ 60 s to the last event, ≥ 0.2 of COPY, < 300 MB); JSON to artifacts/bench/identity-<time>.json.
@@ -40,14 +47,15 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from services.identity_certification import store
 from shared.resident_id import check_character
-from tests.bench.chain_bench import profile_summary
+from shared.settings import ServiceSettings
+from tests.bench.chain_bench import BenchSystem, Chain, Lags, consumer_groups, profile_summary
 from tests.support.servers import find_servers
-from tests.support.system import ROOT, System, create_system, drop_system
+from tests.support.system import ROOT, SERVICES, System, create_system, drop_system
 
 OUT = ROOT / "artifacts" / "bench"
 HEADER = ("序号", "姓名", "身份证号", "人员类别", "认定时间", "乡镇（街道）", "村(社区)")
 CATEGORIES = ("低保对象", "特困供养人员", "低保边缘家庭成员", "孤儿")
-TARGET = {"last_event_s": 60.0, "vs_copy": 0.2, "peak_rss_mb": 300.0}
+TARGET = {"last_event_s": 60.0, "vs_copy": 0.2, "peak_rss_mb": 300.0, "chain_s": 120.0}
 TYPES = {"csv": "text/csv", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
 
@@ -145,15 +153,45 @@ class Watcher:
                 self.highest[name] = max(self.highest.get(name, 0), latest[name])
 
 
-async def pipeline(system: System, path: Path, fmt: str, deadline: float, profile: bool) -> dict:
-    system.start("identity_certification")
-    await system.wait_healthy(("identity_certification",))
+async def through_chain(system: System, since: float, deadline: float, changed: int) -> dict:
+    """After the list's last event: until every consumer group of every service has caught up (the services
+    were started with identity); then what subsidy holds for the people the list changed."""
+    lags = Lags(system.servers.kafka_bootstrap, consumer_groups(system))
+    conn = await asyncpg.connect(system.pg_dsn)
+    chain = Chain(argparse.Namespace(poll_s=0.5), system, lags.groups, lags, conn,
+                  pids={name: process.pid for name, process in system.processes.items()})
+    await lags.start()
+    try:
+        t_done, done_at, ends = await chain.caught_up(since=since, timeout=max(deadline - time.monotonic(), 1))
+        cpu = chain.cpu()
+        year = ServiceSettings.model_fields["campaign_year"].default
+        held = await conn.fetchrow(
+            "SELECT (SELECT count(*) FROM subsidy.due WHERE year = $1) AS dues, "
+            "(SELECT count(*) FROM subsidy.unassessed WHERE year = $1) AS unassessed", year)
+    finally:
+        await lags.stop()
+        await conn.close()
+    due_topic = system.topic("subsidy.due-assessed")
+    return {
+        "caught_up_s": round(t_done - since, 2),
+        "due_assessed_events": sum(n for tp, n in ends.items() if tp.topic == due_topic),
+        "subsidy_dues": held["dues"], "subsidy_unassessed": held["unassessed"],
+        "every_person_assessed": held["dues"] + held["unassessed"] >= changed,
+        "groups": {g.removeprefix(system.tag + "."): round(t, 2) for g, t in sorted(done_at.items(), key=lambda x: x[1])},
+        "cpu_s": {name: round(seconds, 1) for name, seconds in cpu.items()},
+    }
+
+
+async def pipeline(system: System, path: Path, fmt: str, deadline: float, profile: bool, chain: bool) -> dict:
+    for service in (SERVICES if chain else ("identity_certification",)):
+        system.start(service)
+    await system.wait_healthy(tuple(system.processes))
     pid = system.processes["identity_certification"].pid
-    spy = None
-    if profile:
-        spy = subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(pid), "--rate", "50",
-                                "--format", "raw", "--nonblocking", "--output", str(system.log_dir / "profile.txt")],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    spies = [subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(process.pid),
+                               "--rate", "50", "--format", "raw", "--nonblocking",
+                               "--output", str(system.log_dir / f"profile-{name}.txt")],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+             for name, process in system.processes.items()] if profile else []
     conn = await asyncpg.connect(system.pg_dsn, server_settings={"search_path": "identity"})
     try:
         token = await store.create_credential(conn, "civil_affairs", "340321")
@@ -162,7 +200,7 @@ async def pipeline(system: System, path: Path, fmt: str, deadline: float, profil
     topic = system.topic("identity.status-changed")
     consumer = AIOKafkaConsumer(bootstrap_servers=system.servers.kafka_bootstrap, enable_auto_commit=False)
     await consumer.start()
-    started = time.perf_counter()
+    started, since = time.perf_counter(), time.monotonic()
     try:
         async with httpx.AsyncClient(timeout=max(deadline - time.monotonic(), 1)) as client:
             watcher = Watcher(client, system.url("identity_certification", "/api/submissions"), token, started)
@@ -182,26 +220,31 @@ async def pipeline(system: System, path: Path, fmt: str, deadline: float, profil
                 raise TimeoutError(f"only {published} of {body['people_changed']} events published in time")
             await asyncio.sleep(0.1)
         last_event = time.perf_counter() - started
+        through = await through_chain(system, since, deadline, body["people_changed"]) if chain else None
     finally:
         await consumer.stop()
-        if spy is not None:
+        for spy in spies:
             spy.send_signal(signal.SIGINT)  # py-spy writes its output on SIGINT
             spy.wait(timeout=60)
     result = {"answered_s": round(answered, 2), "last_event_s": round(last_event, 2),
               "peak_rss_mb": round(peak_rss_mb(pid)), "events": published, "rows_accepted": body["rows_accepted"],
               "rows_rejected": body["rows_rejected"], "progress_phase_first_seen_s": watcher.phases,
               "progress_highest": watcher.highest, "progress_polls": watcher.polls}
+    if through is not None:
+        result["chain"] = through
     if profile:
-        result["profile"] = profile_summary(system.log_dir / "profile.txt")
+        result["profiles"] = {name: profile_summary(system.log_dir / f"profile-{name}.txt") for name in system.processes}
     return result
 
 
-async def run_format(servers, fmt: str, rows: int, csv_path: Path, deadline: float, profile: bool) -> dict:
+async def run_format(servers, fmt: str, rows: int, csv_path: Path, deadline: float, profile: bool,
+                     chain: bool) -> dict:
     path, written_s = data_file(fmt, rows)
-    system = await create_system(servers, OUT / "logs")
+    # Through the chain, the services' own batch settings (BenchSystem); identity alone as the tests start it.
+    system = await create_system(servers, OUT / "logs", kind=BenchSystem if chain else System)
     try:
         baseline = await bare_copy(system.pg_dsn, csv_path)
-        result = await pipeline(system, path, fmt, deadline, profile)
+        result = await pipeline(system, path, fmt, deadline, profile, chain)
     finally:
         await drop_system(system)
     vs_copy = baseline / result["last_event_s"]
@@ -212,11 +255,12 @@ async def run_format(servers, fmt: str, rows: int, csv_path: Path, deadline: flo
         **result,
         "targets_met": {"last_event_s": result["last_event_s"] <= TARGET["last_event_s"],
                         "vs_copy": vs_copy >= TARGET["vs_copy"],
-                        "peak_rss_mb": result["peak_rss_mb"] < TARGET["peak_rss_mb"]},
+                        "peak_rss_mb": result["peak_rss_mb"] < TARGET["peak_rss_mb"],
+                        **({"chain_s": result["chain"]["caught_up_s"] <= TARGET["chain_s"]} if chain else {})},
     }
 
 
-async def main(rows: int, formats: list[str], timeout: float, profile: bool) -> dict:
+async def main(rows: int, formats: list[str], timeout: float, profile: bool, chain: bool) -> dict:
     deadline = time.monotonic() + timeout
     OUT.mkdir(parents=True, exist_ok=True)
     csv_path, _ = data_file("csv", rows)
@@ -224,7 +268,7 @@ async def main(rows: int, formats: list[str], timeout: float, profile: bool) -> 
     with ExitStack() as stack:
         servers = find_servers(stack)
         for fmt in formats:
-            report["runs"].append(await run_format(servers, fmt, rows, csv_path, deadline, profile))
+            report["runs"].append(await run_format(servers, fmt, rows, csv_path, deadline, profile, chain))
     (OUT / f"identity-{time.strftime('%Y%m%d-%H%M%S')}.json").write_text(json.dumps(report, indent=2,
                                                                                     ensure_ascii=False))
     return report
@@ -235,9 +279,11 @@ if __name__ == "__main__":
     parser.add_argument("--rows", type=int, default=1_000_000, help="rows in the monthly file (default 1,000,000)")
     parser.add_argument("--formats", default="csv,xlsx", help="comma-separated: csv (GB18030), xlsx")
     parser.add_argument("--timeout", type=float, default=1800, help="give up after this many seconds")
-    parser.add_argument("--profile", action="store_true", help="py-spy record the service (summary in the report)")
+    parser.add_argument("--profile", action="store_true", help="py-spy record the services (summaries in the report)")
+    parser.add_argument("--chain", action="store_true",
+                        help="the five services running: on until every due is reassessed and every group caught up")
     args = parser.parse_args()
     chosen = [f.strip() for f in args.formats.split(",") if f.strip()]
     if unknown := set(chosen) - set(TYPES):
         parser.error(f"unknown format(s): {', '.join(sorted(unknown))}")
-    print(json.dumps(asyncio.run(main(args.rows, chosen, args.timeout, args.profile)), indent=2, ensure_ascii=False))
+    print(json.dumps(asyncio.run(main(args.rows, chosen, args.timeout, args.profile, args.chain)), indent=2, ensure_ascii=False))
