@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 import redis.asyncio as aioredis
 
+from services.subsidy.due_json import CurrentDue
 from shared.logging import get_logger
-from shared.messages import DueAssessed
 from shared.resident_id import person_key
 
 if TYPE_CHECKING:
@@ -72,7 +72,7 @@ class DueCache:
     def of(cls, runtime: Runtime) -> DueCache:
         return cls(runtime.redis, runtime.settings.topic_prefix)
 
-    async def put_dues(self, dues: Sequence[DueAssessed]) -> None:
+    async def put_dues(self, dues: Sequence[CurrentDue]) -> None:
         """The current due of each person-year, in one pipelined round trip; an entry of a later revision stays."""
         if not dues or self.redis is None:
             return
@@ -83,7 +83,7 @@ class DueCache:
                     chunk = dues[start:start + _PUT_CHUNK]
                     args: list[str | int] = []
                     for d in chunk:
-                        args += (d.model_dump_json(include=FIELDS), d.revision)
+                        args += (d.cached, d.revision)
                     await put(keys=[key(self.prefix, d.person_id, d.year) for d in chunk], args=args, client=pipe)
                 await pipe.execute()
         except Exception as err:  # a quote that misses falls back to PostgreSQL

@@ -23,13 +23,13 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from typing import Any, Literal, get_args
 from uuid import UUID, uuid4
 
 import asyncpg
 
-from services.subsidy import store
+from services.subsidy import due_json, store
 from services.subsidy.access import ROLES
 from services.subsidy.cache import DueCache
 from services.subsidy.domain.cases import Case, Decision, Enrollment, decide, due_on
@@ -42,15 +42,11 @@ from shared import audit
 from shared.access import Caller
 from shared.logging import get_logger
 from shared.messages import (
-    DueAssessed,
     EnrollmentEnded,
     EnrollmentRegistered,
-    PayerFacts,
     ReceiptAccepted,
     RefundOrdered,
     StatusChanged,
-    StatusFact,
-    SubsidyLine,
 )
 from shared.messages.enrollment import EnrollmentEvent
 from shared.metrics import MESSAGES
@@ -150,7 +146,7 @@ async def record_receipts(uow: UnitOfWork, receipts: Sequence[ReceiptAccepted], 
 
 
 async def reassess(uow: UnitOfWork, keys: Sequence[Key], *, source: str, regions: Mapping[Key, str] | None = None,
-                   dues: DueCache | None = None) -> list[DueAssessed]:
+                   dues: DueCache | None = None) -> list[due_json.CurrentDue]:
     """Decide every person-year in `keys` afresh from all its facts; save dues, lines, refund orders and what
     could not be judged; raise the events; refresh `dues` after the commit. `regions`: where a person-year
     belongs when no fact says (the event that touched it); `source` names the trigger in the metrics.
@@ -194,7 +190,7 @@ class Decided:
     dues: list[store.DueRow] = field(default_factory=list)
     unassessed: list[store.Unassessed] = field(default_factory=list)
     refunds: list[store.NewRefund] = field(default_factory=list)
-    current: list[DueAssessed] = field(default_factory=list)
+    current: list[due_json.CurrentDue] = field(default_factory=list)
 
 
 def decide_cases(uow: UnitOfWork, keys: Sequence[Key], facts: store.Facts, *, regions: Mapping[Key, str],
@@ -215,11 +211,10 @@ def decide_cases(uow: UnitOfWork, keys: Sequence[Key], facts: store.Facts, *, re
             decided.unassessed.append(store.Unassessed(case.person_id, case.year, case.region, err.one_line()))
             continue
         row, changed = due_row(case, decision, facts.due.get(key))
-        event = due_event(row, uow.now)
         decided.dues.append(row)
-        decided.current.append(event)
+        decided.current.append(due_json.cached(row))
         if changed:
-            uow.publish(DUE_ASSESSED.name, due_key(case.person_id, case.year), event)
+            uow.publish(DUE_ASSESSED.name, due_key(case.person_id, case.year), due_json.event(row, uuid4(), uow.now))
         for refund in decision.refunds:
             order = store.NewRefund(uuid4(), case.person_id, case.year, case.region, case.township,
                                     refund.funding_source, refund.amount_fen, refund.reason)
@@ -280,30 +275,8 @@ def payer_of(case: Case) -> dict[str, Any]:
             "enrolled_years": sorted(case.enrolled_years), "paid_back_years": sorted(case.paid_back_years)}
 
 
-def due_event(row: store.DueRow, now: datetime) -> DueAssessed:
-    """The due as its event. Built without validation (`model_construct`): every value comes from this service's
-    own decision on validated facts, and thousands are built per batch; consumers validate what they read."""
-    due, payer = row.due, row.payer
-    return DueAssessed.model_construct(
-        message_id=uuid4(), occurred_at=now, person_id=row.person_id, region=row.region, year=row.year,
-        standard_fen=due.standard_fen, subsidy_fen=due.subsidy_fen, due_fen=due.due_fen,
-        refund_after_fen=due.refund_after_fen, revision=row.revision, reasons=list(due.reasons), state=row.state,
-        lines=[SubsidyLine.model_construct(category=c, amount_fen=a, funding_source=f, mode=m)
-               for c, a, f, m in due.lines],
-        payer=PayerFacts.model_construct(
-            kind=payer["kind"], event_date=_day(payer["event_date"]),
-            statuses=tuple(StatusFact.model_construct(category=x["category"], certified_on=_day(x["certified_on"]),
-                                                      ended_on=_day(x["ended_on"])) for x in payer["statuses"]),
-            enrolled_years=tuple(payer["enrolled_years"]), paid_back_years=tuple(payer["paid_back_years"])),
-    )
-
-
 def _iso(value: Any) -> str | None:
     return None if value is None else value.isoformat() if isinstance(value, date) else str(value)
-
-
-def _day(value: Any) -> date | None:
-    return None if value is None else value if isinstance(value, date) else date.fromisoformat(value)
 
 
 def due_key(person_id: str, year: int) -> str:

@@ -22,7 +22,8 @@ import pytest
 import redis.asyncio as aioredis
 
 from services.subsidy import store, usecases
-from services.subsidy.cache import DueCache, key
+from services.subsidy.cache import FIELDS, DueCache, key
+from services.subsidy.due_json import CurrentDue
 from shared.db import create_pool
 from shared.messages import DueAssessed, EnrollmentRegistered, StatusChanged
 from shared.uow import unit_of_work
@@ -165,10 +166,11 @@ async def test_many_reassessments_of_shared_person_years_in_any_order_never_repe
         assert await published(pool, person) == [(1, 6000, HY)], person
 
 
-def due(person: str, revision: int, due_fen: int) -> DueAssessed:
-    return DueAssessed(**envelope(), person_id=person, region=HY, year=YEAR, standard_fen=40000,
-                       subsidy_fen=40000 - due_fen, due_fen=due_fen, refund_after_fen=0, revision=revision,
-                       reasons=[], state="active", lines=[])
+def due(person: str, revision: int, due_fen: int) -> CurrentDue:
+    event = DueAssessed(**envelope(), person_id=person, region=HY, year=YEAR, standard_fen=40000,
+                        subsidy_fen=40000 - due_fen, due_fen=due_fen, refund_after_fen=0, revision=revision,
+                        reasons=[], state="active", lines=[])
+    return CurrentDue(person, YEAR, revision, event.model_dump_json(include=FIELDS))
 
 
 async def test_the_due_cache_never_goes_back_to_an_older_revision(cache):

@@ -14,7 +14,7 @@ from uuid import uuid4
 import pytest
 
 from services.subsidy import usecases
-from services.subsidy.cache import DueCache
+from services.subsidy.cache import FIELDS, DueCache
 from services.subsidy.domain.cases import REFUND_AFTER_SUBSIDY
 from services.subsidy.store import Facts
 from shared.messages import DueAssessed, EnrollmentPaid, RefundOrdered
@@ -51,22 +51,37 @@ def decide(uow: MemoryUnitOfWork, keys, known: Facts, regions=None) -> usecases.
     return usecases.decide_cases(uow, keys, known, regions=regions or {}, source="test")
 
 
+def raised(uow: MemoryUnitOfWork) -> list[tuple[str, str, Any]]:
+    """The events raised, each as the model its consumers validate (a due goes out as JSON already)."""
+    return [(topic, key, DueAssessed.model_validate_json(message) if topic == DUE_ASSESSED.name else message)
+            for topic, key, message in uow.events]
+
+
+def cached(due) -> dict[str, Any]:
+    return json.loads(due.cached)
+
+
 def test_a_first_due_is_revision_1_and_raised_once_per_person_year():
     someone = resident_id(HY)
     uow = MemoryUnitOfWork(now=NOW)
     decided = decide(uow, [(someone, 2025), (someone, 2025)], facts(people=[person(someone, ("minimum_living", "2024-10-08"))]))
     [row] = decided.dues
     assert (row.revision, row.state, row.due.due_fen, row.township) == (1, "active", 6000, "榴城镇")
-    [(topic, key, event)] = uow.events
+    [(topic, key, event)] = raised(uow)
     assert (topic, key) == (DUE_ASSESSED.name, f"{person_key(someone)}:2025")
     assert (event.person_id, event.revision, event.due_fen, event.occurred_at) == (someone, 1, 6000, NOW)
-    assert decided.current == [event] and decided.refunds == [] and decided.unassessed == []
+    [current] = decided.current
+    assert (current.person_id, current.year, current.revision) == (someone, 2025, 1)
+    assert cached(current) == event.model_dump(mode="json", include=FIELDS)
+    assert decided.refunds == [] and decided.unassessed == []
 
 
 def test_the_same_money_again_is_no_new_revision_and_no_event_but_the_cache_gets_the_due():
     someone = resident_id(HY)
     known = facts(people=[person(someone, ("minimum_living", "2024-10-08"))])
-    first = decide(MemoryUnitOfWork(now=NOW), [(someone, 2025)], known).current[0]
+    uow = MemoryUnitOfWork(now=NOW)
+    decide(uow, [(someone, 2025)], known)
+    [(_, _, first)] = raised(uow)
     stored = facts(people=[person(someone, ("minimum_living", "2024-10-08"))], dues={(someone, 2025): previous_due(first)})
     uow = MemoryUnitOfWork(now=NOW)
     decided = decide(uow, [(someone, 2025)], stored)
@@ -76,12 +91,14 @@ def test_the_same_money_again_is_no_new_revision_and_no_event_but_the_cache_gets
 
 def test_changed_money_is_the_next_revision():
     someone = resident_id(HY)
-    before = decide(MemoryUnitOfWork(now=NOW), [(someone, 2025)], facts(people=[person(someone)])).current[0]
+    first = MemoryUnitOfWork(now=NOW)
+    decide(first, [(someone, 2025)], facts(people=[person(someone)]))
+    [(_, _, before)] = raised(first)
     assert before.due_fen == 40000
     uow = MemoryUnitOfWork(now=NOW)
     decide(uow, [(someone, 2025)], facts(people=[person(someone, ("minimum_living", "2024-10-08"))],
                                          dues={(someone, 2025): previous_due(before)}))
-    assert [(e.revision, e.due_fen) for _, _, e in uow.events] == [(2, 6000)]
+    assert [(e.revision, e.due_fen) for _, _, e in raised(uow)] == [(2, 6000)]
 
 
 def test_paid_in_full_under_pay_first_refund_later_orders_the_refund_with_its_event():
@@ -154,12 +171,15 @@ async def test_a_cached_quote_is_the_cache_text_for_its_region_and_another_regio
     assert refused.value.foreign
 
 
-def test_a_due_event_built_without_validation_reads_back_as_the_same_validated_event():
-    """due_event builds DueAssessed with model_construct (thousands per batch): what goes on the wire must be what
-    a consumer validates back, field for field — statuses, history and subsidy lines included."""
+def test_a_due_event_written_as_text_is_what_pydantic_writes_for_the_validated_event():
+    """The due's event is written as JSON directly (due_json.py: thousands per batch): a consumer validates it back
+    field for field — statuses, history and subsidy lines included — and pydantic writes that model byte for byte
+    as it was sent."""
     someone = resident_id(HY)
     known = facts(people=[person(someone, ("minimum_living", "2024-10-08"), ("extreme_poverty", "2024-11-02"))])
-    [event] = decide(MemoryUnitOfWork(now=NOW), [(someone, 2025)], known).current
-    again = DueAssessed.model_validate_json(event.model_dump_json())
-    assert again.model_dump() == event.model_dump() and again.payer is not None
+    uow = MemoryUnitOfWork(now=NOW)
+    decide(uow, [(someone, 2025)], known)
+    [(_, _, sent)] = uow.events
+    again = DueAssessed.model_validate_json(sent)
+    assert again.model_dump_json().encode() == sent and again.payer is not None
     assert [s.category for s in again.payer.statuses] == ["minimum_living", "extreme_poverty"]
