@@ -60,57 +60,30 @@ def batch_decoder(model: Any, passes_over: Sequence[str] = ()) -> Callable[[Any]
     own validation of `list[model]` does not repeat the work); the rest are left on
     the message as `message.unreadable`. Records of the event types in `passes_over` are
     not decoded at all: a topic of several event types whose consumer acts on few.
-
-    A batch is validated in one call, as one JSON array of its records (`all_at_once`): a
-    third cheaper per record than a call each, and nearly every batch is all valid. A batch
-    with a record that is not is decoded again a record at a time, for each one's verdict.
     """
-    one, many = TypeAdapter(model), TypeAdapter(list[model])
+    adapter = TypeAdapter(model)
     # The events' own spelling (pydantic writes JSON without spaces). Inside a JSON string the quotes
     # would be escaped, so no field's text can match; a record that does not match is decoded and left
     # to the handler: the worst a different spelling does is cost the decoding.
     skipped = tuple(f'"event_type":"{t}"'.encode() for t in passes_over)
 
     async def decode(message: Any) -> list[Any]:
-        records = [r for r in message.raw_message if not (skipped and any(s in (r.value or b"") for s in skipped))]
-        good = all_at_once(many, [r.value or b"" for r in records])
-        if good is not None:
-            message.unreadable = []
-            return good
-        good, message.unreadable = one_by_one(one, records)
+        good: list[Any] = []
+        bad: list[Unreadable] = []
+        for record in message.raw_message:
+            value = record.value or b""
+            if skipped and any(s in value for s in skipped):
+                continue
+            try:
+                good.append(adapter.validate_json(value))
+            except ValidationError as err:
+                is_json = not any(e["type"] == "json_invalid" for e in err.errors())
+                reason = describe_validation_error(err) if is_json else "not valid JSON"
+                bad.append(Unreadable(record.topic, record.partition, record.offset, value, reason, is_json))
+        message.unreadable = bad
         return good
 
     return decode
-
-
-def all_at_once(many: TypeAdapter[list[Any]], values: list[bytes]) -> list[Any] | None:
-    """The records validated as one JSON array, or None when any of them is not valid.
-
-    Joining cannot make bad records pass: a record that is not one JSON value either breaks the array
-    (an empty or partial one leaves `[,` `,,` `,]` or an unclosed bracket) or changes the number of
-    items (`{…},{…}`), and both send the batch to `one_by_one`."""
-    if not values:
-        return []
-    try:
-        decoded = many.validate_json(b"[" + b",".join(values) + b"]")
-    except ValidationError:
-        return None
-    return decoded if len(decoded) == len(values) else None
-
-
-def one_by_one(one: TypeAdapter[Any], records: Sequence[Any]) -> tuple[list[Any], list[Unreadable]]:
-    """Each record validated on its own: the valid instances, and the others with the reason for each."""
-    good: list[Any] = []
-    bad: list[Unreadable] = []
-    for record in records:
-        value = record.value or b""
-        try:
-            good.append(one.validate_json(value))
-        except ValidationError as err:
-            is_json = not any(e["type"] == "json_invalid" for e in err.errors())
-            reason = describe_validation_error(err) if is_json else "not valid JSON"
-            bad.append(Unreadable(record.topic, record.partition, record.offset, value, reason, is_json))
-    return good, bad
 
 
 def batch_subscriber(router: KafkaRouter, settings: ServiceSettings, topic: str, *, group: str, model: Any,
