@@ -233,10 +233,15 @@ async def save_dues(conn: asyncpg.Connection, rows: Sequence[DueRow], now: datet
             "subsidy_line", records=lines,
             columns=("person_id", "year", "region", "township", "category", "amount_fen", "funding_source", "mode"),
         )
-    await conn.execute(
-        "DELETE FROM unassessed u USING unnest($1::text[], $2::int[]) AS k(p, y) WHERE u.person_id = k.p AND u.year = k.y",
-        people, years,
-    )
+
+
+async def clear_unassessed(conn: asyncpg.Connection, keys: Sequence[Key]) -> None:
+    """Person-years the rules judged after all: no longer kept as unjudgeable (whether their due was rewritten
+    or was already saved as it is)."""
+    if keys:
+        await conn.execute(
+            "DELETE FROM unassessed u USING unnest($1::text[], $2::int[]) AS k(p, y) "
+            "WHERE u.person_id = k.p AND u.year = k.y", [p for p, _ in keys], [y for _, y in keys])
 
 
 def line_json(line: Line) -> dict[str, Any]:

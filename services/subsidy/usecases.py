@@ -40,6 +40,7 @@ from services.subsidy.store import line_json
 from services.subsidy.views import due_body
 from shared import audit
 from shared.access import Caller
+from shared.db import text_set_id
 from shared.logging import get_logger
 from shared.messages import (
     EnrollmentEnded,
@@ -159,6 +160,7 @@ async def reassess(uow: UnitOfWork, keys: Sequence[Key], *, source: str, regions
     facts = await store.load_facts(uow.conn, keys)
     decided = decide_cases(uow, keys, facts, regions=regions or {}, source=source)
     await store.save_dues(uow.conn, decided.dues, uow.now)
+    await store.clear_unassessed(uow.conn, [(d.person_id, d.year) for d in decided.current])
     await store.save_unassessed(uow.conn, decided.unassessed, uow.now)
     await store.save_refund_orders(uow.conn, decided.refunds, uow.now)
     if dues is not None:
@@ -210,8 +212,10 @@ def decide_cases(uow: UnitOfWork, keys: Sequence[Key], facts: store.Facts, *, re
             log.warning("no due assessed", region=case.region, year=case.year, error=err.one_line())
             decided.unassessed.append(store.Unassessed(case.person_id, case.year, case.region, err.one_line()))
             continue
-        row, changed = due_row(case, decision, facts.due.get(key))
-        decided.dues.append(row)
+        previous = facts.due.get(key)
+        row, changed = due_row(case, decision, previous)
+        if changed or not as_saved(row, previous):
+            decided.dues.append(row)
         decided.current.append(due_json.cached(row))
         if changed:
             uow.publish(DUE_ASSESSED.name, due_key(case.person_id, case.year), due_json.event(row, uuid4(), uow.now))
@@ -262,6 +266,15 @@ def due_row(case: Case, decision: Decision, previous: store.Row | None) -> tuple
     revision = (previous["revision"] if previous else 0) + (1 if changed else 0)
     return store.DueRow(case.person_id, case.year, case.region, case.township, due, revision, decision.state,
                         payer), changed
+
+
+def as_saved(row: store.DueRow, previous: store.Row | None) -> bool:
+    """The due is already saved as it is (the same revision, township, reasons and payer's facts): nothing to
+    write. A person-year is often decided twice over, once on the receipt and once on the registration that
+    follows it, or on a list's status and then the funded enrollment it brings, and the second decision is
+    nearly always the first; rewriting the row and its lines was a third of the service's writes."""
+    return (previous is not None and previous["revision"] == row.revision and previous.get("township") == row.township
+            and previous.get("reasons_id") == text_set_id(row.due.reasons) and previous.get("payer") == row.payer)
 
 
 def payer_of(case: Case) -> dict[str, Any]:

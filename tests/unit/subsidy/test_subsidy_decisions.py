@@ -17,6 +17,7 @@ from services.subsidy import usecases
 from services.subsidy.cache import FIELDS, DueCache
 from services.subsidy.domain.cases import REFUND_AFTER_SUBSIDY
 from services.subsidy.store import Facts
+from shared.db import text_set_id
 from shared.messages import DueAssessed, EnrollmentPaid, RefundOrdered
 from shared.resident_id import person_key
 from shared.topics import DUE_ASSESSED, REFUND_ORDERED
@@ -87,6 +88,24 @@ def test_the_same_money_again_is_no_new_revision_and_no_event_but_the_cache_gets
     decided = decide(uow, [(someone, 2025)], stored)
     assert uow.events == []
     assert [r.revision for r in decided.dues] == [1] and [e.revision for e in decided.current] == [1]
+
+
+def test_a_due_decided_again_as_it_is_saved_is_not_written_again_but_is_cached():
+    """The second decision of the same facts (a receipt, then the registration it brings) writes nothing; a
+    change of township, reasons or payer's facts without a new revision is still written."""
+    someone = resident_id(HY)
+    known = [person(someone, ("minimum_living", "2024-10-08"))]
+    uow = MemoryUnitOfWork(now=NOW)
+    [row] = decide(uow, [(someone, 2025)], facts(people=known)).dues
+    [(_, _, event)] = raised(uow)
+    saved = {**previous_due(event), "township": row.township, "reasons_id": text_set_id(row.due.reasons),
+             "payer": row.payer}
+    again = decide(MemoryUnitOfWork(now=NOW), [(someone, 2025)], facts(people=known, dues={(someone, 2025): saved}))
+    assert again.dues == [] and [(c.person_id, c.revision) for c in again.current] == [(someone, 1)]
+    for changed in ({"township": "城关镇"}, {"reasons_id": text_set_id(("旧的说法",))}):
+        stale = {**saved, **changed}
+        decided = decide(MemoryUnitOfWork(now=NOW), [(someone, 2025)], facts(people=known, dues={(someone, 2025): stale}))
+        assert [(r.revision, r.township) for r in decided.dues] == [(1, "榴城镇")], changed
 
 
 def test_changed_money_is_the_next_revision():
