@@ -5,9 +5,9 @@ words to canonical fields (and names the headers it did not understand), skips
 blank and 合计 rows, and keeps each row's line number so a refusal can point at it.
 Cells stay as they were (numbers stay numbers): judging them is `domain.baseline`'s job.
 
-`stream` reads a file as it goes (CSV through an incremental decoder, XLSX with openpyxl's
-read-only mode), so a register of millions of people is never held whole; `read` is the same
-reading, kept in a list.
+`stream` reads a file as it goes (CSV through an incremental decoder, XLSX by `shared.xlsx_rows`:
+openpyxl's values, streamed several times faster), so a register of millions of people is never held
+whole; `read` is the same reading, kept in a list.
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any, BinaryIO
 
-import openpyxl
+from shared import xlsx_rows
 
 ALIASES = {
     "id": ("公民身份号码", "身份证号", "身份证号码", "身份证", "证件号码", "id", "person_id"),
@@ -112,16 +112,17 @@ def _csv_grid(file: BinaryIO) -> Iterator[list[Any]]:
 
 def _xlsx_grid(file: BinaryIO) -> Iterator[list[Any]]:
     try:
-        book = openpyxl.load_workbook(file, read_only=True, data_only=True)
-    except Exception as err:  # openpyxl raises many kinds for a broken file
-        raise SheetError(f"无法读取Excel文件：{type(err).__name__}") from None
+        book = xlsx_rows.open_workbook(file)
+    except xlsx_rows.XlsxUnreadable as err:
+        raise SheetError(f"无法读取Excel文件：{err.kind}") from None
     return _sheet_rows(book)
 
 
-def _sheet_rows(book: Any) -> Iterator[list[Any]]:
+def _sheet_rows(book: xlsx_rows.Book) -> Iterator[list[Any]]:
     try:
-        for row in book.worksheets[0].iter_rows(values_only=True):
-            yield list(row)
+        yield from book.rows(0)
+    except xlsx_rows.XlsxUnreadable as err:  # a part found broken half-way (or no worksheet at all)
+        raise SheetError(f"无法读取Excel文件：{err.kind}") from None
     finally:
         book.close()
 

@@ -19,9 +19,8 @@ import unicodedata
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
-from typing import Any
 
-import openpyxl
+from shared import xlsx_rows
 
 HEADER_SCAN_ROWS = 10
 _XLSX, _OLE2 = b"PK\x03\x04", b"\xd0\xcf\x11\xe0"
@@ -95,7 +94,7 @@ def read_sheet(content: bytes, aliases: Mapping[str, Sequence[str]], key: str,
     book = None
     if content.startswith(_XLSX):
         book = _open_xlsx(content)
-        sources = [(ws.title, _worksheet_rows(ws)) for ws in book.worksheets]
+        sources = [(title, _worksheet_rows(book, i)) for i, title in enumerate(book.sheet_names)]
     else:
         sources = [("", _csv_rows(_decode(content)))]
     sheet = Sheet(iter(()), format="xlsx" if book is not None else "csv")
@@ -124,7 +123,7 @@ def _guarded(rows: Iterator[Sequence[object]]) -> Iterator[Sequence[object]]:
         raise SheetRefused(f"文件无法按 CSV 读取（{err}）：请检查引号和换行后重新导出") from None
     except SheetRefused:
         raise
-    except Exception:  # openpyxl raises many kinds for a damaged part of a workbook
+    except Exception:  # xlsx_rows.XlsxUnreadable: a damaged part of a workbook, found as it is read
         raise SheetRefused("Excel 文件内容无法读取（可能已损坏）：" + SAVE_AS) from None
 
 
@@ -149,7 +148,7 @@ def _unknown(rows: Callable[[], Iterator[Sequence[object]]], at: int, lookup: Ma
     return [w for w in words if w and fold(w) not in lookup and fold(w) not in unused]
 
 
-def _data_rows(headers: Sequence[_Header], ignored: list[str], book: object) -> Iterator[SheetRow]:
+def _data_rows(headers: Sequence[_Header], ignored: list[str], book: xlsx_rows.Book | None) -> Iterator[SheetRow]:
     offset = 0
     try:
         for h in headers:
@@ -167,7 +166,7 @@ def _data_rows(headers: Sequence[_Header], ignored: list[str], book: object) -> 
             offset += number
     finally:
         if book is not None:
-            book.close()  # type: ignore[attr-defined]
+            book.close()
 
 
 def _blank(value: object) -> bool:
@@ -190,12 +189,12 @@ def _csv_rows(text: str) -> Callable[[], Iterator[Sequence[object]]]:
     return lambda: csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
 
 
-def _open_xlsx(content: bytes) -> Any:
+def _open_xlsx(content: bytes) -> xlsx_rows.Book:
     try:
-        return openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except Exception:  # openpyxl raises many kinds for a broken or foreign zip; the clerk's remedy is the same
+        return xlsx_rows.open_workbook(content)
+    except xlsx_rows.XlsxUnreadable:  # a broken or foreign zip, of many kinds; the clerk's remedy is the same
         raise SheetRefused("无法打开这个 Excel 文件（可能已损坏，或不是 Excel 工作簿）：" + SAVE_AS) from None
 
 
-def _worksheet_rows(ws: Any) -> Callable[[], Iterator[Sequence[object]]]:
-    return lambda: ws.iter_rows(values_only=True)
+def _worksheet_rows(book: xlsx_rows.Book, index: int) -> Callable[[], Iterator[Sequence[object]]]:
+    return lambda: book.rows(index)
