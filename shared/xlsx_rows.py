@@ -236,16 +236,22 @@ def _text(raw: IO[bytes]) -> Iterator[str]:
     yield decoder.decode(b"", final=True)
 
 
+def _read_to(tag: re.Pattern[str], chunks: Iterator[str]) -> tuple[str, re.Match[str] | None]:
+    """The text up to and including the start tag `tag` finds (None if not within _MAX_PENDING characters)."""
+    buf = ""
+    for chunk in chunks:
+        buf += chunk
+        if (found := tag.search(buf)) or len(buf) > _MAX_PENDING:
+            return buf, found
+    return buf, None
+
+
 class _Head:
     """A worksheet up to its <sheetData> start tag, read by an ElementTree pull parser (which checks it is XML and
     keeps reading the part after the rows): the <dimension>, the namespaces in scope of the rows, their prefix."""
 
     def __init__(self, chunks: Iterator[str]) -> None:
-        buf, found = "", None
-        for chunk in chunks:
-            buf += chunk
-            if (found := _SHEET_DATA.search(buf)) or len(buf) > _MAX_PENDING:
-                break
+        buf, found = _read_to(_SHEET_DATA, chunks)
         if not found or "<!DOCTYPE" in buf[:found.start()]:
             raise _NotPlain  # no sheet data, or entities declared: openpyxl decides
         self.parser: ET.XMLPullParser[ET.Element] = ET.XMLPullParser(events=("start-ns", "start", "end"))
@@ -487,11 +493,7 @@ def _shared_strings(archive: Any, path: str) -> list[str]:
 
 
 def _plain_strings(chunks: Iterator[str]) -> list[str]:
-    buf, root = "", None
-    for chunk in chunks:
-        buf += chunk
-        if (root := _SST.search(buf)) or len(buf) > _MAX_PENDING:
-            break
+    buf, root = _read_to(_SST, chunks)
     if not root or "<!" in buf[:root.start()]:
         raise _NotPlain  # no <sst>, a DTD, or a comment before it: openpyxl reads it
     parser: ET.XMLPullParser[ET.Element] = ET.XMLPullParser(events=("start-ns", "start"))
