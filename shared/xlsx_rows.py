@@ -10,15 +10,18 @@ chunk, plus the shared-strings table, which openpyxl holds whole as well.
 
 The values are openpyxl's, because openpyxl is reused wherever a file is not plain:
 - the workbook's parts (content types, workbook.xml and its relationships, styles and their date formats,
-  date1904, each sheet's <dimension>) are read by openpyxl's own `ExcelReader`, so the sheets, their order
+  date1904) are read by openpyxl's own `ExcelReader`, so the sheets, their order
   and the dates are its own;
 - a row holding anything the patterns do not accept (an entity, rich text, a cell without r=, a carriage
   return…) is parsed by ElementTree and openpyxl's `WorkSheetParser.parse_row`;
 - a sheet the patterns cannot cut into rows at all (another encoding, a DTD, comments or CDATA in the data,
   elements of another namespace) is read by openpyxl itself from the row where that was found.
-Rows are numbered and padded exactly as `ReadOnlyWorksheet.iter_rows(values_only=True)` does them (an empty row
-for each gap in r=, rows and columns cut at the <dimension>), since line numbers are shown to whoever sent the
-file. `open_workbook` gives the sheet names and the rows of any sheet; `iter_rows` the first worksheet's rows.
+Rows are numbered exactly as `ReadOnlyWorksheet.iter_rows(values_only=True)` numbers them (an empty row for each
+gap in r=), since line numbers are shown to whoever sent the file. The <dimension> a file states is not trusted:
+some programs write "A1" over a sheet of thousands of rows, or a range smaller than the data, and openpyxl's
+read-only reader then cuts the sheet there without a word. Every row present is read, each as wide as its last
+cell: openpyxl's rows after `reset_dimensions()`, the remedy its documentation gives. `open_workbook` gives the
+sheet names and the rows of any sheet; `iter_rows` the first worksheet's rows.
 """
 from __future__ import annotations
 
@@ -40,7 +43,6 @@ from openpyxl.utils.cell import get_column_letter
 from openpyxl.utils.datetime import from_excel
 from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 from openpyxl.worksheet._reader import WorkSheetParser
-from openpyxl.worksheet.dimensions import SheetDimension
 from openpyxl.xml.constants import SHARED_STRINGS, SHEET_MAIN_NS
 
 _CHUNK = 1 << 20            # decompressed bytes read at a time
@@ -124,7 +126,7 @@ class Book:
         given = 0
         try:
             with self._archive.open(ws._worksheet_path) as raw:
-                for row in _numbered(_sheet_rows(raw, ws, self._book), ws.max_row, ws.max_column):
+                for row in _numbered(_sheet_rows(raw, ws, self._book)):
                     given += 1
                     yield row
         except _NotPlain:
@@ -142,9 +144,7 @@ class Book:
             raise XlsxUnreadable(err) from err
         try:
             ws = book.worksheets[index]
-            if given and (ws.max_row, ws.max_column) != (ours.max_row, ours.max_column):
-                # openpyxl sized it otherwise (a <dimension> inside the data): the rows read may differ from its own
-                raise XlsxUnreadable("dimension")
+            ws.reset_dimensions()  # as ours: every row present, whatever the <dimension> says
             for row in islice(ws.iter_rows(values_only=True), given, None):
                 yield list(row)
         except XlsxUnreadable:
@@ -155,32 +155,22 @@ class Book:
             book.close()
 
 
-def _numbered(parsed: Iterator[tuple[int, list[object]]], max_row: int | None,
-              max_col: int | None) -> Iterator[list[object]]:
-    """openpyxl's `ReadOnlyWorksheet._cells_by_row`: an empty row for each row number missing from the file, a row
-    numbered at or below one already given left out, nothing past the <dimension>'s last row."""
-    counter = idx = 1
+def _numbered(parsed: Iterator[tuple[int, list[object]]]) -> Iterator[list[object]]:
+    """openpyxl's `ReadOnlyWorksheet._cells_by_row` of an unsized sheet: an empty row for each row number missing
+    from the file, a row numbered at or below one already given left out."""
+    counter = 1
     for idx, values in parsed:
-        if max_row is not None and idx > max_row:
-            break
         while counter < idx:
             counter += 1
-            yield _empty(max_col)
+            yield []
         if counter == idx:
             counter += 1
             yield values
-    if max_row is not None and max_row < idx:
-        for _ in range(counter, max_row + 1):
-            yield _empty(max_col)
-
-
-def _empty(max_col: int | None) -> list[object]:
-    return [None] * max_col if max_col is not None else []
 
 
 class _Reader(ExcelReader):  # type: ignore[misc]
     """openpyxl's reading of a workbook's parts, but the shared strings read by `_shared_strings` and each worksheet
-    only sized (`_Sized`), its rows left to `_sheet_rows`."""
+    left unsized (`_Unsized`), its rows left to `_sheet_rows`."""
 
     def __init__(self, source: BinaryIO) -> None:
         super().__init__(source, read_only=True, data_only=True)
@@ -201,24 +191,17 @@ class _Reader(ExcelReader):  # type: ignore[misc]
             rels_path = get_rels_path(rel.target)
             if rels_path in self.valid_files:
                 get_dependents(self.archive, rels_path)
-            ws = _Sized(self.wb, sheet.name, rel.target, self.shared_strings)
+            ws = _Unsized(self.wb, sheet.name, rel.target, self.shared_strings)
             ws.sheet_state = sheet.state
             self.wb._sheets.append(ws)
 
 
-class _Sized(ReadOnlyWorksheet):  # type: ignore[misc]
-    """A read-only worksheet sized from its <dimension> without openpyxl's pass over the whole sheet when there
-    is none."""
+class _Unsized(ReadOnlyWorksheet):  # type: ignore[misc]
+    """A read-only worksheet whose <dimension> is not read: it is not trusted (the module's docstring), and sizing a
+    sheet without one would be openpyxl's pass over the whole sheet."""
 
     def _get_size(self) -> None:
-        try:
-            with self.parent._archive.open(self._worksheet_path) as raw:
-                dims = _Head(_text(raw)).dims
-        except _NotPlain:
-            super()._get_size()  # openpyxl's own sizing of a sheet that is not plain
-            return
-        if dims is not None:
-            self._min_column, self._min_row, self._max_column, self._max_row = dims
+        return None
 
 
 def _text(raw: IO[bytes]) -> Iterator[str]:
@@ -248,7 +231,7 @@ def _read_to(tag: re.Pattern[str], chunks: Iterator[str]) -> tuple[str, re.Match
 
 class _Head:
     """A worksheet up to its <sheetData> start tag, read by an ElementTree pull parser (which checks it is XML and
-    keeps reading the part after the rows): the <dimension>, the namespaces in scope of the rows, their prefix."""
+    keeps reading the part after the rows): the namespaces in scope of the rows, their prefix."""
 
     def __init__(self, chunks: Iterator[str]) -> None:
         buf, found = _read_to(_SHEET_DATA, chunks)
@@ -256,7 +239,6 @@ class _Head:
             raise _NotPlain  # no sheet data, or entities declared: openpyxl decides
         self.parser: ET.XMLPullParser[ET.Element] = ET.XMLPullParser(events=("start-ns", "start", "end"))
         self.parser.feed(buf[:found.end()])
-        self.dims: tuple[int, int, int, int] | None = None
         scope = self._events()
         self.prefix = f"{found[1]}:" if found[1] else ""
         self.namespaces = _declarations(scope)
@@ -265,10 +247,10 @@ class _Head:
         self.chunks = chunks
 
     def _events(self) -> dict[str, str]:
-        """The namespaces declared on the elements still open (the root and sheetData); the first <dimension>."""
+        """The namespaces declared on the elements still open (the root and sheetData)."""
         declared: list[dict[str, str]] = []
         pending: dict[str, str] = {}
-        last = sized = None
+        last = None
         for event, item in _read(self.parser):
             if event == "start-ns":
                 pending[item[0]] = item[1]
@@ -277,9 +259,6 @@ class _Head:
                 pending, last = {}, item
             else:
                 declared.pop()
-                if item.tag == _MAIN + "dimension" and sized is None:
-                    sized = item  # openpyxl's parse_dimensions: the first that ends before the sheet data does
-                    self.dims = SheetDimension.from_tree(item).boundaries
         if last is None or last.tag != _MAIN + "sheetData":
             raise _NotPlain  # a "sheetData" in a comment or another namespace
         return {k: v for scope in declared for k, v in scope.items()}
@@ -354,7 +333,6 @@ class _Cells:
             rf"(?:<{p}v>({_PLAIN}*)</{p}v>|<{p}is>{_WS}*<{p}t(?: xml:space=\"preserve\")?>({_PLAIN}+)</{p}t>{_WS}*</{p}is>)?"
             rf"{_WS}*</{p}c>)|([^ \t\r\n])")
         self.wrap = f"<w{head.namespaces}>"
-        self.max_col = ws.max_column
         self.sst = ws._shared_strings
         self.dates_in, self.durations_in = book._date_formats, book._timedelta_formats
         self.epoch = book.epoch
@@ -425,10 +403,10 @@ class _Cells:
         return self.placed(values, columns)
 
     def placed(self, values: list[object], columns: list[int] | None) -> list[object]:
-        """openpyxl's ReadOnlyWorksheet._get_row: as wide as the <dimension>, else up to the last cell's column."""
-        if not values and not self.max_col:
+        """openpyxl's ReadOnlyWorksheet._get_row of an unsized sheet: up to the column of the row's last cell."""
+        if not values:
             return []
-        width = self.max_col or (columns[-1] if columns else len(values))
+        width = columns[-1] if columns else len(values)
         if columns is None:
             if width <= len(values):
                 return values if width == len(values) else values[:width]

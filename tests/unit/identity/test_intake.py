@@ -69,6 +69,25 @@ def test_an_xlsx_with_an_id_stored_as_a_number_refuses_that_row_for_that_reason(
     assert rows[2].defect[0] == "bad_date" and "上个月" in rows[2].defect[1]
 
 
+def test_an_xlsx_whose_dimension_says_a1_is_read_whole():
+    """Some export tools write <dimension ref="A1"/> over the whole sheet; read trusting it (as openpyxl's
+    read-only mode does) the list would be one cell and refused for want of a header. Every row is read."""
+    import re
+    import zipfile
+
+    source = zipfile.ZipFile(io.BytesIO(xlsx_bytes(MESSY[2:4] + [["2", "李四", B, "特困", "2024-11-05"]])))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as rewritten:
+        for item in source.infolist():
+            body = source.read(item)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                body, n = re.subn(rb'<dimension ref="[^"]*"', b'<dimension ref="A1"', body)
+                assert n == 1
+            rewritten.writestr(item, body)
+    report, rows = read(out.getvalue())
+    assert report.header_line == 1 and [(r.line_no, r.person_id) for r in rows] == [(2, A), (3, B)]
+
+
 def test_a_file_without_category_column_needs_a_default_category():
     data = csv_bytes([["身份证号", "认定时间"], [A, "2024-11-05"]], "utf-8")
     with pytest.raises(FileRefused) as err:
