@@ -272,7 +272,7 @@ def as_saved(row: store.DueRow, previous: store.Row | None) -> bool:
     """The due is already saved as it is (the same revision, township, reasons and payer's facts): nothing to
     write. A person-year is often decided twice over, once on the receipt and once on the registration that
     follows it, or on a list's status and then the funded enrollment it brings, and the second decision is
-    nearly always the first; rewriting the row and its lines was a third of the service's writes."""
+    nearly always the first, and rewriting the row, its lines and their WAL would change nothing."""
     return (previous is not None and previous["revision"] == row.revision and previous.get("township") == row.township
             and previous.get("reasons_id") == text_set_id(row.due.reasons) and previous.get("payer") == row.payer)
 

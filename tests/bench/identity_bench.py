@@ -21,8 +21,10 @@ GB18030 CSV and as an XLSX workbook.
    their own batch settings, as in `make run`): the clock runs on until every person's due is
    reassessed and published (subsidy.due-assessed) and every consumer group of every service has
    caught up with an empty outbox (tests/bench/chain_bench.py's `Chain.caught_up`); reported per
-   consumer group when it caught up, per service process its CPU seconds, and checked that subsidy
-   holds a current due (or a reason it could not judge one) for every person the list changed.
+   consumer group when it caught up, per service process its CPU seconds, and checked (exit status 1
+   otherwise) that subsidy holds a current due (or a reason it could not judge one) for every person the
+   list changed and that enrollment's and reconciliation's records hold their statuses; the funded
+   enrollments the zero dues brought are counted.
 
 Reports rows/s, the ratio to the bare COPY (pipeline rows/s ÷ COPY rows/s) and peak memory against the
 targets (≤ 60 s to the last event, ≥ 0.2 of COPY, < 300 MB); JSON to artifacts/bench/identity-<time>.json.
@@ -167,7 +169,10 @@ async def through_chain(system: System, since: float, deadline: float, changed: 
         year = ServiceSettings.model_fields["campaign_year"].default
         held = await conn.fetchrow(
             "SELECT (SELECT count(*) FROM subsidy.due WHERE year = $1) AS dues, "
-            "(SELECT count(*) FROM subsidy.unassessed WHERE year = $1) AS unassessed", year)
+            "(SELECT count(*) FROM subsidy.unassessed WHERE year = $1) AS unassessed, "
+            "(SELECT count(*) FROM enrollment.person_status) AS enrollment_statuses, "
+            "(SELECT count(*) FROM reconciliation.person_status) AS reconciliation_statuses, "
+            "(SELECT count(*) FROM enrollment.enrollment WHERE year = $1) AS funded_enrollments", year)
     finally:
         await lags.stop()
         await conn.close()
@@ -175,8 +180,10 @@ async def through_chain(system: System, since: float, deadline: float, changed: 
     return {
         "caught_up_s": round(t_done - since, 2),
         "due_assessed_events": sum(n for tp, n in ends.items() if tp.topic == due_topic),
-        "subsidy_dues": held["dues"], "subsidy_unassessed": held["unassessed"],
+        **dict(held),
+        # the list reached each person's record in every service that keeps one
         "every_person_assessed": held["dues"] + held["unassessed"] >= changed,
+        "every_person_recorded": min(held["enrollment_statuses"], held["reconciliation_statuses"]) >= changed,
         "groups": {g.removeprefix(system.tag + "."): round(t, 2) for g, t in sorted(done_at.items(), key=lambda x: x[1])},
         "cpu_s": {name: round(seconds, 1) for name, seconds in cpu.items()},
     }
@@ -287,4 +294,7 @@ if __name__ == "__main__":
     chosen = [f.strip() for f in args.formats.split(",") if f.strip()]
     if unknown := set(chosen) - set(TYPES):
         parser.error(f"unknown format(s): {', '.join(sorted(unknown))}")
-    print(json.dumps(asyncio.run(main(args.rows, chosen, args.timeout, args.profile, args.chain)), indent=2, ensure_ascii=False))
+    report = asyncio.run(main(args.rows, chosen, args.timeout, args.profile, args.chain))
+    print(json.dumps(report, indent=2, ensure_ascii=False))
+    chains = [run["chain"] for run in report["runs"] if "chain" in run]
+    sys.exit(0 if all(c["every_person_assessed"] and c["every_person_recorded"] for c in chains) else 1)
